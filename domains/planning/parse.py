@@ -1,0 +1,79 @@
+"""Reading plans back from model text: PDDL lines ``(unstack a b)`` or vocabulary sentences.
+
+Parsing is lenient about form (case, numbering, "the", punctuation) and strict about
+content: a line inside the plan that is not an action becomes a step with an unknown action,
+so the critic reports it instead of the parser silently dropping it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from llm_modulo.domains.planning.vocabulary import Vocabulary
+
+END_MARKERS = ("[plan end]", "[end plan]", "plan end")
+START_MARKERS = ("[plan]",)
+_PDDL_LINE = re.compile(r"^\(\s*([^\s()]+)((?:\s+[^\s()]+)*)\s*\)$")
+_NUMBERING = re.compile(r"^(?:step\s*)?\d+\s*[.):]\s*|^[-*•]\s*")
+
+
+class Step(NamedTuple):
+    """One plan step as written: an action name and its arguments (PDDL names where known)."""
+
+    name: str
+    args: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "(" + " ".join([self.name, *self.args]) + ")"
+
+
+class PlanParser:
+    """Turns text into steps, for one vocabulary (or PDDL only) and one set of objects."""
+
+    def __init__(self, vocabulary: Vocabulary | None, objects: Iterable[str]) -> None:
+        objects = [o.lower() for o in objects]
+        self.vocabulary = vocabulary
+        self.aliases = vocabulary.object_aliases(objects) if vocabulary else {o: o for o in objects}
+        self.patterns = vocabulary.action_patterns() if vocabulary else []
+
+    def _object(self, text: str) -> str:
+        text = re.sub(r"\s+", " ", text.strip().lower())
+        return self.aliases.get(text, text)
+
+    def parse_line(self, line: str) -> Step | None:
+        """A step for an action line, ``None`` for a blank line."""
+        text = _NUMBERING.sub("", line.strip()).strip().rstrip(".;,").strip()
+        if not text:
+            return None
+        m = _PDDL_LINE.match(text)
+        if m:
+            args = m.group(2).split()
+            return Step(m.group(1).lower(), tuple(self._object(a) for a in args))
+        low = re.sub(r"\s+", " ", text.lower())
+        for name, pattern, _arity in self.patterns:
+            pm = pattern.match(low)
+            if pm:
+                return Step(name, tuple(self._object(g) for g in pm.groups()))
+        return Step(low, ())  # not an action: the critic reports an unknown action at this step
+
+    def parse(self, text: str) -> list[Step]:
+        """Steps from ``[PLAN]`` (if present) up to ``[PLAN END]`` or the end of the text."""
+        lines = text.splitlines()
+        lowered = [ln.strip().lower() for ln in lines]
+        start = 0
+        for i, ln in enumerate(lowered):
+            if ln in START_MARKERS:
+                start = i + 1
+                break
+        steps: list[Step] = []
+        for line, low in zip(lines[start:], lowered[start:]):
+            if any(low.startswith(m) for m in END_MARKERS):
+                break
+            if low in START_MARKERS:
+                continue
+            step = self.parse_line(line)
+            if step is not None:
+                steps.append(step)
+        return steps

@@ -1,0 +1,92 @@
+"""llm-modulo: a language model proposes, sound critics certify.
+
+The public API, as a table of contents. Core types load at once; everything heavier
+(strategies, model backends, domains, critics) loads on first attribute access, so
+``import llm_modulo`` never imports torch, transformers, unified-planning or z3.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from llm_modulo.errors import (
+    CriticError,
+    InputError,
+    LLMModuloError,
+    ModelError,
+    ModelLoadError,
+    PDDLError,
+    ServerResponseError,
+    ServerUnreachableError,
+    UnknownNameError,
+    UnsupportedFeatureError,
+)
+from llm_modulo.protocols import (
+    Batch,
+    Completion,
+    Critic,
+    Domain,
+    Feedback,
+    LanguageModel,
+    LineConstraint,
+    Prompt,
+    SamplingParams,
+    Strategy,
+)
+from llm_modulo.types import (
+    Attempt,
+    Budget,
+    Candidate,
+    FeedbackLevel,
+    Result,
+    ResultStatus,
+    Sample,
+    Task,
+    Usage,
+    Verdict,
+    VerdictStatus,
+    Violation,
+    certified,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Direct": "llm_modulo.strategies.direct",
+    "BestOfN": "llm_modulo.strategies.best_of_n",
+    "Modulo": "llm_modulo.strategies.modulo",
+    "ScriptedModel": "llm_modulo.models.scripted",
+    "RandomProposer": "llm_modulo.models.random_proposer",
+    "LocalModel": "llm_modulo.models.local",
+    "OpenAIModel": "llm_modulo.models.openai_http",
+    "load_model": "llm_modulo.models",
+    "get_domain": "llm_modulo.registry",
+    "get_strategy": "llm_modulo.registry",
+    "load_planning_instance": "llm_modulo.registry",
+    "load_planning_task": "llm_modulo.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llm_modulo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "Attempt", "Batch", "BestOfN", "Budget", "Candidate", "Completion", "Critic", "CriticError", "Direct",
+    "Domain", "Feedback", "FeedbackLevel", "InputError", "LLMModuloError", "LanguageModel", "LineConstraint",
+    "LocalModel", "ModelError", "ModelLoadError", "Modulo", "OpenAIModel", "PDDLError", "Prompt",
+    "RandomProposer", "Result", "ResultStatus", "Sample", "SamplingParams", "ScriptedModel",
+    "ServerResponseError", "ServerUnreachableError", "Strategy", "Task", "UnknownNameError",
+    "UnsupportedFeatureError", "Usage", "Verdict", "VerdictStatus", "Violation", "certified", "get_domain",
+    "get_strategy", "load_model", "load_planning_instance", "load_planning_task",
+]

@@ -1,0 +1,50 @@
+"""Spending a :class:`~llm_modulo.types.Budget`: whichever limit runs out first ends the run."""
+
+from __future__ import annotations
+
+import time
+
+from llm_modulo.types import Budget, Usage
+
+
+class BudgetTracker:
+    """Counts what a run has used against its budget. One per run, never shared."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.usage = Usage()
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def samples_left(self) -> int | None:
+        if self.budget.samples is None:
+            return None
+        return max(0, self.budget.samples - self.usage.samples)
+
+    def next_batch(self, n: int) -> int:
+        """How many samples the next call may draw (0 when the budget is spent)."""
+        if self.exhausted():
+            return 0
+        left = self.samples_left()
+        return n if left is None else min(n, left)
+
+    def exhausted(self) -> bool:
+        b, u = self.budget, self.usage
+        return (
+            (b.rounds is not None and u.rounds >= b.rounds)
+            or (b.samples is not None and u.samples >= b.samples)
+            or (b.tokens is not None and u.generated_tokens >= b.tokens)
+            or (b.seconds is not None and self.elapsed() >= b.seconds)
+        )
+
+    def record_call(self, samples: int, prompt_tokens: int, generated_tokens: int) -> None:
+        self.usage.llm_calls += 1
+        self.usage.samples += samples
+        self.usage.prompt_tokens += prompt_tokens
+        self.usage.generated_tokens += generated_tokens
+
+    def finish(self) -> Usage:
+        self.usage.seconds = self.elapsed()
+        return self.usage

@@ -1,0 +1,271 @@
+"""The ``llm-modulo`` command: ``solve``, ``validate`` and ``demo``.
+
+Bad input gets one clear line on stderr and exit code 2; a run that certified nothing exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from llm_modulo.errors import InputError, LLMModuloError
+from llm_modulo.types import Budget, FeedbackLevel, Result
+
+app = typer.Typer(
+    name="llm-modulo",
+    help="An LLM proposes, sound critics certify: generate-test-critique planning with a local model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_NOT_VERIFIED = 1
+EXIT_BAD_INPUT = 2
+
+
+class StrategyName(str, Enum):
+    direct = "direct"
+    best_of_n = "best-of-n"
+    modulo = "modulo"
+
+
+class Style(str, Enum):
+    nl = "nl"
+    pddl = "pddl"
+
+
+def _fail(exc: LLMModuloError) -> None:
+    err.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True, markup=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_budget(spec: str | None, **overrides: Any) -> Budget:
+    """``rounds=10,samples=64,tokens=20000,seconds=60`` (any subset; ``none`` = unlimited)."""
+    values: dict[str, Any] = {}
+    if spec:
+        for part in spec.split(","):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in Budget.model_fields:
+                raise InputError(f"bad --budget item {part!r}; use e.g. rounds=10,samples=64,tokens=20000,seconds=60")
+            try:
+                values[key] = None if value.strip().lower() == "none" else float(value) if key == "seconds" else int(value)
+            except ValueError:
+                raise InputError(f"bad --budget value {part!r}: not a number") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Budget(**values)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _print_result(result: Result, domain: Any, task: Any, model_name: str, load_seconds: float) -> None:
+    status = {"verified": "[bold green]VERIFIED[/]", "exhausted": "[yellow]NOT VERIFIED (budget spent)[/]",
+              "failed": "[red]NOT VERIFIED[/]"}[result.status.value]
+    out.rule(f"{task.id}  ·  {result.strategy}  ·  {model_name}")
+    steps = result.answer or []
+    if steps:
+        label = "certified plan" if result.verified else "best plan found (not certified)"
+        out.print(f"[bold]{label}[/] ({len(steps)} steps):")
+        for i, (name, args) in enumerate(steps, 1):
+            out.print(f"  {i:>2}. {domain.render_action(name, args)}    [dim]({' '.join([name, *args])})[/]",
+                      highlight=False)
+    else:
+        out.print("[bold]no plan[/]")
+    verdicts = result.certificate or (result.trace[-1].samples and _best_verdicts(result)) or []
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("status", status)
+    for v in verdicts:
+        table.add_row(f"critic {v.critic}", f"{v.status.value} ({v.engine})")
+    if not result.verified and result.trace:
+        critique = _best_critique(result, domain, task)
+        if critique:
+            table.add_row("critique", critique)
+    u = result.usage
+    table.add_row("rounds", str(u.rounds))
+    table.add_row("samples", str(u.samples))
+    table.add_row("tokens", f"{u.generated_tokens} generated, {u.prompt_tokens} prompt (max per call)")
+    table.add_row("time", f"{u.seconds:.1f} s solving + {load_seconds:.1f} s loading")
+    out.print(table)
+
+
+def _best_sample(result: Result) -> Any:
+    samples = [s for a in result.trace for s in a.samples]
+    if not samples:
+        return None
+    return max(samples, key=lambda s: min((v.score for v in s.verdicts if v.hard), default=0.0))
+
+
+def _best_verdicts(result: Result) -> list[Any]:
+    best = _best_sample(result)
+    return best.verdicts if best else []
+
+
+def _best_critique(result: Result, domain: Any, task: Any) -> str:
+    best = _best_sample(result)
+    if best is None:
+        return ""
+    return str(domain.critique(task, best.candidate, best.verdicts, FeedbackLevel.ALL))
+
+
+def _load_task(instance: str | None, domain_file: Path | None, problem_file: Path | None,
+               domain_name: str | None, style: Style) -> tuple[Any, Any]:
+    from llm_modulo.registry import load_planning_instance, load_planning_task
+
+    if instance:
+        return load_planning_instance(instance, domain_name, style.value)
+    if domain_file is None or problem_file is None:
+        raise InputError("give --instance NAME, or both --domain D.pddl and --problem P.pddl")
+    return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value)
+
+
+@app.command()
+def solve(
+    instance: Annotated[Optional[str], typer.Option(help="PlanBench instance, e.g. blocksworld/generated_basic/instance-2, or a problem file")] = None,
+    domain: Annotated[Optional[Path], typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,
+    problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
+    domain_name: Annotated[Optional[str], typer.Option(help="registered domain (blocksworld, mystery_blocksworld, pddl); default: detected from the PDDL")] = None,
+    style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
+    strategy: Annotated[StrategyName, typer.Option(help="direct | best-of-n | modulo")] = StrategyName.modulo,
+    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
+    history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
+    reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
+    constrained: Annotated[bool, typer.Option(help="restrict decoding to well-formed ground actions")] = True,
+    n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 8,
+    budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
+    rounds: Annotated[Optional[int], typer.Option(help="budget: rounds (LLM calls)")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="budget: completions")] = None,
+    tokens: Annotated[Optional[int], typer.Option(help="budget: generated tokens")] = None,
+    seconds: Annotated[Optional[float], typer.Option(help="budget: wall-clock seconds")] = None,
+    model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
+    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 0.8,
+    max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 192,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
+) -> None:
+    """Solve a planning problem: the LLM proposes, the plan validator certifies."""
+    _setup_logging(verbose)
+    try:
+        from llm_modulo.models import load_model
+        from llm_modulo.protocols import SamplingParams
+        from llm_modulo.registry import get_strategy
+
+        the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds)
+        the_domain, task = _load_task(instance, domain, problem, domain_name, style)
+        start = time.perf_counter()
+        lm = load_model(model, seed=seed)
+        if hasattr(lm, "load"):
+            lm.load()
+        load_seconds = time.perf_counter() - start
+        runner = get_strategy(strategy.value)(
+            lm, the_domain, budget=the_budget, n=n,
+            params=SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed),
+            constrained=constrained, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
+        )
+        result = runner.run(task)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        _print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
+    if not result.verified:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command()
+def validate(
+    domain: Annotated[Path, typer.Argument(help="PDDL domain file")],
+    problem: Annotated[Path, typer.Argument(help="PDDL problem file")],
+    plan: Annotated[Path, typer.Argument(help="plan file: one (action args) per line, or the domain's sentences")],
+    domain_name: Annotated[Optional[str], typer.Option(help="vocabulary for natural-language plans; default: detected")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+) -> None:
+    """Validate a plan (a VAL stand-in): exit 0 if valid, 1 if invalid, 2 for bad input."""
+    try:
+        from llm_modulo.registry import load_planning_task
+
+        if not plan.is_file():
+            raise InputError(f"plan file not found: {plan}")
+        the_domain, task = load_planning_task(str(domain), str(problem), domain_name)
+        candidate = the_domain.parse(task, plan.read_text())
+        verdicts = [c.check(task, candidate) for c in the_domain.critics(task)]
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    ok = all(v.valid for v in verdicts if v.hard)
+    if as_json:
+        sys.stdout.write(json.dumps({"valid": ok, "steps": len(candidate.answer or []),
+                                     "verdicts": [v.model_dump(mode="json") for v in verdicts]}, indent=2) + "\n")
+    else:
+        out.print(f"[bold green]Plan valid[/] ({len(candidate.answer or [])} steps)" if ok
+                  else "[bold red]Plan invalid[/]")
+        for v in verdicts:
+            for viol in v.violations:
+                out.print(f"  - {viol.message or the_domain.describe(viol, candidate)}", highlight=False)
+    if not ok:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command()
+def demo(
+    instance: Annotated[list[str], typer.Option(help="PlanBench instances to solve after the Sussman anomaly")] = ["blocksworld/generated_basic/instance-2"],  # noqa: B006
+    model: Annotated[Optional[str], typer.Option(help="model spec (default: the embedded SmolLM2-135M)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """The walking skeleton: the embedded model solves the Sussman anomaly and PlanBench instances."""
+    _setup_logging(False)
+    try:
+        from llm_modulo.domains.blocksworld import blocksworld, sussman_anomaly
+        from llm_modulo.models import load_model
+        from llm_modulo.protocols import SamplingParams
+        from llm_modulo.registry import load_planning_instance
+        from llm_modulo.strategies.modulo import Modulo
+
+        start = time.perf_counter()
+        lm = load_model(model, seed=seed)
+        if hasattr(lm, "load"):
+            lm.load()
+        load_seconds = time.perf_counter() - start
+        out.print(f"loaded {getattr(lm, 'name', 'model')} in {load_seconds:.1f} s")
+        bw = blocksworld()
+        jobs = [(bw, sussman_anomaly(bw))] + [load_planning_instance(i) for i in instance]
+        failures = 0
+        for the_domain, task in jobs:
+            runner = Modulo(lm, the_domain, budget=Budget(rounds=20, samples=160), n=8,
+                            params=SamplingParams(temperature=0.8, max_tokens=192, seed=seed),
+                            constrained=True, feedback=FeedbackLevel.FIRST, reuse_prefix=True, seed=seed)
+            result = runner.run(task)
+            _print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
+            failures += not result.verified
+        out.print(f"total {time.perf_counter() - start:.1f} s including model load")
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    if failures:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

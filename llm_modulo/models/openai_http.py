@@ -1,0 +1,456 @@
+"""A language model behind an OpenAI-compatible HTTP server.
+
+Works with vLLM, SGLang, llama.cpp's server, Ollama, OpenAI and ``transformers serve``: anything that
+answers ``POST {base_url}/chat/completions`` or ``POST {base_url}/completions`` the OpenAI way.
+
+Behaviour worth knowing:
+
+- **n samples.** ``n`` is sent in the request. Servers that ignore it (``transformers serve``,
+  llama.cpp, Ollama) answer with fewer choices; the missing completions are then drawn with further
+  requests, sent concurrently (at most ``max_concurrency`` at a time). With a ``seed``, the i-th request
+  of one ``sample`` call (counting from 0) carries ``seed + i``, so the extra requests do not repeat
+  the first one's completions and a call stays reproducible.
+- **Token counts.** ``usage.completion_tokens`` is exact when a response has one choice; a response
+  with several choices reports one total, which is split evenly across them. A server that reports
+  no usage gets an estimate of one token per four characters. ``Batch.meta["token_counts"]`` says
+  which: ``"usage"``, ``"usage-split"`` or ``"estimated"`` (the least exact one seen in the call).
+- **Stop strings.** A completion is cut at the first stop string it contains: OpenAI semantics,
+  which some servers (``transformers serve``) do not apply themselves.
+- **Prefill.** In completions mode the prefill ends the plain rendering of the prompt. In chat
+  mode it becomes a final assistant message, and (with ``continue_final_message=True``, the default)
+  the body carries vLLM's and SGLang's ``continue_final_message: true, add_generation_prompt: false``
+  so that the server continues it. Servers that reject those fields (OpenAI, ``transformers serve``)
+  raise a :class:`ServerResponseError` saying so; use ``mode="completions"`` there, or
+  ``continue_final_message=False`` for servers that continue a final assistant message on their own
+  (Ollama, llama.cpp).
+- **Constraints.** Constrained decoding is not available over HTTP: a ``constraint`` is ignored,
+  with one warning per model instance.
+- **Retries.** Connection errors, timeouts, 429 and 5xx answers are retried, ``max_retries``
+  attempts in all, with exponential backoff (``backoff``, ``2 * backoff``, ... seconds; a 429's
+  ``Retry-After`` is honoured up to 60 s). Other 4xx answers are not retried. ``timeout`` bounds each
+  network phase of one attempt (connect, each read, write), not a whole request. Out of attempts,
+  a server that never answered raises :class:`ServerUnreachableError`; one that kept answering with
+  an error raises :class:`ServerResponseError`.
+- **transformers serve** samples only when the served model's ``generation_config`` says
+  ``do_sample: true``; otherwise it decodes greedily whatever the temperature (SmolLM2's does not),
+  so all n completions come out the same. Pass ``extra_body=TRANSFORMERS_SERVE_SAMPLING`` to make
+  it sample (a temperature of 0 still decodes greedily). It also applies a request's ``seed``
+  process-wide, so concurrent requests make seeded results depend on their order: use
+  ``max_concurrency=1`` where a run must be reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from llm_modulo.errors import InputError, ServerResponseError, ServerUnreachableError
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["chat", "completions"]
+SPEC_PREFIX = "openai:"
+_RETRY_AFTER_CAP_S = 60.0
+_MESSAGE_CHARS = 300
+# transformers serve's own request field: a generation config that turns sampling on.
+TRANSFORMERS_SERVE_SAMPLING: Mapping[str, Any] = MappingProxyType({"generation_config": json.dumps({"do_sample": True})})
+_TIMEOUT_PHASES = {"ConnectTimeout": "connecting", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
+# Token-count provenance, from most to least exact.
+_TOKEN_COUNT_KINDS = ("usage", "usage-split", "estimated")
+
+
+def parse_model_spec(spec: str) -> tuple[str, str]:
+    """Split a CLI spec ``openai:<base-url>/<model>`` into ``(base_url, model)``.
+
+    The base URL ends at the first path segment that is exactly ``v1``; everything after it is the
+    model name, which may itself contain slashes (``.../v1//abs/path`` names the model ``/abs/path``,
+    as ``transformers serve`` wants for a local folder). Without a ``v1`` segment the last path segment is
+    the model and the rest is the base URL. Examples::
+
+        openai:http://127.0.0.1:8000/v1/HuggingFaceTB/SmolLM2-135M-Instruct
+            -> ("http://127.0.0.1:8000/v1", "HuggingFaceTB/SmolLM2-135M-Instruct")
+        openai:http://localhost:11434/llama3.2:1b
+            -> ("http://localhost:11434", "llama3.2:1b")   # OpenAIModel appends /v1 to a bare host
+
+    Raises :class:`InputError` for anything else.
+    """
+    if not spec.startswith(SPEC_PREFIX):
+        raise InputError(f"model spec {spec!r} does not start with {SPEC_PREFIX!r}")
+    url = spec[len(SPEC_PREFIX) :]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"model spec {spec!r}: expected {SPEC_PREFIX}http(s)://host[:port][/v1]/<model>")
+    if parts.query or parts.fragment:
+        raise InputError(f"model spec {spec!r}: a query string or fragment is not allowed")
+    segments = parts.path.split("/")
+    if "v1" in segments:
+        cut = segments.index("v1") + 1
+        base_segments, model = segments[:cut], "/".join(segments[cut:]).rstrip("/")
+    else:
+        segments = [s for s in segments if s]
+        base_segments, model = segments[:-1], "/".join(segments[-1:])
+    if not model:
+        raise InputError(f"model spec {spec!r} names no model after the base URL")
+    base_url = f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in base_segments if s)
+    return base_url, model
+
+
+@dataclass
+class _Choices:
+    """What one successful request produced."""
+
+    completions: list[Completion]
+    token_counts: str
+
+
+class _RetryableError(Exception):
+    """One failed attempt that may succeed if tried again."""
+
+    def __init__(self, cause: str, *, answered: bool, status: int | None = None, retry_after: float | None = None):
+        super().__init__(cause)
+        self.cause, self.answered, self.status, self.retry_after = cause, answered, status, retry_after
+
+
+class OpenAIModel:
+    """A :class:`~llm_modulo.protocols.LanguageModel` served over the OpenAI HTTP API.
+
+    Args:
+        base_url: the API root, version prefix included (``http://host:8000/v1``); a URL with no
+            path at all gets ``/v1`` appended.
+        model: the ``model`` field of each request.
+        api_key: sent as a bearer token; defaults to ``$OPENAI_API_KEY``, else ``"none"``.
+        mode: ``"chat"`` posts ``/chat/completions`` with the messages; ``"completions"`` posts
+            ``/completions`` with :meth:`Prompt.render_plain`.
+        timeout: seconds allowed for each network phase (connect, each read, write) of one attempt.
+        max_retries: attempts per request in all, the first included (1 means no retry).
+        backoff: seconds before the first retry, doubled before each next one.
+        continue_final_message: in chat mode with a prefill, send vLLM's continuation fields.
+        max_concurrency: most requests in flight at once when topping up ``n``.
+        extra_body: further fields merged into every request body (server-specific options).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        mode: Mode = "chat",
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        *,
+        continue_final_message: bool = True,
+        max_concurrency: int = 8,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        if mode not in ("chat", "completions"):
+            raise InputError(f"unknown mode {mode!r}; known: chat, completions")
+        if max_retries < 1:
+            raise InputError(f"max_retries must be at least 1, got {max_retries}")
+        if timeout <= 0 or backoff < 0 or max_concurrency < 1:
+            raise InputError("timeout must be positive, backoff non-negative and max_concurrency at least 1")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputError(f"base URL {base_url!r} is not an http(s) URL")
+        self.base_url = base_url.rstrip("/") if parts.path.strip("/") else f"{parts.scheme}://{parts.netloc}/v1"
+        self.model = model
+        self.mode: Mode = mode
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.backoff = float(backoff)
+        self.continue_final_message = continue_final_message
+        self.max_concurrency = int(max_concurrency)
+        self.extra_body: dict[str, Any] = dict(extra_body or {})
+        self.name = f"{SPEC_PREFIX}{self.base_url}/{model}"
+        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "none")
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+        self._warned_constraint = False
+        self.requests_sent = 0  # HTTP attempts made over this instance's life (retries included)
+
+    @classmethod
+    def from_spec(cls, spec: str, **kwargs: Any) -> OpenAIModel:
+        """Build a model from a CLI spec ``openai:<base-url>/<model>`` (see :func:`parse_model_spec`)."""
+        base_url, model = parse_model_spec(spec)
+        return cls(base_url, model, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"OpenAIModel({self.base_url!r}, {self.model!r}, mode={self.mode!r})"
+
+    # ----- lifecycle -----
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout),
+                    headers={"Authorization": f"Bearer {self._api_key}"},
+                    limits=httpx.Limits(max_connections=self.max_concurrency),
+                )
+            return self._client
+
+    def close(self) -> None:
+        """Close the connection pool; the model reopens one if used again."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> OpenAIModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- the protocol -----
+
+    def sample(
+        self,
+        prompt: Prompt,
+        n: int,
+        params: SamplingParams,
+        constraint: LineConstraint | None = None,
+    ) -> Batch:
+        """Draw ``n`` completions of ``prompt``; see the module docstring for how ``n`` is honoured."""
+        if n < 1:
+            raise InputError(f"n must be at least 1, got {n}")
+        if constraint is not None and not self._warned_constraint:
+            self._warned_constraint = True
+            logger.warning("%s: constrained decoding is not supported over HTTP; the constraint is ignored", self.name)
+        started = time.perf_counter()
+        completions: list[Completion] = []
+        kinds: list[str] = []
+        requests = 0
+
+        first = self._request(prompt, n, params, requests)
+        requests += 1
+        completions += first.completions
+        kinds.append(first.token_counts)
+        per_request = max(1, min(len(first.completions), n))
+        if len(completions) < n:
+            logger.debug("%s: asked for n=%d, got %d choices; topping up", self.name, n, len(completions))
+        while len(completions) < n:
+            remaining = n - len(completions)
+            full, rest = divmod(remaining, per_request)
+            asks = [per_request] * full + ([rest] if rest else [])
+            indices = range(requests, requests + len(asks))
+            requests += len(asks)
+            if len(asks) == 1:
+                results = [self._request(prompt, asks[0], params, indices[0])]
+            else:
+                with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(asks))) as pool:
+                    results = list(pool.map(lambda a: self._request(prompt, a[0], params, a[1]), zip(asks, indices)))
+            for result in results:
+                completions += result.completions
+                kinds.append(result.token_counts)
+
+        kind = max(kinds, key=_TOKEN_COUNT_KINDS.index)
+        return Batch(
+            completions=completions[:n],
+            seconds=time.perf_counter() - started,
+            meta={"requests": requests, "token_counts": kind, "endpoint": self._endpoint(), "model": self.model},
+        )
+
+    # ----- one request -----
+
+    def _endpoint(self) -> str:
+        return f"{self.base_url}/{'chat/completions' if self.mode == 'chat' else 'completions'}"
+
+    def _body(self, prompt: Prompt, n: int, params: SamplingParams, index: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model}
+        if self.mode == "chat":
+            messages = [dict(m) for m in prompt.messages]
+            if prompt.prefill:
+                messages.append({"role": "assistant", "content": prompt.prefill})
+                if self.continue_final_message:
+                    body["continue_final_message"] = True
+                    body["add_generation_prompt"] = False
+            body["messages"] = messages
+        else:
+            body["prompt"] = prompt.render_plain()
+        body.update(n=n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens)
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if params.seed is not None:
+            body["seed"] = params.seed + index
+        body.update(self.extra_body)
+        return body
+
+    def _request(self, prompt: Prompt, n: int, params: SamplingParams, index: int) -> _Choices:
+        """Post one request with bounded retries and parse its choices."""
+        body = self._body(prompt, n, params, index)
+        url = self._endpoint()
+        last: _RetryableError | None = None
+        for attempt in range(1, self.max_retries + 1):
+            if attempt > 1:
+                delay = self.backoff * 2 ** (attempt - 2)
+                if last is not None and last.retry_after is not None:
+                    delay = max(delay, min(last.retry_after, _RETRY_AFTER_CAP_S))
+                time.sleep(delay)
+            try:
+                data = self._post(url, body)
+            except _RetryableError as err:
+                last = err
+                logger.warning(
+                    "%s: attempt %d/%d failed: %s", self.base_url, attempt, self.max_retries, err.cause
+                )
+                continue
+            return self._parse(data, params, url)
+        assert last is not None
+        if last.answered:
+            raise ServerResponseError(
+                f"{url} kept failing after {self.max_retries} attempts: {last.cause}"
+            )
+        raise ServerUnreachableError(f"cannot reach {self.base_url} after {self.max_retries} attempts: {last.cause}")
+
+    def _post(self, url: str, body: dict[str, Any]) -> Any:
+        """One attempt: the decoded JSON, a :class:`_RetryableError`, or a terminal error."""
+        import httpx
+
+        with self._lock:
+            self.requests_sent += 1
+        try:
+            response = self._http().post(url, json=body)
+        except httpx.TimeoutException as exc:
+            doing = _TIMEOUT_PHASES.get(type(exc).__name__, "waiting for an answer")
+            raise _RetryableError(f"timed out after {self.timeout:g} s {doing}", answered=False) from exc
+        except httpx.TransportError as exc:  # connect errors, resets, protocol errors
+            raise _RetryableError(_transport_cause(exc), answered=False) from exc
+
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise _RetryableError(
+                f"HTTP {status}: {_server_message(response)}",
+                answered=True,
+                status=status,
+                retry_after=_retry_after(response),
+            )
+        if status >= 400:
+            message = _server_message(response)
+            hint = ""
+            if "continue_final_message" in message or "add_generation_prompt" in message:
+                hint = (
+                    " (this server cannot continue an assistant prefill: use mode='completions', or"
+                    " continue_final_message=False if it continues a final assistant message by itself)"
+                )
+            raise ServerResponseError(f"{url} answered HTTP {status}: {message}{hint}")
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ServerResponseError(
+                f"{url} answered HTTP {status} with malformed JSON: {_one_line(response.text)!r}"
+            ) from exc
+
+    def _parse(self, data: Any, params: SamplingParams, url: str) -> _Choices:
+        """Completions out of a response body, or :class:`ServerResponseError`."""
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list) or not choices:
+            detail = _error_text(data) if isinstance(data, dict) else None
+            raise ServerResponseError(
+                f"{url} answered without choices: {detail or _one_line(json.dumps(data))}"
+            )
+        texts: list[tuple[str, str]] = []
+        for choice in sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0):
+            if not isinstance(choice, dict):
+                raise ServerResponseError(f"{url} answered a malformed choice: {_one_line(json.dumps(choice))}")
+            if self.mode == "chat":
+                message = choice.get("message")
+                text = message.get("content") if isinstance(message, dict) else None
+            else:
+                text = choice.get("text")
+            if text is not None and not isinstance(text, str):
+                raise ServerResponseError(f"{url} answered a non-text completion: {_one_line(json.dumps(choice))}")
+            finish = choice.get("finish_reason") or "stop"
+            texts.append((_cut_at_stop(text or "", params.stop), str(finish)))
+
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        prompt_tokens = _as_int(usage.get("prompt_tokens")) or 0
+        total = _as_int(usage.get("completion_tokens"))
+        if total is not None:
+            kind = "usage" if len(texts) == 1 else "usage-split"
+            share, extra = divmod(total, len(texts))
+            counts = [share + (1 if i < extra else 0) for i in range(len(texts))]
+        else:
+            kind = "estimated"
+            counts = [math.ceil(len(text) / 4) for text, _ in texts]
+        return _Choices(
+            completions=[
+                Completion(text=text, tokens=count, prompt_tokens=prompt_tokens, finish_reason=finish)
+                for (text, finish), count in zip(texts, counts)
+            ],
+            token_counts=kind,
+        )
+
+
+# ----- helpers -----
+
+
+def _one_line(text: str, limit: int = _MESSAGE_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _error_text(data: dict[str, Any]) -> str | None:
+    """The message of an OpenAI (``error.message``), FastAPI (``detail``) or plain (``error``) error body."""
+    for key in ("error", "detail", "message"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("detail") or json.dumps(value)
+        if value:
+            return _one_line(value if isinstance(value, str) else json.dumps(value))
+    return None
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return _one_line(response.text) or response.reason_phrase or "(empty body)"
+    text = _error_text(data) if isinstance(data, dict) else None
+    return text or _one_line(json.dumps(data))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None
+
+
+def _transport_cause(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "unknown host"
+    if "reset" in text:
+        return "connection reset"
+    return _one_line(str(exc)) or type(exc).__name__
+
+
+def _cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
+def _as_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+__all__ = ["TRANSFORMERS_SERVE_SAMPLING", "OpenAIModel", "parse_model_spec"]

@@ -1,0 +1,40 @@
+"""The uniform-random proposer: the control that shows what the language model contributes.
+
+It draws answers uniformly from the domain's grammar of well-formed answers (a
+:class:`~llm_modulo.protocols.LineConstraint`): at each line it picks uniformly among the
+allowed lines and the end marker. It never looks at the prompt beyond its prefill.
+"""
+
+from __future__ import annotations
+
+import random
+
+from llm_modulo.errors import InputError
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
+
+
+class RandomProposer:
+    name = "random"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def sample(
+        self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None
+    ) -> Batch:
+        if constraint is None:
+            raise InputError("the random proposer needs the domain's answer grammar (use constrained sampling)")
+        rng = random.Random(params.seed) if params.seed is not None else self._rng
+        choices = len(constraint.lines) + 1
+        completions = []
+        for _ in range(n):
+            lines: list[str] = []
+            while len(lines) < constraint.max_lines:
+                pick = rng.randrange(choices)
+                if pick == len(constraint.lines):
+                    break
+                lines.append(constraint.lines[pick])
+            text = "".join(line + "\n" for line in lines) + constraint.end
+            completions.append(Completion(text=text, tokens=len(text.split())))
+        return Batch(completions=completions, meta={"tokens": "whitespace words"})

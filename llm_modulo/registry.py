@@ -1,0 +1,91 @@
+"""Name -> factory registries for domains and strategies.
+
+Factories are ``"module:attribute"`` strings resolved on first use, so nothing heavy loads at
+import time. Third-party domains register through the ``llm_modulo.domains`` entry-point group.
+An unknown name fails loudly with the known names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from llm_modulo.errors import InputError, UnknownNameError
+
+DOMAINS: dict[str, str] = {
+    "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
+    "mystery_blocksworld": "llm_modulo.domains.blocksworld:mystery_blocksworld",
+    "pddl": "llm_modulo.domains.planning:pddl_domain",
+}
+
+# Planning domains whose vocabulary is tried, in order, when a PDDL file comes without a domain name.
+PLANNING_VOCABULARIES = ["blocksworld", "mystery_blocksworld"]
+
+STRATEGIES: dict[str, str] = {
+    "direct": "llm_modulo.strategies.direct:Direct",
+    "best-of-n": "llm_modulo.strategies.best_of_n:BestOfN",
+    "modulo": "llm_modulo.strategies.modulo:Modulo",
+}
+
+
+def _resolve(spec: str) -> Callable[..., Any]:
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+def _plugin_domains() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="llm_modulo.domains")}
+
+
+def domain_names() -> list[str]:
+    return sorted({*DOMAINS, *_plugin_domains()})
+
+
+def get_domain(name: str, **kwargs: Any) -> Any:
+    """A domain instance by name."""
+    if name in DOMAINS:
+        return _resolve(DOMAINS[name])(**kwargs)
+    plugins = _plugin_domains()
+    if name in plugins:
+        return plugins[name].load()(**kwargs)
+    raise UnknownNameError("domain", name, domain_names())
+
+
+def get_strategy(name: str) -> Callable[..., Any]:
+    """A strategy class by name."""
+    if name not in STRATEGIES:
+        raise UnknownNameError("strategy", name, list(STRATEGIES))
+    return _resolve(STRATEGIES[name])
+
+
+def load_planning_task(
+    domain_file: str, problem_file: str, domain: str | None = None, style: str = "nl", task_id: str | None = None
+) -> tuple[Any, Any]:
+    """(domain, task) for PDDL files. Without ``domain``, the first registered planning domain whose
+    vocabulary fits the PDDL signature is used, else the generic PDDL domain."""
+    from llm_modulo.verifiers.planning.pddl import load_problem
+
+    problem = load_problem(domain_file, problem_file)
+    if domain is not None:
+        chosen = get_domain(domain, style=style)
+    else:
+        chosen = get_domain("pddl")
+        for name in PLANNING_VOCABULARIES:
+            candidate = get_domain(name, style=style)
+            if candidate.fits(problem):
+                chosen = candidate
+                break
+    return chosen, chosen.make_task(problem, domain_file, problem_file, task_id)
+
+
+def load_planning_instance(instance: str, domain: str | None = None, style: str = "nl") -> tuple[Any, Any]:
+    """(domain, task) for a PlanBench instance name such as ``blocksworld/generated_basic/instance-2``."""
+    from llm_modulo.domains.planning.instances import resolve_instance
+
+    domain_file, problem_file = resolve_instance(instance)
+    return load_planning_task(str(domain_file), str(problem_file), domain, style, instance.removesuffix(".pddl"))
+
+
+__all__ = ["DOMAINS", "STRATEGIES", "InputError", "domain_names", "get_domain", "get_strategy", "load_planning_instance", "load_planning_task"]

@@ -1,0 +1,162 @@
+"""What every strategy shares: one sampling call, scoring with the critics, building the Result.
+
+A strategy keeps all per-run state in local variables of ``run``; the instance only holds its
+configuration, so one strategy object can serve many tasks, in parallel if need be.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from llm_modulo.budget import BudgetTracker
+from llm_modulo.errors import CriticError
+from llm_modulo.protocols import Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
+from llm_modulo.types import (
+    Attempt,
+    Budget,
+    Candidate,
+    FeedbackLevel,
+    Result,
+    ResultStatus,
+    Sample,
+    Task,
+    Verdict,
+    certified,
+)
+
+log = logging.getLogger(__name__)
+
+
+def score(sample: Sample) -> float:
+    """Progress of a candidate: the weakest hard critic's score (1.0 only when certified)."""
+    hard = [v.score for v in sample.verdicts if v.hard]
+    return min(hard) if hard else 0.0
+
+
+class BaseStrategy:
+    """Configuration shared by the strategies; subclasses implement :meth:`run`."""
+
+    name = "base"
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        domain: Domain,
+        budget: Budget | None = None,
+        n: int = 8,
+        params: SamplingParams | None = None,
+        constrained: bool = False,
+        feedback: FeedbackLevel | str = FeedbackLevel.FIRST,
+        history: bool = False,
+        reuse_prefix: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        self.model = model
+        self.domain = domain
+        self.budget = budget or Budget()
+        self.n = n
+        self.params = params or SamplingParams()
+        self.constrained = constrained
+        self.feedback = FeedbackLevel(feedback)
+        self.history = history
+        self.reuse_prefix = reuse_prefix
+        self.seed = seed if seed is not None else self.params.seed
+
+    # -- pieces ------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "strategy": self.name,
+            "model": getattr(self.model, "name", type(self.model).__name__),
+            "domain": getattr(self.domain, "name", type(self.domain).__name__),
+            "budget": self.budget.model_dump(),
+            "n": self.n,
+            "temperature": self.params.temperature,
+            "max_tokens": self.params.max_tokens,
+            "constrained": self.constrained,
+            "feedback": self.feedback.value,
+            "history": self.history,
+            "reuse_prefix": self.reuse_prefix,
+            "seed": self.seed,
+        }
+
+    def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:
+        candidate = self.domain.parse(task, text)
+        return candidate, [critic.check(task, candidate) for critic in critics]
+
+    def call(
+        self,
+        task: Task,
+        prompt: Prompt,
+        k: int,
+        round_no: int,
+        tracker: BudgetTracker,
+        critics: Sequence[Any],
+        constraint: LineConstraint | None,
+    ) -> Attempt:
+        """One batched LLM call of ``k`` samples, each parsed and judged."""
+        seed = None if self.seed is None else self.seed + 1000 * round_no
+        params = SamplingParams(
+            temperature=self.params.temperature,
+            top_p=self.params.top_p,
+            max_tokens=self.params.max_tokens,
+            stop=self.params.stop,
+            seed=seed,
+        )
+        start = time.perf_counter()
+        batch = self.model.sample(prompt, k, params, constraint=constraint)
+        completions = batch.completions[:k]
+        tracker.record_call(
+            len(completions),
+            max((c.prompt_tokens for c in completions), default=0),
+            sum(c.tokens for c in completions),
+        )
+        samples = []
+        for completion in completions:
+            candidate, verdicts = self.evaluate(task, prompt.prefill + completion.text, critics)
+            samples.append(
+                Sample(completion=completion.text, tokens=completion.tokens, candidate=candidate, verdicts=verdicts)
+            )
+        return Attempt(
+            round=round_no,
+            prompt=prompt.render_plain(),
+            prefill=prompt.prefill,
+            samples=samples,
+            seconds=time.perf_counter() - start,
+        )
+
+    def constraint_for(self, task: Task) -> LineConstraint | None:
+        return self.domain.constraint(task) if self.constrained else None
+
+    def result(
+        self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker, fallback: ResultStatus
+    ) -> Result:
+        """The Result; ``verified`` only after the hard critics re-check the answer from scratch."""
+        if fallback is ResultStatus.VERIFIED:
+            raise ValueError("only the critics can make a result verified")
+        status = fallback
+        certificate: list[Verdict] = []
+        if best is not None and certified(best.verdicts):
+            _, recheck = self.evaluate(task, best.candidate.text, self.domain.critics(task))
+            if not certified(recheck):
+                raise CriticError(f"critics disagree with themselves on task {task.id!r}; refusing to certify")
+            status, certificate = ResultStatus.VERIFIED, [v for v in recheck if v.hard]
+        return Result(
+            task_id=task.id,
+            domain=task.domain,
+            strategy=self.name,
+            status=status,
+            answer=best.candidate.answer if best else None,
+            answer_text=best.candidate.text if best else "",
+            certificate=certificate,
+            trace=trace,
+            usage=tracker.finish(),
+            config=self.config(),
+        )
+
+    def run(self, task: Task) -> Result:  # pragma: no cover - abstract
+        raise NotImplementedError

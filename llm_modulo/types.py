@@ -1,0 +1,146 @@
+"""Core records of the generate-test-critique loop.
+
+Everything a run produces is a pydantic model, so a trace serialises to JSON as-is and a
+result reads back from a store without loss.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VerdictStatus(str, Enum):
+    """Three-valued outcome of one critic on one candidate."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"  # the critic timed out or could not decide
+
+
+class FeedbackLevel(str, Enum):
+    """How much of the critics' findings goes back into the prompt."""
+
+    NONE = "none"  # "try again", nothing else
+    BINARY = "binary"  # "the plan is invalid"
+    FIRST = "first"  # the first error
+    ALL = "all"  # every error
+
+
+class ResultStatus(str, Enum):
+    VERIFIED = "verified"  # every hard critic said VALID
+    EXHAUSTED = "exhausted"  # the budget ran out before a candidate was certified
+    FAILED = "failed"  # the strategy ended on an answer the critics did not certify
+
+
+class Task(BaseModel):
+    """One problem instance. ``payload`` is the domain's own parsed problem."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: str
+    domain: str
+    payload: Any = Field(default=None, exclude=True)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class Candidate(BaseModel):
+    """What one completion parsed into, plus the raw text it came from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str
+    answer: Any = None  # the domain's parsed answer (e.g. a list of ground actions); None = unparseable
+    parse_errors: list[str] = Field(default_factory=list)
+
+
+class Violation(BaseModel):
+    """One thing a critic found wrong, as data. Messages are rendered at the edge."""
+
+    kind: str  # parse_error, unknown_action, unknown_object, wrong_arity, wrong_type, inapplicable, unmet_goal, ...
+    step: int | None = None  # 1-based index of the offending step, where there is one
+    detail: dict[str, Any] = Field(default_factory=dict)
+    message: str = ""
+
+
+class Verdict(BaseModel):
+    status: VerdictStatus
+    critic: str
+    hard: bool = True
+    violations: list[Violation] = Field(default_factory=list)
+    score: float = 0.0  # progress in [0, 1] for ranking invalid candidates; 1.0 only if VALID
+    engine: str = ""  # which implementation decided (e.g. "grounded-strips", "unified-planning")
+    seconds: float = 0.0
+    info: dict[str, Any] = Field(default_factory=dict)  # critic-specific figures (e.g. valid_prefix_len)
+
+    @property
+    def valid(self) -> bool:
+        return self.status is VerdictStatus.VALID
+
+
+class Budget(BaseModel):
+    """Whichever limit runs out first ends the run. ``None`` means unlimited."""
+
+    rounds: int | None = 10
+    samples: int | None = 64
+    tokens: int | None = None
+    seconds: float | None = None
+
+
+class Usage(BaseModel):
+    rounds: int = 0
+    samples: int = 0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    llm_calls: int = 0
+    seconds: float = 0.0
+
+
+class Sample(BaseModel):
+    """One completion, what it parsed into, and what the critics said."""
+
+    completion: str
+    tokens: int
+    candidate: Candidate
+    verdicts: list[Verdict]
+
+    @property
+    def certified(self) -> bool:
+        return certified(self.verdicts)
+
+
+class Attempt(BaseModel):
+    """One LLM call: the prompt, its n completions and their verdicts."""
+
+    round: int
+    prompt: str
+    prefill: str = ""
+    samples: list[Sample]
+    seconds: float = 0.0
+
+
+class Result(BaseModel):
+    """The one result type every strategy returns."""
+
+    task_id: str
+    domain: str
+    strategy: str
+    status: ResultStatus
+    answer: Any = None
+    answer_text: str = ""
+    certificate: list[Verdict] = Field(default_factory=list)  # the hard critics' verdicts on ``answer``
+    trace: list[Attempt] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return self.status is ResultStatus.VERIFIED
+
+
+def certified(verdicts: list[Verdict]) -> bool:
+    """True only if there is at least one hard critic and every hard critic said VALID."""
+    hard = [v for v in verdicts if v.hard]
+    return bool(hard) and all(v.status is VerdictStatus.VALID for v in hard)

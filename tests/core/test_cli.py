@@ -1,0 +1,97 @@
+"""The command line: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from llm_modulo.cli import app
+from llm_modulo.domains.blocksworld import SUSSMAN, domain_file
+
+runner = CliRunner()
+
+
+def _one_line_error(result) -> str:
+    text = result.output.strip()
+    assert "Traceback" not in text
+    assert text.startswith("error:") and "\n" not in text, text
+    return text
+
+
+def test_validate_valid_and_invalid(tmp_path, sussman_plan_text):
+    good = tmp_path / "good.plan"
+    good.write_text(sussman_plan_text)
+    result = runner.invoke(app, ["validate", str(domain_file()), str(SUSSMAN), str(good)])
+    assert result.exit_code == 0, result.output
+    assert "Plan valid" in result.output
+    bad = tmp_path / "bad.plan"
+    bad.write_text("(pick-up a)\n")
+    result = runner.invoke(app, ["validate", str(domain_file()), str(SUSSMAN), str(bad), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["valid"] is False and data["verdicts"][0]["violations"][0]["step"] == 1
+
+
+def test_validate_missing_file_is_one_line(tmp_path):
+    result = runner.invoke(app, ["validate", str(domain_file()), str(SUSSMAN), str(tmp_path / "nope.plan")])
+    assert result.exit_code == 2
+    assert "nope.plan" in _one_line_error(result)
+
+
+def test_malformed_pddl_is_one_line(tmp_path, sussman_plan_text):
+    broken = tmp_path / "broken.pddl"
+    broken.write_text("(define (problem x) (:domain blocksworld-4ops) (:objects a b (:init")
+    plan = tmp_path / "p.plan"
+    plan.write_text(sussman_plan_text)
+    result = runner.invoke(app, ["validate", str(domain_file()), str(broken), str(plan)])
+    assert result.exit_code == 2
+    assert "broken.pddl" in _one_line_error(result)
+
+
+def test_unknown_instance_is_one_line():
+    result = runner.invoke(app, ["solve", "--instance", "blocksworld/nowhere/instance-9", "--model", "random"])
+    assert result.exit_code == 2
+    assert "unknown instance" in _one_line_error(result)
+
+
+def test_unknown_model_is_one_line():
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "nope"])
+    assert result.exit_code == 2
+    assert "unknown model" in _one_line_error(result)
+
+
+def test_bad_budget_is_one_line():
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
+                                 "--model", "random", "--budget", "rounds=x"])
+    assert result.exit_code == 2
+    _one_line_error(result)
+
+
+def test_solve_with_random_control_json():
+    args = ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
+            "--budget", "rounds=40,samples=320", "--seed", "3", "--json"]
+    result = runner.invoke(app, args)
+    data = json.loads(result.output)
+    assert data["usage"]["samples"] <= 320
+    assert result.exit_code == (0 if data["status"] == "verified" else 1)
+    if data["status"] == "verified":
+        assert data["certificate"][0]["status"] == "valid"
+    again = json.loads(runner.invoke(app, args).output)
+    assert again["status"] == data["status"] and again["answer"] == data["answer"]  # seeded: reproducible
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("solve", "validate", "demo"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("spec", ["openai:http://127.0.0.1:9/v1/some-model"])
+def test_unreachable_server_is_one_line(spec):
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
+                                 "--model", spec, "--budget", "rounds=1"])
+    assert result.exit_code == 2
+    assert "127.0.0.1:9" in _one_line_error(result)

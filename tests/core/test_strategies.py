@@ -1,0 +1,188 @@
+"""The loop with the scripted model: statuses, budgets, feedback, prefix reuse, the certification guarantee."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_modulo import (
+    BestOfN,
+    Budget,
+    CriticError,
+    Direct,
+    FeedbackLevel,
+    Modulo,
+    ResultStatus,
+    SamplingParams,
+    ScriptedModel,
+    Verdict,
+    VerdictStatus,
+)
+
+BAD = "stack the red block on top of the blue block\n[PLAN END]"  # not holding red
+HALF = "unstack the orange block from on top of the red block\nput down the orange block\nstack the red block on top of the blue block\n[PLAN END]"
+
+
+def test_direct_verifies_a_correct_plan(bw, sussman, sussman_plan_text):
+    result = Direct(ScriptedModel([sussman_plan_text]), bw).run(sussman)
+    assert result.status is ResultStatus.VERIFIED
+    assert len(result.answer) == 6
+    assert result.certificate and all(v.valid and v.hard for v in result.certificate)
+    assert result.usage.samples == 1 and result.usage.llm_calls == 1
+
+
+def test_direct_reports_failure_honestly(bw, sussman):
+    result = Direct(ScriptedModel([BAD]), bw).run(sussman)
+    assert result.status is ResultStatus.FAILED
+    assert not result.verified and result.certificate == []
+    assert result.trace[0].samples[0].verdicts[0].status is VerdictStatus.INVALID
+
+
+def test_best_of_n_returns_first_accepted(bw, sussman, sussman_plan_text):
+    model = ScriptedModel([BAD, BAD, BAD, sussman_plan_text, BAD])
+    result = BestOfN(model, bw, budget=Budget(samples=10, rounds=None), n=2).run(sussman)
+    assert result.verified
+    assert model.calls == [2, 2]
+    assert result.usage.samples == 4
+
+
+def test_best_of_n_exhausts_sample_budget(bw, sussman):
+    model = ScriptedModel([BAD], cycle=True)
+    result = BestOfN(model, bw, budget=Budget(samples=5, rounds=None), n=2).run(sussman)
+    assert result.status is ResultStatus.EXHAUSTED
+    assert model.calls == [2, 2, 1]
+    assert result.usage.samples == 5
+
+
+def test_token_budget_stops_the_run(bw, sussman):
+    model = ScriptedModel([BAD], cycle=True)
+    result = BestOfN(model, bw, budget=Budget(samples=None, rounds=None, tokens=30), n=1).run(sussman)
+    assert result.status is ResultStatus.EXHAUSTED
+    assert 30 <= result.usage.generated_tokens < 30 + 12
+
+
+def test_modulo_backprompts_first_error_in_vocabulary(bw, sussman, sussman_plan_text):
+    model = ScriptedModel([BAD, sussman_plan_text])
+    result = Modulo(model, bw, budget=Budget(rounds=5), n=1, feedback="first").run(sussman)
+    assert result.verified and result.usage.rounds == 2
+    second = model.prompts[1]
+    assert second.messages[1] == {"role": "assistant", "content": "[PLAN]\n" + BAD}
+    critique = second.messages[2]["content"]
+    assert "Step 1, stack the red block on top of the blue block, is not possible" in critique
+    assert "the hand is not currently holding red block" in critique
+
+
+@pytest.mark.parametrize(
+    ("level", "expected", "absent"),
+    [
+        ("none", "Please try again.", "not valid"),
+        ("binary", "The plan is not valid.", "Step"),
+        ("first", "Step 3, stack the red block on top of the blue block, is not possible", "goal"),
+        ("all", "The goal is not reached: the red block is not on top of the blue block", "try again"),
+    ],
+)
+def test_feedback_levels(bw, sussman, level, expected, absent):
+    model = ScriptedModel([HALF, HALF])
+    Modulo(model, bw, budget=Budget(rounds=2), n=1, feedback=level).run(sussman)
+    critique = model.prompts[1].messages[-1]["content"]
+    assert expected in critique
+    assert absent not in critique
+
+
+def test_all_level_lists_every_failing_step(bw, sussman):
+    two_bad = "stack the red block on top of the blue block\npick up the red block\n[PLAN END]"
+    model = ScriptedModel([two_bad, two_bad])
+    Modulo(model, bw, budget=Budget(rounds=2), n=1, feedback=FeedbackLevel.ALL).run(sussman)
+    critique = model.prompts[1].messages[-1]["content"]
+    assert "Step 1," in critique and "Step 2," in critique
+
+
+def test_history_keeps_every_round(bw, sussman):
+    model = ScriptedModel([BAD, HALF, BAD])
+    Modulo(model, bw, budget=Budget(rounds=3), n=1, history=True).run(sussman)
+    assert len(model.prompts[2].messages) == 5  # question + 2 x (answer, critique)
+    model = ScriptedModel([BAD, HALF, BAD])
+    Modulo(model, bw, budget=Budget(rounds=3), n=1, history=False).run(sussman)
+    assert len(model.prompts[2].messages) == 3
+
+
+def test_reuse_prefix_continues_from_valid_steps(bw, sussman):
+    rest = "pick up the blue block\nstack the blue block on top of the orange block\npick up the red block\nstack the red block on top of the blue block\n[PLAN END]"
+    model = ScriptedModel([HALF, rest])
+    result = Modulo(model, bw, budget=Budget(rounds=3), n=1, reuse_prefix=True).run(sussman)
+    assert model.prompts[1].prefill == (
+        "[PLAN]\nunstack the orange block from on top of the red block\nput down the orange block\n"
+    )
+    assert result.verified and len(result.answer) == 6
+    assert result.answer_text.startswith(model.prompts[1].prefill)
+
+
+def test_seeds_differ_per_call_and_are_reproducible(bw, sussman):
+    seen: list[int | None] = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            seen.append(params.seed)
+            return super().sample(prompt, n, params, constraint)
+
+    Modulo(Recorder([BAD], cycle=True), bw, budget=Budget(rounds=3), n=1, seed=7).run(sussman)
+    assert len(set(seen)) == 3
+    first = list(seen)
+    seen.clear()
+    Modulo(Recorder([BAD], cycle=True), bw, budget=Budget(rounds=3), n=1, seed=7).run(sussman)
+    assert seen == first
+
+
+class _LyingCritic:
+    """Says VALID once, INVALID when asked again: the re-check must catch it."""
+
+    name, hard = "liar", True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def check(self, task, candidate):
+        self.calls += 1
+        status = VerdictStatus.VALID if self.calls == 1 else VerdictStatus.INVALID
+        return Verdict(status=status, critic=self.name, score=1.0 if self.calls == 1 else 0.0)
+
+
+class _SoftOnlyCritic:
+    name, hard = "style", False
+
+    def check(self, task, candidate):
+        return Verdict(status=VerdictStatus.VALID, critic=self.name, hard=False, score=1.0)
+
+
+def test_no_hard_critic_means_never_verified(bw, sussman, sussman_plan_text, monkeypatch):
+    monkeypatch.setattr(bw, "critics", lambda task: [_SoftOnlyCritic()])
+    result = BestOfN(ScriptedModel([sussman_plan_text]), bw, budget=Budget(samples=1)).run(sussman)
+    assert result.status is ResultStatus.EXHAUSTED
+
+
+def test_soft_critic_cannot_override_hard_invalid(bw, sussman, monkeypatch):
+    from llm_modulo.verifiers.planning.critic import PlanCritic
+
+    monkeypatch.setattr(bw, "critics", lambda task: [PlanCritic(), _SoftOnlyCritic()])
+    result = BestOfN(ScriptedModel([BAD]), bw, budget=Budget(samples=1)).run(sussman)
+    assert not result.verified
+
+
+def test_inconsistent_critic_refuses_to_certify(bw, sussman, sussman_plan_text, monkeypatch):
+    liar = _LyingCritic()
+    monkeypatch.setattr(bw, "critics", lambda task: [liar])
+    with pytest.raises(CriticError):
+        Direct(ScriptedModel([sussman_plan_text]), bw).run(sussman)
+
+
+def test_sampling_params_reach_the_model(bw, sussman):
+    got = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            got.append((params.temperature, params.max_tokens, constraint))
+            return super().sample(prompt, n, params, constraint)
+
+    Direct(Recorder([BAD]), bw, params=SamplingParams(temperature=0.3, max_tokens=17), constrained=True).run(sussman)
+    temperature, max_tokens, constraint = got[0]
+    assert (temperature, max_tokens) == (0.3, 17)
+    assert constraint is not None and "pick up the red block" in constraint.lines

@@ -1,0 +1,33 @@
+"""PDDL planning critics: a grounded STRIPS validator with unified-planning as reference and fallback.
+
+Importing this package does not import unified-planning; it loads on the first parse or
+reference validation.
+"""
+
+from ._model import ActionSchema, Fact, GroundAction, Literal, SchemaEquality, SchemaLiteral, fact_str, literal_str
+from .critic import PlanCritic, verdict_from_report
+from .pddl import PlanningProblem, State, load_problem
+from .reference import up_validate
+from .validator import PlanReport, StepFailure, parse_pddl_plan, to_ground_action, validate
+
+__all__ = [
+    "ActionSchema",
+    "Fact",
+    "GroundAction",
+    "Literal",
+    "PlanCritic",
+    "PlanReport",
+    "PlanningProblem",
+    "SchemaEquality",
+    "SchemaLiteral",
+    "State",
+    "StepFailure",
+    "fact_str",
+    "literal_str",
+    "load_problem",
+    "parse_pddl_plan",
+    "to_ground_action",
+    "up_validate",
+    "validate",
+    "verdict_from_report",
+]

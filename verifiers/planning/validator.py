@@ -1,0 +1,158 @@
+"""The grounded STRIPS plan validator: every failing step, unmet goals, and prefix progress.
+
+Semantics (chosen so that a critique can list *all* errors, not just the first):
+
+* Steps run in order from the initial state. A step that fails (unknown action, wrong
+  arity, unknown object, wrong type, or an unmet precondition) is recorded and **skipped**:
+  the state is left unchanged and simulation continues, so later failures are reported too.
+* ``valid_prefix_len`` is the number of steps before the first failure.
+* ``unmet_goals`` and ``goal_fraction_in_prefix`` are evaluated in the state reached by the
+  valid prefix (the steps before the first failure), not after the skipped-over remainder:
+  what a plan achieves is only what its valid prefix achieves.
+* ``best_prefix_len`` is the latest prefix length ``k <= valid_prefix_len`` at which the most
+  goal literals hold: the valid prefix, less any trailing steps that undid goals (useful to cut
+  a plan back to its most promising point and continue from there).
+* ``valid`` is True iff there is no failure and no unmet goal. An empty plan is valid iff the
+  goal holds initially.
+
+Effects apply as in PDDL: ``state - delete + add`` (an atom both deleted and added stays true).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ._model import GroundAction, Literal, literal_str
+from .pddl import BadStep, GroundOp, PlanningProblem
+
+Step = GroundAction | tuple[str, Sequence[str]] | str
+
+_ACTION = re.compile(r"\(([^()]*)\)")
+_COMMENT = re.compile(r";[^\n]*")
+_GROUPS: dict[str, GroundAction] = {}  # "(unstack a b)" -> its GroundAction: plans repeat steps a lot
+_MAX_GROUPS = 100_000
+
+
+@dataclass(slots=True)
+class StepFailure:
+    """One failing step. ``unmet`` lists the preconditions that did not hold (inapplicable only)."""
+
+    step: int  # 1-based
+    action: GroundAction  # lowercased
+    kind: str  # unknown_action | wrong_arity | unknown_object | wrong_type | inapplicable
+    unmet: list[Literal] = field(default_factory=list)
+    reason: str = ""  # why an ill-formed step names no action; see :meth:`describe`
+
+    def describe(self) -> str:
+        """A plain PDDL-vocabulary explanation, e.g. ``"precondition (clear b) does not hold"``."""
+        return self.reason or describe_unmet(self.unmet)
+
+
+@dataclass
+class PlanReport:
+    """What :func:`validate` found; the module docstring gives the exact semantics."""
+
+    valid: bool
+    failures: list[StepFailure]  # every failing step, in plan order
+    unmet_goals: list[Literal]  # goal literals false in the state after the valid prefix
+    valid_prefix_len: int  # steps before the first failure
+    goal_fraction_in_prefix: float  # share of goal literals true after the valid prefix (1.0 if no goal)
+    best_prefix_len: int  # latest prefix (<= valid_prefix_len) with the most goal literals true
+    plan_len: int
+
+    @property
+    def first_failure(self) -> StepFailure | None:
+        return self.failures[0] if self.failures else None
+
+
+def parse_pddl_plan(text: str) -> list[GroundAction]:
+    """Parse plan text such as ``"(unstack a b)\n(put-down a)"`` into ground actions.
+
+    Every parenthesised group is one step; ``;`` comments and anything outside parentheses
+    (step numbers, ``[PLAN END]``, costs in brackets) are ignored. Names are lowercased.
+    """
+    if ";" in text:
+        text = _COMMENT.sub("", text)
+    out = []
+    cache = _GROUPS
+    for group in _ACTION.findall(text):
+        action = cache.get(group)
+        if action is None:
+            parts = group.lower().split()
+            if not parts:
+                continue
+            if len(cache) >= _MAX_GROUPS:
+                cache.clear()
+            action = cache[group] = GroundAction(parts[0], tuple(parts[1:]))
+        out.append(action)
+    return out
+
+
+def describe_unmet(unmet: Sequence[Literal], what: str = "precondition") -> str:
+    """``"precondition (clear b) does not hold"`` / ``"preconditions (clear b), (holding a) do not hold"``."""
+    listed = ", ".join(literal_str(lit) for lit in unmet)
+    return f"{what} {listed} does not hold" if len(unmet) == 1 else f"{what}s {listed} do not hold"
+
+
+def to_ground_action(step: Step) -> GroundAction:
+    """A step as a GroundAction: ``"(stack a b)"`` and ``("stack", ["a", "b"])`` both work."""
+    if isinstance(step, str):
+        parsed = parse_pddl_plan(step)
+        if parsed:
+            return parsed[0]
+        parts = step.lower().split() or [""]  # "stack a b" without parentheses
+        return GroundAction(parts[0], tuple(parts[1:]))
+    return GroundAction.of(step)
+
+
+def validate(problem: PlanningProblem, plan: Iterable[Step]) -> PlanReport:
+    """Validate ``plan`` (ground actions, ``(name, args)`` pairs, or ``"(name a b)"`` strings).
+
+    Names match case-insensitively. See the module docstring for the exact semantics.
+    """
+    # The hot loop: the per-problem cache maps a step as written to its ground operator.
+    cached = problem._raw.get
+    resolve = problem.resolve
+    goal_pos, goal_neg = problem._goal_pos, problem._goal_neg
+    state = prefix_state = problem.initial_state()
+    goals_total = len(problem.goal)
+    best_count = problem.goals_satisfied(state)
+    best_len = 0
+    failures: list[StepFailure] = []
+    n = 0
+    for n, step in enumerate(plan, 1):
+        if type(step) is GroundAction:
+            op = cached((step.name, step.args)) or resolve(step)
+        else:
+            op = resolve(to_ground_action(step) if isinstance(step, str) else step)
+        if type(op) is GroundOp:
+            if state & op.pre_pos == op.pre_pos and not state & op.pre_neg:
+                state = state & op.keep | op.add
+                if not failures:
+                    count = (state & goal_pos).bit_count() + (goal_neg & ~state).bit_count()
+                    if count >= best_count:
+                        best_count, best_len = count, n
+                continue
+            unmet = problem.unmet_preconditions(state, op)
+            failure = StepFailure(n, op.action, "inapplicable", unmet)
+        else:
+            assert isinstance(op, BadStep)
+            failure = StepFailure(n, op.action, op.kind, [], op.reason)
+        if not failures:
+            prefix_state = state
+        failures.append(failure)
+    if not failures:
+        prefix_state = state
+    unmet_goals = problem.unmet_goals(prefix_state) if not problem.goal_reached(prefix_state) else []
+    valid_prefix = failures[0].step - 1 if failures else n
+    return PlanReport(
+        valid=not failures and not unmet_goals,
+        failures=failures,
+        unmet_goals=unmet_goals,
+        valid_prefix_len=valid_prefix,
+        goal_fraction_in_prefix=(goals_total - len(unmet_goals)) / goals_total if goals_total else 1.0,
+        best_prefix_len=best_len,
+        plan_len=n,
+    )
