@@ -41,6 +41,12 @@ class StrategyName(str, Enum):
     modulo = "modulo"
 
 
+class Constrain(str, Enum):
+    none = "none"
+    well_formed = "well-formed"
+    executable = "executable"
+
+
 class Style(str, Enum):
     nl = "nl"
     pddl = "pddl"
@@ -145,7 +151,7 @@ def solve(
     feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
-    constrained: Annotated[bool, typer.Option(help="restrict decoding to well-formed ground actions")] = True,
+    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain.executable,
     n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 8,
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
     rounds: Annotated[Optional[int], typer.Option(help="budget: rounds (LLM calls)")] = None,
@@ -153,7 +159,7 @@ def solve(
     tokens: Annotated[Optional[int], typer.Option(help="budget: generated tokens")] = None,
     seconds: Annotated[Optional[float], typer.Option(help="budget: wall-clock seconds")] = None,
     model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
-    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 0.8,
+    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 192,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
@@ -176,7 +182,7 @@ def solve(
         runner = get_strategy(strategy.value)(
             lm, the_domain, budget=the_budget, n=n,
             params=SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed),
-            constrained=constrained, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
+            constrained=constrained.value, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
         )
         result = runner.run(task)
     except LLMModuloError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -45,6 +45,20 @@ class LineConstraint:
     lines: tuple[str, ...]
     end: str
     max_lines: int = 32
+    # Choices ruled out for the *first* generated line (``end`` included: "do not stop here").
+    # The loop fills this from the critics' first-error findings at the current prefix.
+    exclude_first: frozenset[str] = frozenset()
+    # A dynamic grammar: given the lines generated so far, (lines allowed next, whether ``end``
+    # may come next). A planning domain uses its simulator here to allow only executable steps.
+    next_lines: Callable[[tuple[str, ...]], tuple[Collection[str], bool]] | None = None
+
+    def first_choices(self) -> tuple[list[str], bool]:
+        """(lines allowed first, whether ``end`` is allowed first); all of them if nothing is left."""
+        lines = [line for line in self.lines if line not in self.exclude_first]
+        end_ok = self.end not in self.exclude_first
+        if not lines and not end_ok:
+            return list(self.lines), True
+        return lines, end_ok
 
 
 @dataclass(frozen=True)
@@ -112,12 +126,14 @@ class Domain(Protocol):
         """Render the critics' findings in the prompt's own vocabulary at ``level``."""
         ...
 
-    def constraint(self, task: Task) -> LineConstraint | None:
-        """The grammar of well-formed answers, if the domain has one."""
+    def constraint(self, task: Task, prefix: str = "", executable: bool = False) -> LineConstraint | None:
+        """The grammar of well-formed answers continuing ``prefix``, if the domain has one;
+        with ``executable``, only answers the domain's simulator can execute."""
         ...
 
-    def valid_prefix(self, task: Task, candidate: Candidate, verdicts: list[Verdict]) -> str:
-        """Answer text of the longest part of ``candidate`` the critics found no fault in."""
+    def valid_prefix(self, task: Task, candidate: Candidate, verdicts: list[Verdict], to_best: bool = True) -> str:
+        """Answer text of the part of ``candidate`` the critics found no fault in; with ``to_best``,
+        cut back to its point of most progress."""
         ...
 
 

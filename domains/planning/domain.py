@@ -7,7 +7,7 @@ the prompts and critiques natural language; without one, prompts and plans are P
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class PlanningTask:
     domain_file: str = ""
     problem_file: str = ""
     parser: PlanParser | None = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -178,22 +179,89 @@ class PlanningDomain:
 
         return [PlanCritic()]
 
-    def constraint(self, task: Task) -> LineConstraint:
+    def _grammar_lines(self, task: Task) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """Rendered lines of every grounding that can ever apply, and line -> action. Cached per task."""
+        cached = task.payload.cache.get("grammar")
+        if cached is None:
+            # only groundings that can ever apply (delete-relaxed reachability): every type-correct
+            # grounding of a large untyped domain would be hundreds of thousands of lines
+            actions = task.payload.problem.reachable_actions()
+            lines = tuple(self.render_action(a.name, a.args) for a in actions)
+            cached = task.payload.cache["grammar"] = (lines, dict(zip(lines, actions)))
+        return cached
+
+    def constraint(self, task: Task, prefix: str = "", executable: bool = False) -> LineConstraint:
+        """The grammar of answers: well-formed ground actions, then the end marker.
+
+        With ``executable``, a dynamic grammar: after ``prefix`` and each generated line, only
+        the actions applicable in the simulated state that lead to a state not yet visited may
+        follow, and the end marker only once the goal holds (or nothing is left). The critics
+        still check every plan; this only steers decoding.
+        """
         problem = task.payload.problem
-        # only groundings that can ever apply (delete-relaxed reachability): every type-correct
-        # grounding of a large untyped domain would be hundreds of thousands of lines
-        lines = tuple(self.render_action(a.name, a.args) for a in problem.reachable_actions())
+        lines, by_line = self._grammar_lines(task)
         max_lines = self.max_plan_lines or max(8, 4 * len(problem.objects))
-        return LineConstraint(lines=lines, end=PLAN_END, max_lines=max_lines)
+        static = LineConstraint(lines=lines, end=PLAN_END, max_lines=max_lines)
+        if not executable:
+            return static
+        state = problem.initial_state()
+        visited = {state}
+        for step in task.payload.parser.parse(prefix):
+            if not problem.is_applicable(state, step):
+                return static  # the prefix itself fails: nothing to simulate from
+            state = problem.apply(state, step)
+            visited.add(state)
+        names = {a: line for line, a in by_line.items()}
+        # generated lines -> (state, states visited on the way): a step back into a visited state
+        # closes a loop, and a plan with a loop has a shorter loop-free twin, so no solution is lost
+        paths: dict[tuple[str, ...], tuple[Any, frozenset[Any]]] = {(): (state, frozenset(visited))}
 
-    def valid_prefix(self, task: Task, candidate: Candidate, verdicts: list[Verdict]) -> str:
-        """The valid steps up to where the most goals held (``best_prefix_len``), as answer text.
+        def next_lines(generated: tuple[str, ...]) -> tuple[list[str], bool]:
+            path = paths.get(generated)
+            if path is None:
+                before, seen = paths[generated[:-1]]
+                after = problem.apply(before, by_line[generated[-1]])
+                path = paths[generated] = (after, seen | {after})
+            here, seen = path
+            allowed = [names[a] for a in problem.applicable(here) if a in names and problem.apply(here, a) not in seen]
+            return allowed, problem.goal_reached(here)
 
-        ``prompt(prefill=...)`` puts the plan marker before it."""
+        return replace(static, next_lines=next_lines)
+
+    def valid_prefix(
+        self, task: Task, candidate: Candidate, verdicts: list[Verdict], to_best: bool = True
+    ) -> str:
+        """The steps the critics found no fault in, as answer text (``prompt`` puts the plan marker first).
+
+        With ``to_best`` (the default), cut back to the point where the most goals held
+        (``best_prefix_len``); otherwise the whole valid prefix (``valid_prefix_len``).
+        """
+        key = "best_prefix_len" if to_best else "valid_prefix_len"
         steps = candidate.answer or []
-        lengths = [int(v.info.get("best_prefix_len", 0)) for v in verdicts if v.hard and "best_prefix_len" in v.info]
+        lengths = [int(v.info[key]) for v in verdicts if v.hard and key in v.info]
         keep = min(lengths) if lengths else 0
         return self.plan_text(steps[:keep])
+
+    def rejected_continuation(self, task: Task, candidate: Candidate, verdicts: list[Verdict], prefix: str) -> str | None:
+        """The choice right after ``prefix`` that the hard critics rejected, if the first error is there.
+
+        A failing step gives its own line; a plan that stops right after ``prefix`` with the goal
+        unmet gives the end marker ("do not stop here"). Used to exclude known-bad first lines
+        when the loop continues from ``prefix`` again.
+        """
+        task_parser: PlanParser = task.payload.parser
+        k = len(task_parser.parse(prefix))
+        steps = candidate.answer or []
+        if len(steps) < k or [tuple(s) for s in steps[:k]] != [tuple(s) for s in task_parser.parse(prefix)]:
+            return None
+        hard = [v for v in verdicts if v.hard and not v.valid]
+        step_errors = [x.step for v in hard for x in v.violations if x.step is not None]
+        if step_errors:
+            first = min(step_errors)
+            return self.render_action(*steps[first - 1]) if first == k + 1 else None
+        if len(steps) == k and any(x.kind == "unmet_goal" for v in hard for x in v.violations):
+            return PLAN_END
+        return None
 
     # -- critiques -----------------------------------------------------------------------------
     def _step_text(self, v: Violation, candidate: Candidate) -> str:

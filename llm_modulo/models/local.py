@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # dtype="auto" on CPU is float32: the weights are stored in bf16 and upcast at load (+0.3 s).
-# Measured on the dev box (AVX-512 without avx512_bf16/AMX, torch 2.13 CPU, 1 thread, SmolLM2-135M,
-# 589-token PlanBench prompt; noisy, a second job shared the 2 cores), float32 vs bfloat16:
-#   prefill 1.7-2.7 s vs 5.5-5.7 s; decode n=1 98-105 vs 96-107 ms/step (memory-bound: a tie);
-#   decode n=16 196-292 vs 345-366 ms/step; a 512x576x1536 matmul runs at 224 vs 46 GFLOPS.
-# bf16 stays the default on GPUs.
+# Measured on the dev box (2 cores, AVX-512 without avx512_bf16/AMX, torch 2.13 CPU, SmolLM2-135M,
+# 589-token PlanBench prompt), float32 vs bfloat16:
+#   2 threads, quiet box: prefill 0.9-1.4 s vs 2.9-3.0 s; decode n=1 56-62 vs 64-67 ms/step;
+#                         decode n=16 174-190 vs 205-211 ms/step
+#   1 thread, box shared: prefill 1.7-2.7 s vs 5.5-5.7 s; decode n=1 98-105 vs 96-107 ms/step;
+#                         decode n=16 196-292 vs 345-366 ms/step
+# (a 512x576x1536 matmul: 224 vs 46 GFLOPS). bf16 stays the default on GPUs.
 _AUTO_CPU_DTYPE = "float32"
 _DTYPES = ("float32", "bfloat16", "float16")
 
@@ -94,6 +96,9 @@ class LocalModel:
                 f"the local backend needs torch and transformers ({exc.name} is missing); "
                 "install them with: pip install 'llm-modulo[local]'"
             ) from exc
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr; we log instead
         started = time.perf_counter()
         folder = str(smollm2.ensure_converted() if self.source is None else Path(self.source).expanduser())
         if self.source is not None and not Path(folder).exists():

@@ -36,6 +36,18 @@ def score(sample: Sample) -> float:
     return min(hard) if hard else 0.0
 
 
+CONSTRAINT_MODES = ("none", "well-formed", "executable")
+
+
+def _constraint_mode(value: bool | str) -> str:
+    """``False``/``True`` are shorthands for "none"/"well-formed"."""
+    if isinstance(value, bool):
+        return "well-formed" if value else "none"
+    if value not in CONSTRAINT_MODES:
+        raise ValueError(f"unknown constraint mode {value!r}; known: {', '.join(CONSTRAINT_MODES)}")
+    return value
+
+
 class BaseStrategy:
     """Configuration shared by the strategies; subclasses implement :meth:`run`."""
 
@@ -48,10 +60,11 @@ class BaseStrategy:
         budget: Budget | None = None,
         n: int = 8,
         params: SamplingParams | None = None,
-        constrained: bool = False,
+        constrained: bool | str = False,  # "none" | "well-formed" | "executable"
         feedback: FeedbackLevel | str = FeedbackLevel.FIRST,
         history: bool = False,
         reuse_prefix: bool = False,
+        exclude_rejected: bool = True,
         seed: int | None = None,
     ) -> None:
         if n < 1:
@@ -61,10 +74,11 @@ class BaseStrategy:
         self.budget = budget or Budget()
         self.n = n
         self.params = params or SamplingParams()
-        self.constrained = constrained
+        self.constrained = _constraint_mode(constrained)
         self.feedback = FeedbackLevel(feedback)
         self.history = history
         self.reuse_prefix = reuse_prefix
+        self.exclude_rejected = exclude_rejected
         self.seed = seed if seed is not None else self.params.seed
 
     # -- pieces ------------------------------------------------------------------------------
@@ -81,6 +95,7 @@ class BaseStrategy:
             "feedback": self.feedback.value,
             "history": self.history,
             "reuse_prefix": self.reuse_prefix,
+            "exclude_rejected": self.exclude_rejected and self.constrained != "none",
             "seed": self.seed,
         }
 
@@ -129,8 +144,11 @@ class BaseStrategy:
             seconds=time.perf_counter() - start,
         )
 
-    def constraint_for(self, task: Task) -> LineConstraint | None:
-        return self.domain.constraint(task) if self.constrained else None
+    def constraint_for(self, task: Task, prefix: str = "") -> LineConstraint | None:
+        """The answer grammar for the mode: none, well-formed steps, or executable steps after ``prefix``."""
+        if self.constrained == "none":
+            return None
+        return self.domain.constraint(task, prefix=prefix, executable=self.constrained == "executable")
 
     def result(
         self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker, fallback: ResultStatus

@@ -4,10 +4,16 @@ Each round the best candidate (highest critic score) is critiqued in the domain'
 vocabulary at the chosen level (none / binary / first / all) and the critique goes back into
 the prompt, alone or with the history of earlier rounds. With ``reuse_prefix`` the next round
 continues from the part of the best candidate the critics found no fault in (the domain's
-``valid_prefix``), so a tiny model does not have to rewrite steps it already got right.
+``valid_prefix``), so a tiny model does not have to rewrite steps it already got right
+(see :meth:`Modulo._next_prefix` for the policy).
+With constrained decoding, the first choices the critics rejected right after the current
+prefix (a failing step, or stopping short of the goal) are excluded when the loop continues
+from that prefix again: the first-error critique acts on decoding, not only on the prompt.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback
@@ -21,15 +27,19 @@ class Modulo(BaseStrategy):
     def run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
-        constraint = self.constraint_for(task)
         trace: list[Attempt] = []
         feedback: list[Feedback] = []
         prefill = ""
+        rejected: dict[str, set[str]] = {}  # prefix -> first choices the critics rejected after it
+        hook = getattr(self.domain, "rejected_continuation", None) if self.exclude_rejected else None
         best: Sample | None = None
         while (k := tracker.next_batch(self.n)) > 0:
             tracker.usage.rounds += 1
             shown = feedback if self.history else feedback[-1:]
             prompt = self.domain.prompt(task, shown, prefill)
+            constraint = self.constraint_for(task, prefill)
+            if constraint is not None and rejected.get(prefill):
+                constraint = replace(constraint, exclude_first=frozenset(rejected[prefill]))
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
             trace.append(attempt)
             certified = next((s for s in attempt.samples if s.certified), None)
@@ -37,11 +47,27 @@ class Modulo(BaseStrategy):
                 return self.result(task, certified, trace, tracker, ResultStatus.EXHAUSTED)
             if not attempt.samples:
                 break
+            if hook is not None and constraint is not None:  # what the critics rejected right after the prefix
+                for sample in attempt.samples:
+                    line = hook(task, sample.candidate, sample.verdicts, prefill)
+                    if line is not None:
+                        rejected.setdefault(prefill, set()).add(line)
             round_best = max(attempt.samples, key=score)
-            if best is None or score(round_best) > score(best):
+            improved = best is None or score(round_best) > score(best)
+            if improved:
                 best = round_best
             critique = self.domain.critique(task, round_best.candidate, round_best.verdicts, self.feedback)
             feedback.append(Feedback(answer=round_best.candidate.text, critique=critique))
             if self.reuse_prefix:
-                prefill = self.domain.valid_prefix(task, round_best.candidate, round_best.verdicts)
+                prefill = self._next_prefix(task, round_best, improved, prefill)
         return self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
+
+    def _next_prefix(self, task: Task, round_best: Sample, improved: bool, prefill: str) -> str:
+        """Where the next round continues from.
+
+        After progress: the best candidate's valid prefix, cut back to its point of most progress.
+        Without progress: its whole valid prefix, so the search walks on past a local optimum.
+        If even that does not move: start afresh.
+        """
+        nxt = self.domain.valid_prefix(task, round_best.candidate, round_best.verdicts, to_best=improved)
+        return "" if nxt == prefill and not improved else nxt

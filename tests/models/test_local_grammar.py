@@ -117,3 +117,50 @@ def test_invalid_grammars(lines: tuple[str, ...], end: str, match: str) -> None:
 def test_needs_an_eos_token() -> None:
     with pytest.raises(InputError, match="end-of-sequence"):
         LineGrammar(LineConstraint(("a",), "E"), chars, [])
+
+
+def _random_text(grammar: LineGrammar, rng: random.Random) -> str:
+    state, out = grammar.start(), []
+    while not state.done:
+        allowed = grammar.allowed(state)
+        assert allowed, f"no token allowed in {state}"
+        tok = rng.choice(allowed)
+        if tok == EOS:
+            break
+        out.append(chr(tok))
+        state = grammar.advance(state, tok)
+    return "".join(out)
+
+
+def test_first_line_exclusions() -> None:
+    g = LineGrammar(LineConstraint(("ab", "ac", "b"), "E", max_lines=3, exclude_first=frozenset({"ab", "E"})), chars, [EOS])
+    rng = random.Random(0)
+    firsts = {_random_text(g, rng).split("\n")[0] for _ in range(200)}
+    assert firsts == {"ac", "b"}
+
+
+def test_dynamic_grammar_follows_next_lines() -> None:
+    """A counter machine: after k lines only line "k" (or the end once k == 2) may follow."""
+
+    def next_lines(done: tuple[str, ...]) -> tuple[list[str], bool]:
+        return ([str(len(done))] if len(done) < 3 else []), len(done) >= 2
+
+    lines = ("0", "1", "2", "3")
+    for exclude in (frozenset(), frozenset({"0"}), frozenset({"0", "E"})):
+        g = LineGrammar(LineConstraint(lines, "E", max_lines=5, exclude_first=exclude, next_lines=next_lines), chars, [EOS])
+        rng = random.Random(1)
+        for _ in range(100):
+            text = _random_text(g, rng)
+            body = text.split("\n")[:-1]
+            if exclude:  # the only allowed first line is excluded: a dead end may always stop
+                assert body == []
+            else:
+                assert body in (["0", "1"], ["0", "1", "2"])
+            assert text.endswith("E")
+
+
+def test_dynamic_grammar_always_can_end_when_out_of_lines() -> None:
+    g = LineGrammar(LineConstraint(("a", "b"), "E", max_lines=2, next_lines=lambda done: (["a", "b"], False)), chars, [EOS])
+    rng = random.Random(2)
+    for _ in range(50):
+        assert _random_text(g, rng).count("\n") == 2

@@ -149,7 +149,7 @@ def test_invalid_verdict_carries_violations_score_and_info(sussman: PlanningProb
     assert goal.detail["unmet"] == [[True, ["on", "a", "b"]], [True, ["on", "b", "c"]]]
     assert goal.message == "after the valid prefix (2 steps), goals (on a b), (on b c) do not hold"
     assert verdict.info == {"valid_prefix_len": 2, "best_prefix_len": 2, "plan_len": 7}
-    assert verdict.score == pytest.approx(0.5 * 0.0 + 0.5 * 2 / 7)
+    assert verdict.score == pytest.approx(0.9 * 0.0 + 0.1 * 2 / 3)  # goals at best point, then valid steps
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
 
 
@@ -162,7 +162,7 @@ def test_unmet_goal_only_scores_below_one(sussman: PlanningProblem) -> None:
     verdict = critic_check(sussman, parse_pddl_plan(SUSSMAN_PLAN)[:4])
     assert [v.kind for v in verdict.violations] == ["unmet_goal"]
     assert verdict.violations[0].message == "after the plan, goal (on a b) does not hold"
-    assert verdict.score == pytest.approx(0.5 * 0.5 + 0.5) and verdict.score < 1.0
+    assert verdict.score == pytest.approx(0.9 * 0.5 + 0.1 * 4 / 5) and verdict.score < 1.0
 
 
 def test_wrong_type_is_an_invalid_verdict(tiny: PlanningProblem) -> None:

@@ -98,7 +98,9 @@ def verdict_from_report(report: PlanReport) -> Verdict:
     violations = [step_violation(f) for f in report.failures]
     if report.unmet_goals:
         violations.append(goal_violation(report))
-    score = 0.5 * report.goal_fraction_in_prefix + 0.5 * report.valid_prefix_len / max(1, report.plan_len)
+    # Progress, for ranking invalid candidates: mostly the goals the valid prefix reached at its
+    # best point, then (as a tie-break) how many steps were valid.
+    score = 0.9 * report.best_goal_fraction + 0.1 * report.valid_prefix_len / (report.valid_prefix_len + 1)
     return Verdict(
         status=VerdictStatus.INVALID,
         critic=PlanCritic.name,

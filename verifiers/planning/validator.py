@@ -59,6 +59,7 @@ class PlanReport:
     unmet_goals: list[Literal]  # goal literals false in the state after the valid prefix
     valid_prefix_len: int  # steps before the first failure
     goal_fraction_in_prefix: float  # share of goal literals true after the valid prefix (1.0 if no goal)
+    best_goal_fraction: float  # share of goal literals true after ``best_prefix_len`` steps
     best_prefix_len: int  # latest prefix (<= valid_prefix_len) with the most goal literals true
     plan_len: int
 
@@ -153,6 +154,7 @@ def validate(problem: PlanningProblem, plan: Iterable[Step]) -> PlanReport:
         unmet_goals=unmet_goals,
         valid_prefix_len=valid_prefix,
         goal_fraction_in_prefix=(goals_total - len(unmet_goals)) / goals_total if goals_total else 1.0,
+        best_goal_fraction=best_count / goals_total if goals_total else 1.0,
         best_prefix_len=best_len,
         plan_len=n,
     )
