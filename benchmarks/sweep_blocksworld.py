@@ -4,7 +4,7 @@ Every arm gets the same sample budget (``--samples``), except ``direct``, which 
 definition. Each finished trial is appended to a JSONL file; a rerun skips trials already there,
 so a killed sweep resumes. Prints a Markdown table of success rates.
 
-    python benchmarks/sweep_blocksworld.py --instances 20 --samples 32 --out runs/sweep.jsonl
+    python benchmarks/sweep_blocksworld.py --instances 20 --samples 16 --out runs/sweep_blocksworld.jsonl
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from llm_modulo.domains.planning.instances import list_instances
 from llm_modulo.models import load_model
 from llm_modulo.registry import load_planning_instance
 
-# name -> (proposer, strategy class, constrained, reuse_prefix)
+# name -> (proposer, strategy class, constraint mode, reuse_prefix)
 ARMS = {
-    "direct (model alone)": ("llm", Direct, False, False),
-    "best-of-n (free text)": ("llm", BestOfN, False, False),
-    "modulo first (free text)": ("llm", Modulo, False, False),
-    "best-of-n (constrained)": ("llm", BestOfN, True, False),
-    "modulo first (constrained + prefix reuse)": ("llm", Modulo, True, True),
-    "random: best-of-n": ("random", BestOfN, True, False),
-    "random: modulo first (prefix reuse)": ("random", Modulo, True, True),
+    "direct, free text (model alone)": ("llm", Direct, "none", False),
+    "best-of-n, free text": ("llm", BestOfN, "none", False),
+    "modulo first, free text": ("llm", Modulo, "none", False),
+    "modulo first, executable grammar + prefix reuse": ("llm", Modulo, "executable", True),
+    "random: best-of-n, well-formed grammar": ("random", BestOfN, "well-formed", False),
+    "random: best-of-n, executable grammar": ("random", BestOfN, "executable", False),
+    "random: modulo first, executable grammar + prefix reuse": ("random", Modulo, "executable", True),
 }
 
 
@@ -38,9 +38,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="blocksworld/generated_basic", help="PlanBench instance folder")
     ap.add_argument("--instances", type=int, default=20)
-    ap.add_argument("--samples", type=int, default=32, help="sample budget per trial")
+    ap.add_argument("--samples", type=int, default=16, help="sample budget per trial")
     ap.add_argument("--n", type=int, default=8, help="samples per LLM call")
-    ap.add_argument("--max-tokens", type=int, default=160)
+    ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--arms", nargs="*", default=list(ARMS), help="subset of arms")
     ap.add_argument("--out", type=Path, default=Path("runs/sweep_blocksworld.jsonl"))
@@ -58,7 +58,7 @@ def main() -> None:
     rnd = load_model("random", seed=args.seed)
     tasks = {name: load_planning_instance(name) for name in names}
     todo = [(arm, name) for arm in args.arms for name in names if (arm, name, args.samples, args.seed) not in done]
-    params = SamplingParams(temperature=0.8, max_tokens=args.max_tokens, seed=args.seed)
+    params = SamplingParams(temperature=1.0, max_tokens=args.max_tokens, seed=args.seed)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("ok {task.fields[ok]}"),
                   TimeRemainingColumn()) as progress:
         bar = progress.add_task("sweep", total=len(todo), ok=0)

@@ -152,7 +152,7 @@ def solve(
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
     constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain.executable,
-    n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 8,
+    n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 16,
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
     rounds: Annotated[Optional[int], typer.Option(help="budget: rounds (LLM calls)")] = None,
     samples: Annotated[Optional[int], typer.Option(help="budget: completions")] = None,
@@ -160,7 +160,7 @@ def solve(
     seconds: Annotated[Optional[float], typer.Option(help="budget: wall-clock seconds")] = None,
     model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
     temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
-    max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 192,
+    max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 128,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
@@ -232,7 +232,7 @@ def validate(
 
 @app.command()
 def demo(
-    instance: Annotated[list[str], typer.Option(help="PlanBench instances to solve after the Sussman anomaly")] = ["blocksworld/generated_basic/instance-2"],  # noqa: B006
+    instance: Annotated[list[str], typer.Option(help="PlanBench instances to solve after the Sussman anomaly")] = ["blocksworld/generated_basic_3/instance-3"],  # noqa: B006
     model: Annotated[Optional[str], typer.Option(help="model spec (default: the embedded SmolLM2-135M)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
@@ -255,9 +255,9 @@ def demo(
         jobs = [(bw, sussman_anomaly(bw))] + [load_planning_instance(i) for i in instance]
         failures = 0
         for the_domain, task in jobs:
-            runner = Modulo(lm, the_domain, budget=Budget(rounds=20, samples=160), n=8,
-                            params=SamplingParams(temperature=0.8, max_tokens=192, seed=seed),
-                            constrained=True, feedback=FeedbackLevel.FIRST, reuse_prefix=True, seed=seed)
+            runner = Modulo(lm, the_domain, budget=Budget(rounds=15, samples=240), n=16,
+                            params=SamplingParams(temperature=1.0, max_tokens=128, seed=seed),
+                            constrained="executable", feedback=FeedbackLevel.FIRST, reuse_prefix=True, seed=seed)
             result = runner.run(task)
             _print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
             failures += not result.verified

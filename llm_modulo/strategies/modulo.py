@@ -19,6 +19,7 @@ from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
+from llm_modulo.types import certified as certified_verdicts
 
 
 class Modulo(BaseStrategy):
@@ -59,15 +60,32 @@ class Modulo(BaseStrategy):
             critique = self.domain.critique(task, round_best.candidate, round_best.verdicts, self.feedback)
             feedback.append(Feedback(answer=round_best.candidate.text, critique=critique))
             if self.reuse_prefix:
-                prefill = self._next_prefix(task, round_best, improved, prefill)
+                prefill = self._next_prefix(task, round_best, improved, prefill, rejected)
+                # a candidate may reach the goal and then wander on: its cut-back prefix alone
+                # can already be an answer, which the critics judge like any other
+                candidate, verdicts = self.evaluate(task, prefill, critics)
+                if certified_verdicts(verdicts):
+                    sample = Sample(completion="", tokens=0, candidate=candidate, verdicts=verdicts)
+                    return self.result(task, sample, trace, tracker, ResultStatus.EXHAUSTED)
         return self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
 
-    def _next_prefix(self, task: Task, round_best: Sample, improved: bool, prefill: str) -> str:
+    def _next_prefix(
+        self, task: Task, round_best: Sample, improved: bool, prefill: str, rejected: dict[str, set[str]]
+    ) -> str:
         """Where the next round continues from.
 
         After progress: the best candidate's valid prefix, cut back to its point of most progress.
         Without progress: its whole valid prefix, so the search walks on past a local optimum.
-        If even that does not move: start afresh.
+        If even that does not move, backtrack: drop the last line of the prefix and exclude it
+        there (answers are line-based wherever a grammar is used), so a deterministic model is
+        not sent down the same dead end again.
         """
         nxt = self.domain.valid_prefix(task, round_best.candidate, round_best.verdicts, to_best=improved)
-        return "" if nxt == prefill and not improved else nxt
+        if improved or nxt != prefill:
+            return nxt
+        lines = prefill.splitlines(keepends=True)
+        if not lines:
+            return ""
+        shorter = "".join(lines[:-1])
+        rejected.setdefault(shorter, set()).add(lines[-1].rstrip("\n"))
+        return shorter

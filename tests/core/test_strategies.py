@@ -186,3 +186,29 @@ def test_sampling_params_reach_the_model(bw, sussman):
     temperature, max_tokens, constraint = got[0]
     assert (temperature, max_tokens) == (0.3, 17)
     assert constraint is not None and "pick up the red block" in constraint.lines
+
+
+def test_stuck_prefix_backtracks_and_excludes_the_dead_end(bw, sussman):
+    """A model that always stops: the loop walks back one step and excludes that step there."""
+    first = "unstack the orange block from on top of the red block\nput down the orange block\n[PLAN END]"
+    grammars = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            grammars.append((prompt.prefill, constraint))
+            return super().sample(prompt, n, params, constraint)
+
+    model = Recorder([first] + ["[PLAN END]"] * 5)
+    Modulo(model, bw, budget=Budget(rounds=4), n=1, constrained="executable", reuse_prefix=True).run(sussman)
+    prefills = [p for p, _ in grammars]
+    assert prefills[1] == "[PLAN]\nunstack the orange block from on top of the red block\nput down the orange block\n"
+    assert prefills[2] == "[PLAN]\nunstack the orange block from on top of the red block\n"  # backtracked
+    assert "put down the orange block" in grammars[2][1].exclude_first
+    allowed, _ = grammars[2][1].next_lines(())
+    assert "put down the orange block" in allowed  # the simulator allows it; the exclusion removes it
+
+
+def test_goal_reached_inside_a_wandering_candidate_is_found(bw, sussman, sussman_plan_text):
+    wander = sussman_plan_text.replace("[PLAN END]", "unstack the red block from on top of the blue block\n[PLAN END]")
+    result = Modulo(ScriptedModel([wander]), bw, budget=Budget(rounds=3), n=1, reuse_prefix=True).run(sussman)
+    assert result.verified and len(result.answer) == 6 and result.usage.llm_calls == 1
