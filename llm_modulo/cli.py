@@ -105,7 +105,7 @@ def _print_result(result: Result, domain: Any, task: Any, model_name: str, load_
     u = result.usage
     table.add_row("rounds", str(u.rounds))
     table.add_row("samples", str(u.samples))
-    table.add_row("tokens", f"{u.generated_tokens} generated, {u.prompt_tokens} prompt (max per call)")
+    table.add_row("tokens", f"{u.generated_tokens} generated, {u.prompt_tokens} prompt (over {u.llm_calls} calls)")
     table.add_row("time", f"{u.seconds:.1f} s solving + {load_seconds:.1f} s loading")
     out.print(table)
 
