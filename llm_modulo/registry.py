@@ -12,7 +12,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from llm_modulo.errors import InputError, UnknownNameError
+from llm_modulo.errors import UnknownNameError
 
 DOMAINS: dict[str, str] = {
     "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
@@ -88,4 +88,4 @@ def load_planning_instance(instance: str, domain: str | None = None, style: str 
     return load_planning_task(str(domain_file), str(problem_file), domain, style, instance.removesuffix(".pddl"))
 
 
-__all__ = ["DOMAINS", "STRATEGIES", "InputError", "domain_names", "get_domain", "get_strategy", "load_planning_instance", "load_planning_task"]
+__all__ = ["DOMAINS", "STRATEGIES", "domain_names", "get_domain", "get_strategy", "load_planning_instance", "load_planning_task"]

@@ -249,10 +249,10 @@ class PlanningDomain:
         unmet gives the end marker ("do not stop here"). Used to exclude known-bad first lines
         when the loop continues from ``prefix`` again.
         """
-        task_parser: PlanParser = task.payload.parser
-        k = len(task_parser.parse(prefix))
+        kept = [tuple(s) for s in task.payload.parser.parse(prefix)]
+        k = len(kept)
         steps = candidate.answer or []
-        if len(steps) < k or [tuple(s) for s in steps[:k]] != [tuple(s) for s in task_parser.parse(prefix)]:
+        if len(steps) < k or [tuple(s) for s in steps[:k]] != kept:
             return None
         hard = [v for v in verdicts if v.hard and not v.valid]
         step_errors = [x.step for v in hard for x in v.violations if x.step is not None]
