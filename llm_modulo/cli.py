@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llm_modulo.errors import InputError, LLMModuloError
+from llm_modulo.strategies.base import CONSTRAINT_MODES
 from llm_modulo.types import Budget, FeedbackLevel, Result
 
 app = typer.Typer(
@@ -41,10 +42,7 @@ class StrategyName(str, Enum):
     modulo = "modulo"
 
 
-class Constrain(str, Enum):
-    none = "none"
-    well_formed = "well-formed"
-    executable = "executable"
+Constrain = Enum("Constrain", {mode: mode for mode in CONSTRAINT_MODES}, type=str)  # type: ignore[misc]
 
 
 class Style(str, Enum):
@@ -151,7 +149,7 @@ def solve(
     feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
-    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain.executable,
+    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain("executable"),
     n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 16,
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
     rounds: Annotated[Optional[int], typer.Option(help="budget: rounds (LLM calls)")] = None,

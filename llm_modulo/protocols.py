@@ -60,6 +60,22 @@ class LineConstraint:
             return list(self.lines), True
         return lines, end_ok
 
+    def choices(self, generated: tuple[str, ...] = ()) -> tuple[Sequence[str], bool]:
+        """(lines allowed next, whether ``end`` may come next) after the ``generated`` lines.
+
+        Static grammars allow every line (the first line less ``exclude_first``, see
+        :meth:`first_choices`). Dynamic ones ask ``next_lines``, less ``exclude_first`` for the
+        first line; where nothing is left, ending is allowed (a dead end may always stop).
+        """
+        if self.next_lines is None:
+            return self.first_choices() if not generated else (self.lines, True)
+        allowed, end_ok = self.next_lines(generated)
+        lines = list(allowed)
+        if not generated:
+            lines = [line for line in lines if line not in self.exclude_first]
+            end_ok = end_ok and self.end not in self.exclude_first
+        return lines, bool(end_ok) or not lines
+
 
 @dataclass(frozen=True)
 class SamplingParams:

@@ -130,17 +130,13 @@ class LineGrammar:
         """Bitmask of the line ids (and end) the constraint allows after ``history``."""
         cached = self._next_cache.get(history)
         if cached is None:
-            lines = tuple(self.constraint.lines[i] for i in history)
-            allowed, end_ok = self.constraint.next_lines(lines)  # type: ignore[misc]
-            if not history:
-                allowed = [a for a in allowed if a not in self.constraint.exclude_first]
-                end_ok = end_ok and self.constraint.end not in self.constraint.exclude_first
+            allowed, end_ok = self.constraint.choices(tuple(self.constraint.lines[i] for i in history))
             cached = 0
             for line in allowed:
                 i = self._line_ids.get(line)
                 if i is not None:
                     cached |= 1 << i
-            if end_ok or not cached:  # a dead end may always stop
+            if end_ok or not cached:  # a dead end (no line this grammar knows) may always stop
                 cached |= 1 << self._end_id
             if len(self._next_cache) < 100_000:
                 self._next_cache[history] = cached

@@ -26,17 +26,11 @@ class RandomProposer:
         if constraint is None:
             raise InputError("the random proposer needs the domain's answer grammar (use constrained sampling)")
         rng = random.Random(params.seed) if params.seed is not None else self._rng
-        first_lines, first_end_ok = constraint.first_choices()
         completions = []
         for _ in range(n):
             lines: list[str] = []
             while len(lines) < constraint.max_lines:
-                options = constraint.lines if lines else first_lines
-                end_ok = True if lines else first_end_ok
-                if constraint.next_lines is not None:
-                    allowed, end_ok = constraint.next_lines(tuple(lines))
-                    options = [x for x in allowed if lines or x not in constraint.exclude_first]
-                    end_ok = bool(end_ok and (lines or constraint.end not in constraint.exclude_first)) or not options
+                options, end_ok = constraint.choices(tuple(lines))
                 pick = rng.randrange(len(options) + end_ok)
                 if pick == len(options):
                     break
