@@ -37,6 +37,7 @@ class BudgetTracker:
             or (b.samples is not None and u.samples >= b.samples)
             or (b.tokens is not None and u.generated_tokens >= b.tokens)
             or (b.seconds is not None and self.elapsed() >= b.seconds)
+            or (b.nodes is not None and u.nodes >= b.nodes)
         )
 
     def record_call(self, samples: int, prompt_tokens: int, generated_tokens: int) -> None:

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llm_modulo.errors import InputError, LLMModuloError
+from llm_modulo.registry import STRATEGIES
 from llm_modulo.strategies.base import CONSTRAINT_MODES
 from llm_modulo.types import Budget, FeedbackLevel, Result
 
@@ -36,10 +37,7 @@ EXIT_NOT_VERIFIED = 1
 EXIT_BAD_INPUT = 2
 
 
-class StrategyName(str, Enum):
-    direct = "direct"
-    best_of_n = "best-of-n"
-    modulo = "modulo"
+StrategyName = Enum("StrategyName", {name: name for name in STRATEGIES}, type=str)  # type: ignore[misc]
 
 
 Constrain = Enum("Constrain", {mode: mode for mode in CONSTRAINT_MODES}, type=str)  # type: ignore[misc]
@@ -102,6 +100,8 @@ def _print_result(result: Result, domain: Any, task: Any, model_name: str, load_
             table.add_row("critique", critique)
     u = result.usage
     table.add_row("rounds", str(u.rounds))
+    if u.nodes:
+        table.add_row("search", f"{u.nodes} expansions, {u.scored_tokens} continuation tokens scored")
     table.add_row("samples", str(u.samples))
     table.add_row("tokens", f"{u.generated_tokens} generated, {u.prompt_tokens} prompt (over {u.llm_calls} calls)")
     table.add_row("time", f"{u.seconds:.1f} s solving + {load_seconds:.1f} s loading")
@@ -145,7 +145,7 @@ def solve(
     problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
     domain_name: Annotated[Optional[str], typer.Option(help="registered domain (blocksworld, mystery_blocksworld, pddl); default: detected from the PDDL")] = None,
     style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
-    strategy: Annotated[StrategyName, typer.Option(help="direct | best-of-n | modulo")] = StrategyName.modulo,
+    strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
     feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
@@ -156,6 +156,8 @@ def solve(
     samples: Annotated[Optional[int], typer.Option(help="budget: completions")] = None,
     tokens: Annotated[Optional[int], typer.Option(help="budget: generated tokens")] = None,
     seconds: Annotated[Optional[float], typer.Option(help="budget: wall-clock seconds")] = None,
+    nodes: Annotated[Optional[int], typer.Option(help="budget: search expansions (search)")] = None,
+    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = "relaxed-plan",
     model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
     temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 128,
@@ -170,7 +172,7 @@ def solve(
         from llm_modulo.protocols import SamplingParams
         from llm_modulo.registry import get_strategy
 
-        the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds)
+        the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
         the_domain, task = _load_task(instance, domain, problem, domain_name, style)
         start = time.perf_counter()
         lm = load_model(model, seed=seed)
@@ -181,6 +183,7 @@ def solve(
             lm, the_domain, budget=the_budget, n=n,
             params=SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed),
             constrained=constrained.value, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
+            **({"heuristic": heuristic} if strategy.value == "search" else {}),
         )
         result = runner.run(task)
     except LLMModuloError as exc:
@@ -264,6 +267,91 @@ def demo(
         _fail(exc)
         return
     if failures:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+class ReportFormat(str, Enum):
+    md = "md"
+
+
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="trial store (SQLite) written by `llm-modulo bench`")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: <store stem>-report/ next to the store)")] = None,
+    sweep: Annotated[Optional[str], typer.Option(help="report one sweep (default: every sweep in the store)")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="report format")] = ReportFormat.md,
+    csv: Annotated[bool, typer.Option("--csv/--no-csv", help="write trials.csv, one row per trial")] = True,
+    parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="write trials.parquet (pyarrow)")] = True,
+) -> None:
+    """Report from a trial store alone: report.md with tables and PNG figures, trials.csv, trials.parquet."""
+    try:
+        from llm_modulo.experiments.report import print_summary, write_report
+
+        files = write_report(store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    print_summary(out, files)
+
+
+@app.command()
+def bench(
+    config: Annotated[Path, typer.Argument(help="sweep config, TOML or YAML (see examples/bench/planbench_50.toml)")],
+    store: Annotated[Optional[Path], typer.Option(help="trial store (SQLite); default: runs/<sweep name>.sqlite")] = None,
+    executor: Annotated[str, typer.Option(help="local (worker processes) | ray")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (with --executor ray); default: start a local Ray")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="trials at once; default: CPU cores; 1 runs them in this process")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="do not read or write the completion cache")] = False,
+    cache: Annotated[Optional[Path], typer.Option(help="completion cache file; default: <store>.cache.sqlite beside the store")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the trials per arm (and how many are stored), then exit")] = False,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="run again the trials stored with status error")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="run at most N pending trials (a partial run; resume later)")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress and trial errors")] = False,
+) -> None:
+    """Run a sweep (instance sets x strategies x models x budgets x feedback x seeds), resumably.
+
+    Each finished trial is committed to the store at once; the same command again skips what is stored,
+    so a killed or interrupted sweep resumes where it stopped. `llm-modulo report STORE` makes the tables.
+
+    Exit codes: 0 done, 1 some trials ended in an error (see --retry-errors), 2 bad config or fatal error
+    (model not loadable, server unreachable), 130 interrupted.
+    """
+    import shlex
+
+    from llm_modulo.experiments.config import load_sweep
+    from llm_modulo.experiments.runner import SweepInterrupted, default_store_path, plan_table, run_sweep
+
+    _setup_logging(verbose)
+    try:
+        sweep = load_sweep(config)
+        store_path = store or default_store_path(sweep)
+        for warning in sweep.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        if dry_run:
+            out.print(plan_table(sweep, store_path))
+            return
+        outcome = run_sweep(sweep, store_path, executor=executor, address=address, workers=workers,
+                            cache=not no_cache, cache_path=cache, retry_errors=retry_errors, limit=limit,
+                            console=out, command=shlex.join(["llm-modulo", *sys.argv[1:]]))
+    except SweepInterrupted as stop:
+        o = stop.outcome
+        resume = shlex.join(["llm-modulo", *sys.argv[1:]])  # the same command: stored trials are skipped
+        err.print(f"interrupted: {o.done_before + o.ran}/{o.total} trials are in {o.store} "
+                  f"({o.ran} this run, {o.in_flight} in flight given up); resume with: {resume}",
+                  highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        err.print("interrupted before any trial ran", highlight=False)
+        raise typer.Exit(130) from None
+    except LLMModuloError as exc:  # bad config, or a fatal trial error (FatalTrialError)
+        _fail(exc)
+        return
+    done = outcome.done_before + outcome.ran
+    out.print(f"{done}/{outcome.total} trials in {outcome.store} ({outcome.ran} this run, {outcome.seconds:.1f} s); "
+              f"verified {outcome.verified}" + (f"; {outcome.errors} errors (rerun with --retry-errors)" if outcome.errors else "")
+              + (f"; {outcome.remaining} left: rerun the same command to continue" if outcome.remaining else ""),
+              highlight=False)
+    if outcome.errors:
         raise typer.Exit(EXIT_NOT_VERIFIED)
 
 

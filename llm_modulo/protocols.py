@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -103,6 +103,16 @@ class Batch:
     meta: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass
+class ScoreBatch:
+    """Log-probabilities of continuations of one prompt, from one batched forward pass."""
+
+    logprobs: list[float]  # one per continuation: sum of its tokens' log-probabilities
+    tokens: int = 0  # continuation tokens scored (all rows)
+    prompt_tokens: int = 0  # prompt tokens the model had to read anew (cached ones excluded)
+    seconds: float = 0.0
+
+
 @runtime_checkable
 class LanguageModel(Protocol):
     name: str
@@ -116,6 +126,19 @@ class LanguageModel(Protocol):
     ) -> Batch:
         """Draw ``n`` completions of ``prompt`` in one batched call."""
         ...
+
+
+@runtime_checkable
+class ScoringModel(Protocol):
+    """Optional: a model that can rank given continuations (used by the ``search`` strategy).
+
+    ``score(prompt, continuations)`` returns how likely each continuation is right after the
+    prompt and its prefill. Models without it are asked for samples instead.
+    """
+
+    name: str
+
+    def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch: ...
 
 
 @runtime_checkable
@@ -153,6 +176,39 @@ class Domain(Protocol):
         ...
 
 
+class OptionalDomainHooks(Protocol):
+    """Methods a :class:`Domain` *may* add; strategies look them up with ``getattr`` and fall back
+    to a generic behaviour when a domain lacks them. Not part of the required protocol.
+    """
+
+    def normalize(self, task: Task, candidate: Candidate) -> Hashable | None:
+        """``self-consistency``'s vote key: equal keys are the same answer; ``None`` abstains
+        (unparseable or empty). Must not consult the critics.
+        Fallback: the JSON of ``candidate.answer``; a ``None`` or empty answer, or parse errors, abstain."""
+        ...
+
+    def judge_prompt(self, task: Task, candidate: Candidate) -> Prompt:
+        """``self-critique``: ask the model whether ``candidate`` solves ``task``; its answer
+        should start with yes or no, then explain.
+        Fallback: ``prompt(task)``, the candidate as the assistant's answer, then "Is this answer
+        correct? Answer yes or no, then explain."."""
+        ...
+
+    def judge_constraint(self, task: Task) -> LineConstraint:
+        """``self-critique``: the judge's grammar under constrained decoding and for the random
+        proposer; lines that start with "Yes" or "No" (e.g. "Yes, the plan is valid."),
+        ``max_lines=1``, and ``end`` in ``exclude_first`` so a verdict is always given.
+        Fallback: "Yes, the answer is correct." / "No, the answer is not correct."."""
+        ...
+
+    def rejected_continuation(
+        self, task: Task, candidate: Candidate, verdicts: list[Verdict], prefix: str
+    ) -> str | None:
+        """``modulo``: the first choice after ``prefix`` the hard critics rejected, to exclude
+        from the first line when the loop continues from ``prefix``. Fallback: no exclusions."""
+        ...
+
+
 @runtime_checkable
 class Strategy(Protocol):
     name: str
@@ -168,7 +224,10 @@ __all__ = [
     "Feedback",
     "LanguageModel",
     "LineConstraint",
+    "OptionalDomainHooks",
     "Prompt",
     "SamplingParams",
+    "ScoreBatch",
+    "ScoringModel",
     "Strategy",
 ]

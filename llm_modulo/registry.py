@@ -27,6 +27,9 @@ STRATEGIES: dict[str, str] = {
     "direct": "llm_modulo.strategies.direct:Direct",
     "best-of-n": "llm_modulo.strategies.best_of_n:BestOfN",
     "modulo": "llm_modulo.strategies.modulo:Modulo",
+    "self-consistency": "llm_modulo.strategies.self_consistency:SelfConsistency",
+    "self-critique": "llm_modulo.strategies.self_critique:SelfCritique",
+    "search": "llm_modulo.strategies.search:Search",
 }
 
 

@@ -87,6 +87,7 @@ class Budget(BaseModel):
     samples: int | None = 64
     tokens: int | None = None
     seconds: float | None = None
+    nodes: int | None = None  # search expansions (one batched scoring call each)
 
 
 class Usage(BaseModel):
@@ -95,6 +96,8 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     generated_tokens: int = 0
     llm_calls: int = 0
+    nodes: int = 0  # search expansions
+    scored_tokens: int = 0  # continuation tokens scored (not generated) by ranking calls
     seconds: float = 0.0
 
 
@@ -119,6 +122,7 @@ class Attempt(BaseModel):
     prefill: str = ""
     samples: list[Sample]
     seconds: float = 0.0
+    info: dict[str, Any] = Field(default_factory=dict)  # e.g. a search node's scored children
 
 
 class Result(BaseModel):
@@ -134,6 +138,7 @@ class Result(BaseModel):
     trace: list[Attempt] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     config: dict[str, Any] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(default_factory=dict)  # strategy-specific figures (e.g. self-judged "valid")
 
     @property
     def verified(self) -> bool:

@@ -31,20 +31,21 @@ def vocabulary(folder: str) -> Vocabulary:
     return Vocabulary.from_yaml(DATA / folder / "vocabulary.yaml", name=folder)
 
 
-def _domain(folder: str, style: str, one_shot: bool) -> PlanningDomain:
+def _domain(folder: str, style: str, one_shot: bool, cot: bool = False) -> PlanningDomain:
     return PlanningDomain(
-        folder, vocabulary(folder), examples=_examples(folder) if one_shot else (), style=style
+        folder, vocabulary(folder), examples=_examples(folder) if one_shot else (), style=style, cot=cot
     )
 
 
-def blocksworld(style: str = "nl", one_shot: bool = True) -> PlanningDomain:
-    """PlanBench Blocksworld: natural-language ("nl") or PDDL-style prompts, one-shot by default."""
-    return _domain("blocksworld", style, one_shot)
+def blocksworld(style: str = "nl", one_shot: bool = True, cot: bool = False) -> PlanningDomain:
+    """PlanBench Blocksworld: natural-language ("nl") or PDDL-style prompts, one-shot by default;
+    ``cot`` asks for chain-of-thought answers (free-text sampling)."""
+    return _domain("blocksworld", style, one_shot, cot)
 
 
-def mystery_blocksworld(style: str = "nl", one_shot: bool = True) -> PlanningDomain:
+def mystery_blocksworld(style: str = "nl", one_shot: bool = True, cot: bool = False) -> PlanningDomain:
     """PlanBench Mystery Blocksworld: the same problems in an obfuscated vocabulary."""
-    return _domain("mystery_blocksworld", style, one_shot)
+    return _domain("mystery_blocksworld", style, one_shot, cot)
 
 
 def domain_file(folder: str = "blocksworld") -> Path:

@@ -2,11 +2,16 @@
 
 One class serves every STRIPS domain. A :class:`Vocabulary` (PlanBench's YAML format) makes
 the prompts and critiques natural language; without one, prompts and plans are PDDL.
+
+Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks the
+baseline strategies look for: ``normalize`` (self-consistency's vote key), ``judge_prompt`` and
+``judge_constraint`` (self-critique's judge), and ``rejected_continuation`` (modulo).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,18 @@ PDDL_INSTRUCTIONS = (
     "Write the plan as one action per line in the form (action object ...), "
     f"using the names above, and end it with {PLAN_END}."
 )
+# Chain of thought in PlanBench's state-tracking style: before each action, say which of its
+# conditions hold; the plan parser skips these reasoning lines (see ``PlanParser.parse``).
+COT_INSTRUCTIONS = (
+    "Think step by step and keep track of the state. Before each action, write one line that starts "
+    'with "Before step N," and says which conditions of the action hold in the current state; then write '
+    "the action alone on the next line. After the last action, write one line that says which goal "
+    f"conditions hold, then end the plan with {PLAN_END}."
+)
+JUDGE_QUESTION = "Is this plan valid? Answer yes or no, then explain."
+JUDGE_YES = "Yes, the plan is valid."
+JUDGE_NO = "No, the plan is not valid."
+JUDGE_END = "[END]"
 
 
 @dataclass
@@ -54,7 +71,11 @@ class PlanningDomain:
         examples: Sequence[Example] = (),
         style: str = "nl",
         max_plan_lines: int | None = None,
+        cot: bool = False,
     ) -> None:
+        """``cot``: chain-of-thought prompts (an instruction to state, before each action, which of
+        its conditions hold, and an example that does so). Meant for free-text sampling: under a
+        grammar the answer can only be the plan itself."""
         if style not in ("nl", "pddl"):
             raise InputError(f"unknown prompt style {style!r}; known: nl, pddl")
         self.name = name
@@ -62,6 +83,7 @@ class PlanningDomain:
         self.examples = list(examples)
         self.style = style if vocabulary is not None else "pddl"
         self.max_plan_lines = max_plan_lines
+        self.cot = cot
 
     # -- tasks ---------------------------------------------------------------------------------
     def load_files(self, domain_file: str | Path, problem_file: str | Path, task_id: str | None = None) -> Task:
@@ -112,17 +134,20 @@ class PlanningDomain:
         ranked = sorted(facts, key=lambda f: (order.get(f[0], len(order)), tuple(f)))
         return join_facts([self.render_fact(f) for f in ranked])
 
-    def _statement(self, problem: Any) -> str:
-        init = [f for f in problem.init if self.render_fact(f)]
+    def _goal_text(self, problem: Any) -> str:
         goal_pos = [f for positive, f in problem.goal if positive]
         goal_neg = [self.render_fact(f, positive=False) for positive, f in problem.goal if not positive]
-        goal = join_facts([self._facts(goal_pos), *goal_neg]) if goal_neg else self._facts(goal_pos)
+        return join_facts([self._facts(goal_pos), *goal_neg]) if goal_neg else self._facts(goal_pos)
+
+    def _statement(self, problem: Any, tail: str = "My plan is as follows:") -> str:
+        init = [f for f in problem.init if self.render_fact(f)]
+        goal = self._goal_text(problem)
         if self.style == "nl":
             return (
                 "[STATEMENT]\n"
                 f"As initial conditions I have that, {self._facts(init)}.\n"
                 f"My goal is to have that {goal}.\n\n"
-                "My plan is as follows:"
+                f"{tail}"
             )
         objects = " ".join(problem.objects)
         init_text = " ".join("(" + " ".join(f) + ")" for f in sorted(problem.init))
@@ -131,15 +156,16 @@ class PlanningDomain:
         )
         return (
             f"[STATEMENT]\nObjects: {objects}\nInitial state: {init_text}\nGoal: {goal_text}\n\n"
-            "My plan is as follows:"
+            f"{tail}"
         )
 
-    def _intro(self, task: Task) -> str:
+    def _intro(self, task: Task, instructions: bool = True) -> str:
         if self.style == "nl" and self.vocabulary is not None and self.vocabulary.intro:
             return self.vocabulary.intro
         domain_file = task.payload.domain_file
         text = Path(domain_file).read_text() if domain_file and Path(domain_file).is_file() else ""
-        return f"Here is a planning domain in PDDL.\n\n{text.strip()}\n\n{PDDL_INSTRUCTIONS}"
+        intro = f"Here is a planning domain in PDDL.\n\n{text.strip()}"
+        return f"{intro}\n\n{PDDL_INSTRUCTIONS}" if instructions else intro
 
     def _example(self, task: Task) -> Example | None:
         problem = task.payload.problem
@@ -152,11 +178,39 @@ class PlanningDomain:
     def plan_text(self, steps: Sequence[Sequence[Any]]) -> str:
         return "".join(self.render_action(s[0], s[1]) + "\n" for s in steps)
 
+    def reasoning_plan_text(self, problem: Any, steps: Sequence[Sequence[Any]]) -> str:
+        """A plan with chain-of-thought lines: before each action, the conditions of it that hold.
+
+        The steps must be executable from the problem's initial state (an example's gold plan).
+        """
+        lines = []
+        state = problem.initial_state()
+        for i, (name, args) in enumerate(steps, start=1):
+            op = problem.resolve((name, tuple(args)))
+            conditions = [self.render_fact(f, positive=pos) for pos, f, _bit in getattr(op, "preconditions", ())]
+            action = self.render_action(name, args)
+            if self.style == "nl":
+                held = join_facts(conditions) if conditions else "nothing is required"
+                lines.append(f"Before step {i}, {held}, so I can {action}.")
+            else:
+                verb = "holds" if len(conditions) == 1 else "hold"
+                held = f"{join_facts(conditions)} {verb}" if conditions else "nothing is required"
+                lines.append(f"Before step {i}, {held}, so I can do {action}.")
+            lines.append(action)
+            state = problem.apply(state, (name, tuple(args)))
+        if steps:
+            reached = "the goal holds" if problem.goal_reached(state) else "the goal does not hold yet"
+            lines.append(f"After step {len(steps)}, {reached}: {self._goal_text(problem)}.")
+        return "".join(line + "\n" for line in lines)
+
     def prompt(self, task: Task, feedback: Sequence[Feedback] = (), prefill: str = "") -> Prompt:
         parts = [self._intro(task)]
+        if self.cot:
+            parts.append(COT_INSTRUCTIONS)
         example = self._example(task)
         if example is not None:
-            parts.append(f"{self._statement(example.problem)}\n\n{PLAN_START}\n{self.plan_text(example.plan)}{PLAN_END}")
+            plan = self.reasoning_plan_text(example.problem, example.plan) if self.cot else self.plan_text(example.plan)
+            parts.append(f"{self._statement(example.problem)}\n\n{PLAN_START}\n{plan}{PLAN_END}")
         parts.append(self._statement(task.payload.problem))
         messages: list[dict[str, str]] = [{"role": "user", "content": "\n\n".join(parts)}]
         for item in feedback:
@@ -170,9 +224,50 @@ class PlanningDomain:
 
     # -- answers -------------------------------------------------------------------------------
     def parse(self, task: Task, text: str) -> Candidate:
+        """The plan in ``text``; with ``cot``, reasoning lines (those that are not actions) are skipped."""
         parser: PlanParser = task.payload.parser
-        steps = parser.parse(text)
+        steps = parser.parse(text, reasoning=self.cot)
         return Candidate(text=text, answer=[(s.name, tuple(s.args)) for s in steps])
+
+    # -- optional hooks of the baseline strategies --------------------------------------------
+    def normalize(self, task: Task, candidate: Candidate) -> Hashable | None:
+        """Self-consistency's vote key: the plan as a tuple of (action, args); ``None`` (no vote)
+        for an empty plan or one with a line that is not an action of the domain. Validity plays
+        no part: the vote must not use the critics."""
+        steps = candidate.answer or []
+        schemas = task.payload.problem.action_schemas
+        if not steps or any(str(name).lower() not in schemas for name, _args in steps):
+            return None
+        return tuple((str(name).lower(), tuple(str(a).lower() for a in args)) for name, args in steps)
+
+    def _answer_block(self, text: str) -> str:
+        """A candidate's text between the plan markers, as the model wrote it."""
+        lines = text.strip().splitlines()
+        if lines and lines[0].strip().lower() == PLAN_START.lower():
+            lines = lines[1:]
+        kept = []
+        for line in lines:
+            if line.strip().lower().startswith(PLAN_END.lower()):
+                break
+            kept.append(line.rstrip())
+        return f"{PLAN_START}\n" + "".join(line + "\n" for line in kept if line.strip()) + PLAN_END
+
+    def judge_prompt(self, task: Task, candidate: Candidate) -> Prompt:
+        """Self-critique's judge: the problem and a proposed plan; "Is this plan valid? Answer yes
+        or no, then explain." The answer starts with yes or no."""
+        parts = [
+            self._intro(task, instructions=False),
+            f"{self._statement(task.payload.problem, tail='Here is a proposed plan:')}\n\n"
+            f"{self._answer_block(candidate.text)}",
+            JUDGE_QUESTION,
+        ]
+        return Prompt(messages=({"role": "user", "content": "\n\n".join(parts)},))
+
+    def judge_constraint(self, task: Task) -> LineConstraint:
+        """The judge's grammar for constrained decoding and the random proposer: one verdict line."""
+        return LineConstraint(
+            lines=(JUDGE_YES, JUDGE_NO), end=JUDGE_END, max_lines=1, exclude_first=frozenset({JUDGE_END})
+        )
 
     def critics(self, task: Task) -> list[Critic]:
         from llm_modulo.verifiers.planning.critic import PlanCritic
@@ -198,6 +293,11 @@ class PlanningDomain:
         follow, and the end marker only once the goal holds (or nothing is left). The critics
         still check every plan; this only steers decoding.
         """
+        if self.cot:
+            warnings.warn(
+                "chain-of-thought prompts are for free-text answers; under a grammar the answer is the plan alone",
+                stacklevel=2,
+            )
         problem = task.payload.problem
         lines, by_line = self._grammar_lines(task)
         max_lines = self.max_plan_lines or max(8, 4 * len(problem.objects))
@@ -227,6 +327,51 @@ class PlanningDomain:
             return allowed, problem.goal_reached(here)
 
         return replace(static, next_lines=next_lines)
+
+    def reference_check(self, task: Task, answer: Any) -> tuple[bool, str]:
+        """(valid?, engine) for ``answer`` (a list of (action, args)) by unified-planning's validator.
+
+        Independent of :class:`PlanCritic`'s grounded validator: reports use it to re-check
+        every plan a store calls verified.
+        """
+        from llm_modulo.verifiers.planning.reference import up_validate
+        from llm_modulo.verifiers.planning.validator import to_ground_action
+
+        steps = [to_ground_action((name, tuple(args))) for name, args in (answer or [])]
+        return up_validate(task.payload.problem, steps), "unified-planning SequentialPlanValidator"
+
+    def search_guide(self, task: Task, heuristic: str = "relaxed-plan") -> Any:
+        """For step-level search: ``lines -> (state, estimate)`` for an executable answer prefix.
+
+        ``lines`` are grammar lines (rendered ground actions) after the empty prefix. The state
+        identifies the node (two plans reaching one state are one node); the estimate is the
+        distance to the goal: ``relaxed-plan`` (FF's delete-relaxation heuristic, from the PDDL
+        alone), ``goal-count`` (unmet goal literals) or ``none`` (0: the proposer alone orders
+        the search). It only guides: the critics still judge every plan.
+        """
+        from llm_modulo.domains.planning.heuristic import RelaxedPlanHeuristic
+
+        problem = task.payload.problem
+        _, by_line = self._grammar_lines(task)
+        if heuristic == "relaxed-plan":
+            estimate: Any = RelaxedPlanHeuristic(problem)
+        elif heuristic == "goal-count":
+            total = len(problem.goal)
+            estimate = lambda state: total - problem.goals_satisfied(state)  # noqa: E731
+        elif heuristic == "none":
+            estimate = lambda state: 0  # noqa: E731
+        else:
+            raise InputError(f"unknown heuristic {heuristic!r}; known: relaxed-plan, goal-count, none")
+        states: dict[tuple[str, ...], Any] = {(): problem.initial_state()}
+
+        def guide(lines: tuple[str, ...]) -> tuple[Any, float]:
+            state = states.get(lines)
+            if state is None:
+                before, _ = guide(lines[:-1])
+                state = states[lines] = problem.apply(before, by_line[lines[-1]])
+            return state, estimate(state)
+
+        return guide
 
     def valid_prefix(
         self, task: Task, candidate: Candidate, verdicts: list[Verdict], to_best: bool = True

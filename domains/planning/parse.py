@@ -2,7 +2,10 @@
 
 Parsing is lenient about form (case, numbering, "the", punctuation) and strict about
 content: a line inside the plan that is not an action becomes a step with an unknown action,
-so the critic reports it instead of the parser silently dropping it.
+so the critic reports it instead of the parser silently dropping it. The one exception is a
+chain-of-thought answer (``parse(text, reasoning=True)``): there the plan is interleaved with
+reasoning lines, so a line that cannot be read as an action is reasoning and is skipped; the
+answer is the action lines alone, and that is what the critics check.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ END_MARKERS = ("[plan end]", "[end plan]", "plan end")
 START_MARKERS = ("[plan]",)
 _PDDL_LINE = re.compile(r"^\(\s*([^\s()]+)((?:\s+[^\s()]+)*)\s*\)$")
 _NUMBERING = re.compile(r"^(?:step\s*)?\d+\s*[.):]\s*|^[-*•]\s*")
+_ACTION_LABEL = re.compile(r"^action\s*:\s*", re.IGNORECASE)  # "Action: pick up ..." in reasoning answers
 
 
 class Step(NamedTuple):
@@ -47,6 +51,12 @@ class PlanParser:
         text = _NUMBERING.sub("", line.strip()).strip().rstrip(".;,").strip()
         if not text:
             return None
+        step = self._action(text)
+        # not an action: the critic reports an unknown action at this step
+        return step if step is not None else Step(re.sub(r"\s+", " ", text.lower()), ())
+
+    def _action(self, text: str) -> Step | None:
+        """The step ``text`` names if it reads as an action (a PDDL line or a vocabulary sentence)."""
         m = _PDDL_LINE.match(text)
         if m:
             args = m.group(2).split()
@@ -56,10 +66,20 @@ class PlanParser:
             pm = pattern.match(low)
             if pm:
                 return Step(name, tuple(self._object(g) for g in pm.groups()))
-        return Step(low, ())  # not an action: the critic reports an unknown action at this step
+        return None
 
-    def parse(self, text: str) -> list[Step]:
-        """Steps from ``[PLAN]`` (if present) up to ``[PLAN END]`` or the end of the text."""
+    def reasoning_line_step(self, line: str) -> Step | None:
+        """The step an action line of a chain-of-thought answer names; ``None`` for reasoning or blank lines."""
+        text = _NUMBERING.sub("", line.strip()).strip()
+        text = _ACTION_LABEL.sub("", text).strip().rstrip(".;,").strip()
+        return self._action(text) if text else None
+
+    def parse(self, text: str, reasoning: bool = False) -> list[Step]:
+        """Steps from ``[PLAN]`` (if present) up to ``[PLAN END]`` or the end of the text.
+
+        With ``reasoning`` (chain-of-thought answers), lines that are not actions are skipped
+        instead of becoming unknown-action steps.
+        """
         lines = text.splitlines()
         lowered = [ln.strip().lower() for ln in lines]
         start = 0
@@ -73,7 +93,7 @@ class PlanParser:
                 break
             if low in START_MARKERS:
                 continue
-            step = self.parse_line(line)
+            step = self.reasoning_line_step(line) if reasoning else self.parse_line(line)
             if step is not None:
                 steps.append(step)
         return steps

@@ -16,6 +16,8 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
     - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
     - ``"random"``: the uniform-random proposer (the control);
     - ``"openai:<base-url>/<model>"``: an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, OpenAI);
+    - ``"scripted:<path.json>"``: replays completions from a JSON file, a list of strings or
+      ``{"completions": [...], "cycle": true}`` (the test double; see :func:`read_script`);
     - a path to a local model folder (transformers format).
     """
     if spec in (None, "", "default", DEFAULT_MODEL, "smollm2"):
@@ -27,6 +29,11 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         from llm_modulo.models.random_proposer import RandomProposer
 
         return RandomProposer(seed=seed)
+    if spec.startswith("scripted:"):
+        from llm_modulo.models.scripted import ScriptedModel
+
+        completions, cycle = read_script(spec.removeprefix("scripted:"))
+        return ScriptedModel(completions, cycle=cycle)
     if spec.startswith("openai:"):
         from llm_modulo.models.openai_http import OpenAIModel, parse_model_spec
 
@@ -38,8 +45,37 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         return LocalModel(Path(spec).expanduser(), device=device, seed=seed)
     raise InputError(
         f"unknown model {spec!r}: give a local model folder, 'openai:<base-url>/<model>', "
-        f"'random', or '{DEFAULT_MODEL}' (the embedded default)"
+        f"'random', 'scripted:<file.json>', or '{DEFAULT_MODEL}' (the embedded default)"
     )
 
 
-__all__ = ["DEFAULT_MODEL", "load_model"]
+def read_script(path: str | Path) -> tuple[list[str], bool]:
+    """(completions, cycle) from a scripted model's JSON file: a list of completion strings, or
+    ``{"completions": [...], "cycle": true}``."""
+    import json
+
+    file = Path(path).expanduser()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"scripted model file {str(file)!r}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"scripted model file {str(file)!r}: not JSON ({exc})") from None
+    cycle = False
+    if isinstance(data, dict):
+        unknown = set(data) - {"completions", "cycle"}
+        if unknown:
+            raise InputError(f"scripted model file {str(file)!r}: unknown key(s) {', '.join(sorted(unknown))}")
+        cycle = data.get("cycle", False)
+        data = data.get("completions")
+        if not isinstance(cycle, bool):
+            raise InputError(f"scripted model file {str(file)!r}: 'cycle' must be true or false")
+    if not isinstance(data, list) or not all(isinstance(c, str) for c in data):
+        raise InputError(
+            f"scripted model file {str(file)!r}: expected a list of completion strings "
+            'or {"completions": [...], "cycle": true}'
+        )
+    return data, cycle
+
+
+__all__ = ["DEFAULT_MODEL", "load_model", "read_script"]

@@ -96,8 +96,8 @@ def expand(cache: Any, n: int, reserve: int, shared: bool) -> None:
 def active(model: Any, cache: Any, shared: bool) -> Iterator[None]:
     """Route the attention of ``model``'s forward calls inside the block to ``cache``'s shared prefix.
 
-    With a custom attention name transformers builds no mask, which is right for these
-    unpadded one-token decode steps.
+    With a custom attention name transformers builds no mask; :func:`_attention` applies the
+    causal mask within each row's new tokens itself (right padding needs none).
     """
     if not shared:
         yield
@@ -114,35 +114,43 @@ def active(model: Any, cache: Any, shared: bool) -> Iterator[None]:
 
 
 def _attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> Any:
-    """Attention over [shared prefix ; per-row suffix] for one query token, else plain SDPA.
+    """Attention over [shared prefix ; per-row suffix], else plain SDPA.
 
-    Registered globally under ATTENTION_NAME, but a model only uses it inside :func:`active`.
+    Each row's T query tokens see the whole prefix and, causally, the row's own suffix (the
+    last T suffix positions are the queries' own tokens). T is 1 when decoding and the length
+    of the (right-padded) continuations when scoring them. Registered globally under
+    ATTENTION_NAME, but a model only uses it inside :func:`active`.
     """
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     layers = _ACTIVE.get()
-    if layers is None or query.shape[2] != 1:
+    if layers is None:
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     import torch
 
     layer = layers[module.layer_idx]
     pk, pv = layer.prefix_keys, layer.prefix_values  # [1, Hkv, L, D]
-    n, hq, _, d = query.shape
+    n, hq, t, d = query.shape
     hkv = key.shape[1]
     g = hq // hkv
     scaling = kwargs.get("scaling") or d**-0.5
-    q = query.reshape(n, hkv, g, d)  # query head h uses kv head h // g
-    # prefix: every row's queries against the one copy of the prompt: [Hkv, n*g, L]
-    qp = q.permute(1, 0, 2, 3).reshape(hkv, n * g, d)
-    sp = torch.matmul(qp, pk[0].transpose(-1, -2)).view(hkv, n, g, -1).permute(1, 0, 2, 3)
-    ss = torch.matmul(q, key.transpose(-1, -2))  # [n, Hkv, g, t] against each row's own tokens
+    q = query.reshape(n, hkv, g * t, d)  # query head h uses kv head h // g; rows (g, t) flattened
+    # prefix: every row's queries against the one copy of the prompt: [n, Hkv, g*t, L]
+    qp = q.permute(1, 0, 2, 3).reshape(hkv, n * g * t, d)
+    sp = torch.matmul(qp, pk[0].transpose(-1, -2)).view(hkv, n, g * t, -1).permute(1, 0, 2, 3)
+    ss = torch.matmul(q, key.transpose(-1, -2))  # [n, Hkv, g*t, S] against each row's own tokens
+    if t > 1:  # query i (suffix position S-t+i) sees suffix positions <= S-t+i
+        s_len = key.shape[-2]
+        rows = torch.arange(t, device=query.device)[:, None] + (s_len - t)
+        future = torch.arange(s_len, device=query.device)[None, :] > rows  # [t, S]
+        ss = ss.view(n, hkv, g, t, s_len).masked_fill(future, float("-inf")).view(n, hkv, g * t, s_len)
     scores = torch.cat([sp, ss], dim=-1).float() * scaling
     probs = scores.softmax(dim=-1).to(query.dtype)
     length = pk.shape[-2]
-    pp = probs[..., :length].permute(1, 0, 2, 3).reshape(hkv, n * g, length)
-    out = torch.matmul(pp, pv[0]).view(hkv, n, g, d).permute(1, 0, 2, 3)
+    pp = probs[..., :length].permute(1, 0, 2, 3).reshape(hkv, n * g * t, length)
+    out = torch.matmul(pp, pv[0]).view(hkv, n, g * t, d).permute(1, 0, 2, 3)
     out = out + torch.matmul(probs[..., length:], value)
-    return out.reshape(n, hq, 1, d).transpose(1, 2).contiguous(), None
+    return out.reshape(n, hq, t, d).transpose(1, 2).contiguous(), None
 
 
 def layer_class() -> Any:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llm_modulo.errors import InputError, ModelLoadError
 from llm_modulo.models import _shared_prefix, smollm2
 from llm_modulo.models.constrained import GrammarState, LineGrammar
-from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams, ScoreBatch
 
 if TYPE_CHECKING:
     import torch
@@ -77,6 +78,7 @@ class LocalModel:
         self._grammars: dict[LineConstraint, LineGrammar] = {}
         self._cache_kwarg = "past_key_values"
         self._shareable = False
+        self._scored_prompt: tuple[tuple[int, ...], list[tuple[Any, Any]], Any] | None = None
         self.load_seconds: float | None = None
 
     def __repr__(self) -> str:
@@ -204,6 +206,75 @@ class LocalModel:
             token_ids=[row.tokens for row in rows],  # generated ids per completion (stop/EOS included)
         )
         return Batch(completions, time.perf_counter() - started, meta)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch:
+        """Log-probability of each continuation right after the prompt (prefill included).
+
+        One batched forward pass: the prompt is prefilled once at batch size 1 and every
+        continuation (right-padded) attends to that one copy of its KV cache. The prompt's cache
+        is kept for the next call, which prefills only the tokens after the longest common
+        token prefix: a search that extends a plan by one line re-reads one line, not the prompt.
+        ``seed`` is unused (scoring is deterministic).
+        """
+        started = time.perf_counter()
+        if not continuations:
+            return ScoreBatch([], 0, 0, 0.0)
+        import torch
+
+        self.load()
+        tokenizer = self._tokenizer
+        ids = tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"]
+        rows = [tokenizer.encode(c, add_special_tokens=False) or [self._eos_ids[0]] for c in continuations]
+        width = max(len(r) for r in rows)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self._eos_ids[0]
+        batch = torch.full((len(rows), width), pad, dtype=torch.long, device=self.device)
+        for i, r in enumerate(rows):
+            batch[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        model, kw = self._model, self._cache_kwarg
+        with torch.inference_mode():
+            cache, last, fresh = self._prefill_reusing(ids)
+            shared = self._shareable and _shared_prefix.can_share(model, cache)
+            _shared_prefix.expand(cache, len(rows), reserve=width, shared=shared)
+            with _shared_prefix.active(model, cache, shared):
+                logits = model(input_ids=batch, **{kw: cache}, use_cache=True).logits.float()
+            # log p(token j) comes from position j-1; the first token from the prompt's last position
+            steps = torch.cat([last.float().expand(len(rows), 1, -1), logits[:, :-1]], dim=1)
+            picked = steps.gather(-1, batch[:, :, None]).squeeze(-1) - steps.logsumexp(dim=-1)
+            lengths = torch.tensor([len(r) for r in rows], device=picked.device)
+            keep = torch.arange(width, device=picked.device)[None, :] < lengths[:, None]
+            totals = (picked * keep).sum(dim=-1).tolist()
+        return ScoreBatch(totals, sum(len(r) for r in rows), fresh, time.perf_counter() - started)
+
+    def _prefill_reusing(self, ids: list[int]) -> tuple[Any, Any, int]:
+        """(cache holding the prompt, logits at its last position [1, 1, V], tokens prefilled now)."""
+        import torch
+
+        model, kw = self._model, self._cache_kwarg
+        cache = _shared_prefix.new_cache(model)
+        reusable = self._shareable and _shared_prefix.can_share(model, cache)
+        common = 0
+        kept = self._scored_prompt
+        if reusable and kept is not None:
+            old = kept[0]
+            limit = min(len(old), len(ids))
+            while common < limit and old[common] == ids[common]:
+                common += 1
+            if common == len(ids) == len(old):
+                for layer, (k, v) in zip(cache.layers, kept[1]):
+                    layer.update(k, v)
+                return cache, kept[2], 0
+            common = min(common, len(ids) - 1)  # at least one token to read, for its logits
+            if common:
+                for layer, (k, v) in zip(cache.layers, kept[1]):
+                    layer.update(k[:, :, :common], v[:, :, :common])
+        rest = torch.tensor([ids[common:]], dtype=torch.long, device=self.device)
+        out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
+        last = out.logits[:, -1:, :]
+        if reusable:
+            self._scored_prompt = (tuple(ids), [(layer.keys, layer.values) for layer in cache.layers], last)
+        return cache, last, len(ids) - common
 
     def _call_generator(self, seed: int | None) -> torch.Generator | None:
         import torch

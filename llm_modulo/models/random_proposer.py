@@ -7,10 +7,13 @@ allowed lines and the end marker. It never looks at the prompt beyond its prefil
 
 from __future__ import annotations
 
+import math
 import random
 
 from llm_modulo.errors import InputError
-from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
+from collections.abc import Sequence
+
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams, ScoreBatch
 
 
 class RandomProposer:
@@ -38,3 +41,8 @@ class RandomProposer:
             text = "".join(line + "\n" for line in lines) + constraint.end
             completions.append(Completion(text=text, tokens=len(text.split())))
         return Batch(completions=completions, meta={"tokens": "whitespace words"})
+
+    def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch:
+        """Uniform preferences: i.i.d. random log-weights, so a search breaks ties uniformly at random."""
+        rng = random.Random(seed) if seed is not None else self._rng
+        return ScoreBatch(logprobs=[math.log(1.0 - rng.random()) for _ in continuations])

@@ -66,3 +66,29 @@ def test_shared_prefix_equals_plain_greedy(smol: LocalModel, monkeypatch: pytest
     monkeypatch.setattr(_shared_prefix, "can_share", lambda model, cache: False)
     plain = smol.sample(prompt, 2, greedy)
     assert shared.meta["token_ids"] == plain.meta["token_ids"]
+
+
+def test_score_matches_a_full_forward_pass_and_reuses_the_prompt(smol):
+    """Batched scoring over the cached prompt equals scoring each continuation with a plain forward pass."""
+    import torch
+
+    prompt = Prompt(messages=({"role": "user", "content": "Name a block action."},), prefill="[PLAN]\n")
+    conts = ["(pick-up a)\n", "(unstack b c)\n", END]
+    first = smol.score(prompt, conts)
+    tok = smol.tokenizer
+
+    def naive(prompt: Prompt, cont: str) -> float:
+        ids = tok(smol.render(prompt), add_special_tokens=False)["input_ids"]
+        cid = tok.encode(cont, add_special_tokens=False)
+        with torch.inference_mode():
+            lp = smol._model(input_ids=torch.tensor([ids + cid])).logits[0].float().log_softmax(-1)
+        return sum(lp[len(ids) - 1 + j, cid[j]].item() for j in range(len(cid)))
+
+    for cont, value in zip(conts, first.logprobs):
+        assert value == pytest.approx(naive(prompt, cont), abs=1e-3)
+    again = smol.score(prompt, conts)
+    assert again.prompt_tokens == 0 and again.logprobs == pytest.approx(first.logprobs, abs=1e-4)
+    longer = Prompt(messages=prompt.messages, prefill="[PLAN]\n(pick-up a)\n")
+    extended = smol.score(longer, ["(stack a b)\n"])
+    assert 0 < extended.prompt_tokens < first.prompt_tokens  # only the new line was read
+    assert extended.logprobs[0] == pytest.approx(naive(longer, "(stack a b)\n"), abs=1e-3)

@@ -1,0 +1,200 @@
+"""``search``: step-level, verifier-pruned best-first search guided by the language model.
+
+The answer is built one grammar line (one step) at a time. The domain's executable grammar
+(its simulator) offers only the steps that can be taken from a node, so invalid steps are
+never proposed; the language model ranks them; the critics are the goal test and alone can
+certify an answer. "AlphaGo inside the LLM": the model's preferences guide, the verifier
+guarantees.
+
+Each expansion is one LLM call. A model with ``score`` (the local backend, the random
+control) ranks all the children in one batched forward pass over the cached prompt; any other
+model is asked for ``n`` constrained samples from the node, and the children are ranked by how
+often each was the first step.
+
+Order of the open list (greedy best-first): the domain's distance-to-goal estimate first
+(``heuristic``; ``"none"`` leaves the order to the model alone), then the model's preference
+for the step, then insertion order. With ``heuristic="none"`` nodes are ordered by the
+cumulative log-probability of their path, so the search is the model's own best-first search.
+Nodes that reach a state already seen are pruned, so the search is complete over a finite
+state space: every node has a verified answer below it or is eventually exhausted. The
+grammar's ``max_lines`` (a decoding limit) does not bound the depth: greedy best-first plans
+can be long, and the node budget bounds the work.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from llm_modulo.budget import BudgetTracker
+from llm_modulo.errors import InputError
+from llm_modulo.protocols import Domain, LanguageModel, LineConstraint, SamplingParams
+from llm_modulo.strategies.base import BaseStrategy, score
+from llm_modulo.types import Attempt, Budget, FeedbackLevel, Result, ResultStatus, Sample, Task
+
+log = logging.getLogger(__name__)
+
+HEURISTICS = ("relaxed-plan", "goal-count", "none")
+
+
+class Search(BaseStrategy):
+    """Greedy best-first search over answer steps; ``max_nodes`` caps expansions when the budget has no ``nodes``."""
+
+    name = "search"
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        domain: Domain,
+        budget: Budget | None = None,
+        n: int = 8,
+        params: SamplingParams | None = None,
+        constrained: bool | str = "executable",
+        feedback: FeedbackLevel | str = FeedbackLevel.FIRST,
+        history: bool = False,
+        reuse_prefix: bool = False,
+        exclude_rejected: bool = True,
+        seed: int | None = None,
+        heuristic: str = "relaxed-plan",
+        max_nodes: int = 500,
+        trace_nodes: bool = True,
+    ) -> None:
+        super().__init__(
+            model, domain, budget, n, params, "executable", feedback, history, reuse_prefix, exclude_rejected, seed
+        )
+        if heuristic not in HEURISTICS:
+            raise InputError(f"unknown heuristic {heuristic!r}; known: {', '.join(HEURISTICS)}")
+        if max_nodes < 1:
+            raise InputError("max_nodes must be at least 1")
+        self.heuristic = heuristic
+        self.max_nodes = max_nodes
+        self.trace_nodes = trace_nodes
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "heuristic": self.heuristic, "max_nodes": self.max_nodes}
+
+    # -- the search ------------------------------------------------------------------------------
+    def run(self, task: Task) -> Result:
+        budget = self.budget if self.budget.nodes is not None else self.budget.model_copy(update={"nodes": self.max_nodes})
+        tracker = BudgetTracker(budget)
+        tracker.usage.rounds = 1
+        critics = self.domain.critics(task)
+        constraint = self.constraint_for(task, "")
+        if constraint is None or constraint.next_lines is None:
+            raise InputError(f"search needs an executable grammar; domain {self.domain.name!r} has none")
+        guide = _guide(self.domain, task, self.heuristic)
+        base_prompt = self.domain.prompt(task)
+        trace: list[Attempt] = []
+        counter = itertools.count()
+        root: tuple[str, ...] = ()
+        root_key, root_h = guide(root)
+        seen = {root_key}
+        # (estimate, -preference, insertion, lines, path log-probability)
+        frontier: list[tuple[float, float, int, tuple[str, ...], float]] = [(root_h, 0.0, next(counter), root, 0.0)]
+        best: Sample | None = None
+        best_h = math.inf
+        while frontier and not tracker.exhausted():
+            h, _, _, lines, path_lp = heapq.heappop(frontier)
+            allowed, end_ok = constraint.choices(lines)
+            if end_ok:  # the goal test is the critics' (ending is allowed at the goal and at dead ends)
+                sample = self._judge(task, lines, constraint, critics)
+                if sample.certified:
+                    trace.append(Attempt(round=tracker.usage.nodes + 1, prompt="", prefill=base_prompt.prefill,
+                                         samples=[sample], info={"goal_test": list(lines)}))
+                    return self._finish(task, sample, trace, tracker)
+                if best is None or h < best_h or (h == best_h and score(sample) > score(best)):
+                    best, best_h = sample, h
+            if not allowed:
+                continue
+            tracker.usage.nodes += 1
+            prefs = self._preferences(task, lines, list(allowed), constraint, tracker, trace, base_prompt)
+            for line, lp in zip(allowed, prefs):
+                child = (*lines, line)
+                key, child_h = guide(child)
+                if key in seen:
+                    continue
+                seen.add(key)
+                total = path_lp + lp
+                first = child_h if self.heuristic != "none" else -total
+                heapq.heappush(frontier, (first, -lp, next(counter), child, total))
+        if best is None:  # nothing reached an end: judge the most promising open node
+            lines = min(frontier)[3] if frontier else ()
+            best = self._judge(task, lines, constraint, critics)
+        return self._finish(task, best, trace, tracker)
+
+    def _finish(self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker) -> Result:
+        result = self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
+        result.info.update(nodes=result.usage.nodes, heuristic=self.heuristic)
+        return result
+
+    def _judge(self, task: Task, lines: Sequence[str], constraint: LineConstraint, critics: Sequence[Any]) -> Sample:
+        prefill = self.domain.prompt(task).prefill
+        text = prefill + "".join(line + "\n" for line in lines) + constraint.end
+        candidate, verdicts = self.evaluate(task, text, critics)
+        return Sample(completion=text[len(prefill):], tokens=0, candidate=candidate, verdicts=verdicts)
+
+    def _preferences(
+        self,
+        task: Task,
+        lines: tuple[str, ...],
+        allowed: list[str],
+        constraint: LineConstraint,
+        tracker: BudgetTracker,
+        trace: list[Attempt],
+        base_prompt: Any,
+    ) -> list[float]:
+        """The model's log-preference for each allowed next line at the node ``lines`` (one LLM call)."""
+        prefix = "".join(line + "\n" for line in lines)
+        prompt = self.domain.prompt(task, prefill=prefix)
+        seed = None if self.seed is None else self.seed + tracker.usage.nodes
+        started = time.perf_counter()
+        scorer = getattr(self.model, "score", None)
+        if callable(scorer):
+            batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
+            prefs = list(batch.logprobs)
+            tracker.record_call(0, batch.prompt_tokens, 0)
+            tracker.usage.scored_tokens += batch.tokens
+        else:  # sample n steps from the node; rank by frequency (add-one smoothed)
+            k = tracker.next_batch(self.n) or 1
+            params = SamplingParams(
+                temperature=self.params.temperature, top_p=self.params.top_p, max_tokens=self.params.max_tokens,
+                stop=self.params.stop, seed=seed,
+            )
+            local = self.constraint_for(task, prefix)
+            batch = self.model.sample(prompt, k, params, constraint=local)
+            tracker.record_call(
+                len(batch.completions),
+                max((c.prompt_tokens for c in batch.completions), default=0),
+                sum(c.tokens for c in batch.completions),
+            )
+            firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in batch.completions)
+            total = sum(firsts[line] for line in allowed) + len(allowed)
+            prefs = [math.log((firsts[line] + 1) / total) for line in allowed]
+        if self.trace_nodes:
+            trace.append(
+                Attempt(
+                    round=tracker.usage.nodes,
+                    prompt=prompt.render_plain() if not trace else "",
+                    prefill=prompt.prefill,
+                    samples=[],
+                    seconds=time.perf_counter() - started,
+                    info={"children": dict(zip(allowed, (round(p, 4) for p in prefs)))},
+                )
+            )
+        return prefs
+
+
+def _guide(domain: Domain, task: Task, heuristic: str) -> Any:
+    """The domain's ``search_guide`` or, without one, tree search ordered by the model alone."""
+    hook = getattr(domain, "search_guide", None)
+    if hook is not None:
+        return hook(task, heuristic)
+    if heuristic != "none":
+        log.warning("domain %s has no search_guide; searching without a heuristic", getattr(domain, "name", domain))
+    return lambda lines: (lines, 0.0)
