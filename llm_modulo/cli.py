@@ -128,14 +128,14 @@ def _best_critique(result: Result, domain: Any, task: Any) -> str:
 
 
 def _load_task(instance: str | None, domain_file: Path | None, problem_file: Path | None,
-               domain_name: str | None, style: Style) -> tuple[Any, Any]:
+               domain_name: str | None, style: Style, **options: Any) -> tuple[Any, Any]:
     from llm_modulo.registry import load_planning_instance, load_planning_task
 
     if instance:
-        return load_planning_instance(instance, domain_name, style.value)
+        return load_planning_instance(instance, domain_name, style.value, **options)
     if domain_file is None or problem_file is None:
         raise InputError("give --instance NAME, or both --domain D.pddl and --problem P.pddl")
-    return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value)
+    return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value, **options)
 
 
 @app.command()
@@ -145,6 +145,8 @@ def solve(
     problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
     domain_name: Annotated[Optional[str], typer.Option(help="registered domain (blocksworld, mystery_blocksworld, pddl); default: detected from the PDDL")] = None,
     style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
+    zero_shot: Annotated[bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")] = False,
+    cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
     strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
     feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
@@ -173,7 +175,10 @@ def solve(
         from llm_modulo.registry import get_strategy
 
         the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
-        the_domain, task = _load_task(instance, domain, problem, domain_name, style)
+        options: dict[str, Any] = {"cot": True} if cot else {}
+        if zero_shot:
+            options["one_shot"] = False
+        the_domain, task = _load_task(instance, domain, problem, domain_name, style, **options)
         start = time.perf_counter()
         lm = load_model(model, seed=seed)
         if hasattr(lm, "load"):
@@ -282,12 +287,13 @@ def report(
     fmt: Annotated[ReportFormat, typer.Option("--format", help="report format")] = ReportFormat.md,
     csv: Annotated[bool, typer.Option("--csv/--no-csv", help="write trials.csv, one row per trial")] = True,
     parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="write trials.parquet (pyarrow)")] = True,
+    recheck: Annotated[bool, typer.Option("--recheck", help="re-check every verified answer with an independent validator (unified-planning for PDDL)")] = False,
 ) -> None:
     """Report from a trial store alone: report.md with tables and PNG figures, trials.csv, trials.parquet."""
     try:
         from llm_modulo.experiments.report import print_summary, write_report
 
-        files = write_report(store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet)
+        files = write_report(store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet, recheck=recheck)
     except LLMModuloError as exc:
         _fail(exc)
         return

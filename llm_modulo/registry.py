@@ -8,11 +8,12 @@ An unknown name fails loudly with the known names.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from llm_modulo.errors import UnknownNameError
+from llm_modulo.errors import InputError, UnknownNameError
 
 DOMAINS: dict[str, str] = {
     "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
@@ -46,14 +47,24 @@ def domain_names() -> list[str]:
     return sorted({*DOMAINS, *_plugin_domains()})
 
 
-def get_domain(name: str, **kwargs: Any) -> Any:
-    """A domain instance by name."""
+def domain_factory(name: str) -> Callable[..., Any]:
+    """The factory that builds the domain ``name``."""
     if name in DOMAINS:
-        return _resolve(DOMAINS[name])(**kwargs)
+        return _resolve(DOMAINS[name])
     plugins = _plugin_domains()
     if name in plugins:
-        return plugins[name].load()(**kwargs)
+        return plugins[name].load()  # type: ignore[no-any-return]
     raise UnknownNameError("domain", name, domain_names())
+
+
+def get_domain(name: str, **kwargs: Any) -> Any:
+    """A domain instance by name; ``kwargs`` go to its factory (e.g. ``style``, ``one_shot``, ``cot``)."""
+    factory = domain_factory(name)
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as exc:
+        raise InputError(f"domain {name!r}: {exc}") from None
+    return factory(**kwargs)
 
 
 def get_strategy(name: str) -> Callable[..., Any]:
@@ -64,31 +75,39 @@ def get_strategy(name: str) -> Callable[..., Any]:
 
 
 def load_planning_task(
-    domain_file: str, problem_file: str, domain: str | None = None, style: str = "nl", task_id: str | None = None
+    domain_file: str,
+    problem_file: str,
+    domain: str | None = None,
+    style: str = "nl",
+    task_id: str | None = None,
+    **options: Any,
 ) -> tuple[Any, Any]:
     """(domain, task) for PDDL files. Without ``domain``, the first registered planning domain whose
-    vocabulary fits the PDDL signature is used, else the generic PDDL domain."""
+    vocabulary fits the PDDL signature is used, else the generic PDDL domain. ``options`` go to the
+    domain's factory (``one_shot``, ``cot``)."""
     from llm_modulo.verifiers.planning.pddl import load_problem
 
     problem = load_problem(domain_file, problem_file)
     if domain is not None:
-        chosen = get_domain(domain, style=style)
+        chosen = get_domain(domain, style=style, **options)
     else:
-        chosen = get_domain("pddl")
+        chosen = get_domain("pddl", **options)
         for name in PLANNING_VOCABULARIES:
-            candidate = get_domain(name, style=style)
+            candidate = get_domain(name, style=style, **options)
             if candidate.fits(problem):
                 chosen = candidate
                 break
     return chosen, chosen.make_task(problem, domain_file, problem_file, task_id)
 
 
-def load_planning_instance(instance: str, domain: str | None = None, style: str = "nl") -> tuple[Any, Any]:
+def load_planning_instance(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
     """(domain, task) for a PlanBench instance name such as ``blocksworld/generated_basic/instance-2``."""
     from llm_modulo.domains.planning.instances import resolve_instance
 
     domain_file, problem_file = resolve_instance(instance)
-    return load_planning_task(str(domain_file), str(problem_file), domain, style, instance.removesuffix(".pddl"))
+    return load_planning_task(
+        str(domain_file), str(problem_file), domain, style, instance.removesuffix(".pddl"), **options
+    )
 
 
 __all__ = ["DOMAINS", "STRATEGIES", "domain_names", "get_domain", "get_strategy", "load_planning_instance", "load_planning_task"]

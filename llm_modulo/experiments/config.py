@@ -126,6 +126,9 @@ class StrategySpec(BaseModel):
 
     name: str
     label: str | None = None
+    # options of the domain factory for this strategy's trials, e.g. {one_shot = false} for
+    # zero-shot prompts or {cot = true} for chain of thought (part of the trial key)
+    domain_options: dict[str, Any] = Field(default_factory=dict)
     feedback: list[FeedbackLevel] | None = None
     budgets: list[BudgetSpec] | None = None
     models: list[str] | None = None
@@ -173,6 +176,7 @@ class TrialSpec(BaseModel):
     style: str
     strategy: str
     options: dict[str, Any]
+    domain_options: dict[str, Any] = Field(default_factory=dict)
     model: str
     model_digest: str | None = None  # sha256 of a scripted model's file: its content is a setting too
     budget: Budget
@@ -203,6 +207,8 @@ class TrialSpec(BaseModel):
         }
         if self.model_digest is not None:
             data["model_digest"] = self.model_digest
+        if self.domain_options:  # only when set, so that keys without them stay as they were
+            data["domain_options"] = dict(sorted(self.domain_options.items()))
         return data
 
     @property
@@ -351,6 +357,8 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
             raise ConfigError(source, f"{where}.name", f"unknown strategy {st.name!r}; known: {', '.join(sorted(STRATEGIES))}")
         params = strategy_parameters(st.name)  # None: the strategy's module does not import yet
         _check_options(st, params, source, where)
+        for iset in config.instance_sets:
+            _check_domain_options(iset.domain, st.domain_options, source, f"{where}.domain_options")
         if st.models is not None:
             if not st.models:
                 raise ConfigError(source, f"{where}.models", "empty list")
@@ -389,6 +397,7 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
                         style=config.style,
                         strategy=st.name,
                         options=st.options,
+                        domain_options=st.domain_options,
                         model=model,
                         model_digest=digest,
                         budget=budget,
@@ -609,6 +618,24 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     if isinstance(value, bool) and "bool" not in parts:
         return False
     return any(isinstance(value, _SIMPLE_TYPES[p]) for p in parts)
+
+
+def _check_domain_options(domain: str, options: dict[str, Any], source: str, where: str) -> None:
+    """Unknown domain-factory options fail at load time, naming the known ones."""
+    if not options:
+        return
+    from llm_modulo.registry import domain_factory
+
+    try:
+        params = inspect.signature(domain_factory(domain)).parameters
+    except (LLMModuloError, TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(options) - set(params) - {"style"})
+    if unknown:
+        known = ", ".join(sorted(set(params) - {"style"})) or "(none)"
+        raise ConfigError(source, where, f"unknown option(s) {', '.join(unknown)} for domain {domain!r}; known: {known}")
 
 
 def _check_options(st: StrategySpec, params: dict[str, inspect.Parameter] | None, source: str, where: str) -> None:

@@ -87,8 +87,10 @@ def load_task(spec: TrialSpec) -> tuple[Any, Any]:
     from llm_modulo.registry import load_planning_instance, load_planning_task
 
     if os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
-        return load_planning_task(spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance)
-    return load_planning_instance(spec.instance, spec.domain, spec.style)
+        return load_planning_task(
+            spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance, **spec.domain_options
+        )
+    return load_planning_instance(spec.instance, spec.domain, spec.style, **spec.domain_options)
 
 
 def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:

@@ -779,8 +779,10 @@ def default_out_dir(store: str | Path) -> Path:
 
 
 def regenerate_command(store: str | Path, out_dir: str | Path, sweep: str | None = None,
-                       csv_out: bool = True, parquet_out: bool = True) -> str:
+                       csv_out: bool = True, parquet_out: bool = True, recheck: bool = False) -> str:
     parts = ["llm-modulo", "report", str(store), "--out", str(out_dir)]
+    if recheck:
+        parts.append("--recheck")
     if sweep is not None:
         parts += ["--sweep", sweep]
     if not csv_out:
@@ -791,8 +793,14 @@ def regenerate_command(store: str | Path, out_dir: str | Path, sweep: str | None
 
 
 def write_report(store: str | Path, out_dir: str | Path | None = None, sweep: str | None = None, *,
-                 fmt: str = "md", csv_out: bool = True, parquet_out: bool = True) -> ReportFiles:
-    """Write ``report.md``, its PNG figures and (optionally) ``trials.csv`` / ``trials.parquet``."""
+                 fmt: str = "md", csv_out: bool = True, parquet_out: bool = True,
+                 recheck: bool = False) -> ReportFiles:
+    """Write ``report.md``, its PNG figures and (optionally) ``trials.csv`` / ``trials.parquet``.
+
+    With ``recheck``, every answer the store calls verified is judged again by the domain's
+    independent reference check (unified-planning's validator for PDDL) and the report says
+    how many agree; any false "verified" is listed by trial key.
+    """
     if fmt != "md":
         raise InputError(f"unknown report format {fmt!r}; known: md")
     out = Path(out_dir) if out_dir is not None else default_out_dir(store)
@@ -814,13 +822,37 @@ def write_report(store: str | Path, out_dir: str | Path | None = None, sweep: st
         raise InputError(f"cannot create the report folder {out}: {exc.strerror}") from None
     chosen = [sweep] if sweep is not None else sorted({r["sweep"] for r in rows})
     arms = summarise(rows)
-    command = regenerate_command(store, out, sweep, csv_out, parquet_out)
+    command = regenerate_command(store, out, sweep, csv_out, parquet_out, recheck)
     lines, figures = _render(store, chosen, rows, meta, arms, out, command)
+    if recheck:
+        _insert_recheck(lines, store, sweep)
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     csv_path = _export_csv(cols, rows, out / "trials.csv") if csv_out else None
     parquet_path = _export_parquet(cols, rows, out / "trials.parquet") if parquet_out else None
     return ReportFiles(out, report, figures, csv_path, parquet_path, arms, len(rows))
+
+
+def _insert_recheck(lines: list[str], store: str | Path, sweep: str | None) -> None:
+    """Put the independent re-check's section before the report's first section."""
+    from llm_modulo.experiments.recheck import recheck_store
+
+    check = recheck_store(store, sweep)
+    section = ["## Independent re-check of every verified answer", ""]
+    if check.checked:
+        section.append(
+            f"{check.checked} answers the store calls verified were judged again by {check.engine}: "
+            f"**{check.agreed} agree, {len(check.false_verified)} false \"verified\"**."
+        )
+    else:
+        section.append("No verified answer could be re-checked.")
+    if check.false_verified:
+        section += ["", "False \"verified\" trials (keys): " + ", ".join(check.false_verified)]
+    if check.unchecked:
+        section += ["", f"{len(check.unchecked)} verified answers had no reference check: "
+                    + "; ".join(sorted(set(check.unchecked.values()))[:5])]
+    first = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    lines[first:first] = [*section, ""]
 
 
 def _runs(meta: dict[str, Any], sweeps: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -309,7 +309,50 @@ def test_shipped_example_config(planbench):
         "direct", "self-consistency", "self-critique", "best-of-n", "modulo", "search"
     }
     assert {t.model for t in sweep.trials} == {"default", "random"}
-    # 100 instances x 2 models x (6 strategies + 3 ablation levels)
-    assert len(sweep.trials) == 100 * 2 * 9
-    assert {t.budget.samples for t in sweep.trials if t.strategy == "best-of-n"} == {16}
+    # 100 instances x 2 models x (6 strategies + 3 ablation levels), + zero-shot direct (LLM only)
+    assert len(sweep.trials) == 100 * 2 * 9 + 100
+    assert {t.budget.samples for t in sweep.trials if t.strategy == "best-of-n"} == {8}
+    assert sum(1 for t in sweep.trials if t.domain_options == {"one_shot": False}) == 100
     assert {t.budget.nodes for t in sweep.trials if t.strategy == "search"} == {64}
+
+
+DOMAIN_OPTIONS = """
+name = "shots"
+models = ["default"]
+[[instance_sets]]
+domain = "blocksworld"
+set = "blocksworld/generated_basic_3"
+count = 2
+[[strategies]]
+name = "direct"
+constrained = "well-formed"
+[[strategies]]
+name = "direct"
+label = "direct zero-shot"
+constrained = "well-formed"
+domain_options = { one_shot = false }
+"""
+
+
+def test_domain_options_make_their_own_trials_and_keys(tmp_path, planbench):
+    path = tmp_path / "shots.toml"
+    path.write_text(DOMAIN_OPTIONS)
+    trials = load_sweep(path).trials
+    plain = [t for t in trials if not t.domain_options]
+    zero = [t for t in trials if t.domain_options]
+    assert len(plain) == len(zero) == 2
+    assert "domain_options" not in plain[0].config()  # keys without options stay as they were
+    assert {t.key for t in plain}.isdisjoint({t.key for t in zero})
+    from llm_modulo.experiments.executors import load_task
+
+    domain, task = load_task(zero[0])
+    assert "[PLAN END]" not in domain.prompt(task).messages[0]["content"]  # no worked example
+    domain, task = load_task(plain[0])
+    assert "[PLAN END]" in domain.prompt(task).messages[0]["content"]
+
+
+def test_unknown_domain_option_names_the_field(tmp_path, planbench):
+    path = tmp_path / "bad.toml"
+    path.write_text(DOMAIN_OPTIONS.replace("one_shot = false", "shots = 0"))
+    with pytest.raises(InputError, match=r"strategies\[1\]\.domain_options: unknown option\(s\) shots"):
+        load_sweep(path)

@@ -51,3 +51,15 @@ def test_recheck_agrees_then_catches_a_tampered_verified_plan(tmp_path, planbenc
     conn.close()
     second = recheck_store(store)
     assert second.false_verified == [key] and not second.ok
+
+
+def test_report_with_recheck_states_the_agreement(tmp_path, planbench):
+    from llm_modulo.experiments.report import write_report
+
+    config = tmp_path / "recheck.toml"
+    config.write_text(CONFIG)
+    store = tmp_path / "recheck.sqlite"
+    run_sweep(load_sweep(config), store, workers=1, cache=False, console=Console(quiet=True), progress=False)
+    files = write_report(store, tmp_path / "out", recheck=True, parquet_out=False)
+    text = files.report.read_text()
+    assert "5 agree, 0 false" in text and "--recheck" in text
