@@ -1,4 +1,4 @@
-"""The ``llm-modulo`` command: ``solve``, ``validate`` and ``demo``.
+"""The ``llm-modulo`` command: ``solve``, ``validate``, ``demo``, ``bench`` (sweeps) and ``report``.
 
 Bad input gets one clear line on stderr and exit code 2; a run that certified nothing exits 1.
 """
