@@ -65,11 +65,18 @@ def count_rows(store: Path) -> int:
         return 0
 
 
+def _default_sigint() -> None:
+    # a shell that starts jobs in the background (as CI may) ignores SIGINT in them, and a Python
+    # started with SIGINT ignored keeps ignoring it: give the sweep the default, as a terminal would
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(config: Path, store: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "llm_modulo.cli", "bench", str(config), "--store", str(store), "--workers", "2"],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group: the signal reaches the workers too
+        preexec_fn=_default_sigint,
         env={**os.environ, "COLUMNS": "200"},
     )
 
