@@ -89,6 +89,7 @@ class Search(BaseStrategy):
         if constraint is None or constraint.next_lines is None:
             raise InputError(f"search needs an executable grammar; domain {self.domain.name!r} has none")
         guide = _guide(self.domain, task, self.heuristic)
+        expanded: dict[tuple[str, ...], int] = {}  # node -> its expansion's index in the trace
         base_prompt = self.domain.prompt(task)
         trace: list[Attempt] = []
         counter = itertools.count()
@@ -106,14 +107,14 @@ class Search(BaseStrategy):
                 sample = self._judge(task, lines, constraint, critics)
                 if sample.certified:
                     trace.append(Attempt(round=tracker.usage.nodes + 1, prompt="", prefill=base_prompt.prefill,
-                                         samples=[sample], info={"goal_test": list(lines)}))
+                                         samples=[sample], info={"goal_test": len(lines)}))
                     return self._finish(task, sample, trace, tracker)
                 if best is None or h < best_h or (h == best_h and score(sample) > score(best)):
                     best, best_h = sample, h
             if not allowed:
                 continue
             tracker.usage.nodes += 1
-            prefs = self._preferences(task, lines, list(allowed), constraint, tracker, trace, base_prompt)
+            prefs = self._preferences(task, lines, list(allowed), tracker, trace, expanded)
             for line, lp in zip(allowed, prefs):
                 child = (*lines, line)
                 key, child_h = guide(child)
@@ -144,10 +145,9 @@ class Search(BaseStrategy):
         task: Task,
         lines: tuple[str, ...],
         allowed: list[str],
-        constraint: LineConstraint,
         tracker: BudgetTracker,
         trace: list[Attempt],
-        base_prompt: Any,
+        expanded: dict[tuple[str, ...], int],
     ) -> list[float]:
         """The model's log-preference for each allowed next line at the node ``lines`` (one LLM call)."""
         prefix = "".join(line + "\n" for line in lines)
@@ -177,16 +177,26 @@ class Search(BaseStrategy):
             total = sum(firsts[line] for line in allowed) + len(allowed)
             prefs = [math.log((firsts[line] + 1) / total) for line in allowed]
         if self.trace_nodes:
+            # the trace is the search tree: the first expansion holds the prompt; every other one
+            # names its parent expansion and the step that led to it (no repeated prompts or
+            # prefixes, so a trace grows with the nodes, not with nodes x depth)
+            first = not trace
             trace.append(
                 Attempt(
                     round=tracker.usage.nodes,
-                    prompt=prompt.render_plain() if not trace else "",
-                    prefill=prompt.prefill,
+                    prompt=prompt.render_plain() if first else "",
+                    prefill=prompt.prefill if first else "",
                     samples=[],
                     seconds=time.perf_counter() - started,
-                    info={"children": dict(zip(allowed, (round(p, 4) for p in prefs)))},
+                    info={
+                        "parent": expanded.get(lines[:-1], -1) if lines else -1,
+                        "step": lines[-1] if lines else None,
+                        "depth": len(lines),
+                        "children": dict(zip(allowed, (round(p, 4) for p in prefs))),
+                    },
                 )
             )
+            expanded[lines] = len(trace) - 1
         return prefs
 
 

@@ -93,9 +93,21 @@ def test_model_preferences_order_the_search(bw, sussman, loved):
             return ScoreBatch([0.0 if c.startswith(loved) else -5.0 for c in continuations])
 
     result = Search(Loves(), bw, heuristic="none", budget=Budget(nodes=2)).run(sussman)
-    assert result.trace[1].prefill.endswith(loved + "\n")
+    assert result.trace[1].info["step"] == loved and result.trace[1].info["parent"] == 0
 
 
 def test_unknown_heuristic_is_a_clear_error(bw):
     with pytest.raises(InputError, match="heuristic"):
         Search(RandomProposer(), bw, heuristic="magic")
+
+
+def test_the_trace_is_the_search_tree(bw, planbench):
+    domain, task = load_planning_instance("blocksworld/generated_basic/instance-4")
+    result = Search(RandomProposer(seed=0), domain, seed=0, heuristic="none", budget=Budget(nodes=30)).run(task)
+    expansions = [a for a in result.trace if "children" in a.info]
+    assert len(expansions) == result.usage.nodes and expansions[0].prompt and expansions[0].info["parent"] == -1
+    for i, attempt in enumerate(expansions[1:], start=1):
+        parent = expansions[attempt.info["parent"]]
+        assert attempt.info["parent"] < i and attempt.prompt == "" and attempt.prefill == ""
+        assert parent.info["depth"] == attempt.info["depth"] - 1
+        assert attempt.info["step"] in parent.info["children"]  # a child its parent offered
