@@ -326,6 +326,10 @@ def run_sweep(
                                 models[spec.model] = info
                                 store.set_meta("models", models)
                             bar.update(task, advance=1, ok=_ok_text(verified, finished))
+                            # kept current, so a run killed with SIGKILL still shows what it did
+                            record.update(seconds=round(time.perf_counter() - started, 3), trials_run=ran,
+                                          status="running")
+                            store.set_meta(record_key, record)
             except KeyboardInterrupt:
                 status = "interrupted"
             except FatalTrialError:
