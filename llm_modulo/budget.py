@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from llm_modulo.types import Budget, Usage
 
@@ -45,6 +47,14 @@ class BudgetTracker:
         self.usage.samples += samples
         self.usage.prompt_tokens += prompt_tokens
         self.usage.generated_tokens += generated_tokens
+
+    def record_completions(self, completions: Sequence[Any]) -> None:
+        """One sampling call's completions (anything with ``tokens`` and ``prompt_tokens``)."""
+        self.record_call(
+            len(completions),
+            max((c.prompt_tokens for c in completions), default=0),
+            sum(c.tokens for c in completions),
+        )
 
     def finish(self) -> Usage:
         self.usage.seconds = self.elapsed()

@@ -364,11 +364,14 @@ class PlanningDomain:
             raise InputError(f"unknown heuristic {heuristic!r}; known: relaxed-plan, goal-count, none")
         states: dict[tuple[str, ...], Any] = {(): problem.initial_state()}
 
-        def guide(lines: tuple[str, ...]) -> tuple[Any, float]:
+        def state_after(lines: tuple[str, ...]) -> Any:
             state = states.get(lines)
             if state is None:
-                before, _ = guide(lines[:-1])
-                state = states[lines] = problem.apply(before, by_line[lines[-1]])
+                state = states[lines] = problem.apply(state_after(lines[:-1]), by_line[lines[-1]])
+            return state
+
+        def guide(lines: tuple[str, ...]) -> tuple[Any, float]:
+            state = state_after(lines)  # the estimate only here: a parent's is not recomputed
             return state, estimate(state)
 
         return guide

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
@@ -115,21 +116,10 @@ class BaseStrategy:
     ) -> Attempt:
         """One batched LLM call of ``k`` samples, each parsed and judged."""
         seed = None if self.seed is None else self.seed + 1000 * round_no
-        params = SamplingParams(
-            temperature=self.params.temperature,
-            top_p=self.params.top_p,
-            max_tokens=self.params.max_tokens,
-            stop=self.params.stop,
-            seed=seed,
-        )
         start = time.perf_counter()
-        batch = self.model.sample(prompt, k, params, constraint=constraint)
+        batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=constraint)
         completions = batch.completions[:k]
-        tracker.record_call(
-            len(completions),
-            max((c.prompt_tokens for c in completions), default=0),
-            sum(c.tokens for c in completions),
-        )
+        tracker.record_completions(completions)
         samples = []
         for completion in completions:
             candidate, verdicts = self.evaluate(task, prompt.prefill + completion.text, critics)

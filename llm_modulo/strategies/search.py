@@ -30,13 +30,14 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.errors import InputError
-from llm_modulo.protocols import Domain, LanguageModel, LineConstraint, SamplingParams
+from llm_modulo.protocols import Domain, LanguageModel, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
-from llm_modulo.types import Attempt, Budget, FeedbackLevel, Result, ResultStatus, Sample, Task
+from llm_modulo.types import Attempt, Budget, Result, ResultStatus, Sample, Task
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +55,14 @@ class Search(BaseStrategy):
         domain: Domain,
         budget: Budget | None = None,
         n: int = 8,
-        params: SamplingParams | None = None,
-        constrained: bool | str = "executable",
-        feedback: FeedbackLevel | str = FeedbackLevel.FIRST,
-        history: bool = False,
-        reuse_prefix: bool = False,
-        exclude_rejected: bool = True,
-        seed: int | None = None,
+        *,
+        constrained: bool | str = "executable",  # always executable: the simulator offers the steps
         heuristic: str = "relaxed-plan",
         max_nodes: int = 500,
         trace_nodes: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            model, domain, budget, n, params, "executable", feedback, history, reuse_prefix, exclude_rejected, seed
-        )
+        super().__init__(model, domain, budget, n, constrained="executable", **kwargs)
         if heuristic not in HEURISTICS:
             raise InputError(f"unknown heuristic {heuristic!r}; known: {', '.join(HEURISTICS)}")
         if max_nodes < 1:
@@ -104,7 +99,7 @@ class Search(BaseStrategy):
             h, _, _, lines, path_lp = heapq.heappop(frontier)
             allowed, end_ok = constraint.choices(lines)
             if end_ok:  # the goal test is the critics' (ending is allowed at the goal and at dead ends)
-                sample = self._judge(task, lines, constraint, critics)
+                sample = self._judge(task, base_prompt.prefill, lines, constraint, critics)
                 if sample.certified:
                     trace.append(Attempt(round=tracker.usage.nodes + 1, prompt="", prefill=base_prompt.prefill,
                                          samples=[sample], info={"goal_test": len(lines)}))
@@ -126,7 +121,7 @@ class Search(BaseStrategy):
                 heapq.heappush(frontier, (first, -lp, next(counter), child, total))
         if best is None:  # nothing reached an end: judge the most promising open node
             lines = min(frontier)[3] if frontier else ()
-            best = self._judge(task, lines, constraint, critics)
+            best = self._judge(task, base_prompt.prefill, lines, constraint, critics)
         return self._finish(task, best, trace, tracker)
 
     def _finish(self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker) -> Result:
@@ -134,8 +129,9 @@ class Search(BaseStrategy):
         result.info.update(nodes=result.usage.nodes, heuristic=self.heuristic)
         return result
 
-    def _judge(self, task: Task, lines: Sequence[str], constraint: LineConstraint, critics: Sequence[Any]) -> Sample:
-        prefill = self.domain.prompt(task).prefill
+    def _judge(
+        self, task: Task, prefill: str, lines: Sequence[str], constraint: LineConstraint, critics: Sequence[Any]
+    ) -> Sample:
         text = prefill + "".join(line + "\n" for line in lines) + constraint.end
         candidate, verdicts = self.evaluate(task, text, critics)
         return Sample(completion=text[len(prefill):], tokens=0, candidate=candidate, verdicts=verdicts)
@@ -162,17 +158,9 @@ class Search(BaseStrategy):
             tracker.usage.scored_tokens += batch.tokens
         else:  # sample n steps from the node; rank by frequency (add-one smoothed)
             k = tracker.next_batch(self.n) or 1
-            params = SamplingParams(
-                temperature=self.params.temperature, top_p=self.params.top_p, max_tokens=self.params.max_tokens,
-                stop=self.params.stop, seed=seed,
-            )
             local = self.constraint_for(task, prefix)
-            batch = self.model.sample(prompt, k, params, constraint=local)
-            tracker.record_call(
-                len(batch.completions),
-                max((c.prompt_tokens for c in batch.completions), default=0),
-                sum(c.tokens for c in batch.completions),
-            )
+            batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=local)
+            tracker.record_completions(batch.completions)
             firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in batch.completions)
             total = sum(firsts[line] for line in allowed) + len(allowed)
             prefs = [math.log((firsts[line] + 1) / total) for line in allowed]
