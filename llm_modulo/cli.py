@@ -21,7 +21,7 @@ from rich.table import Table
 from llm_modulo.errors import InputError, LLMModuloError
 from llm_modulo.registry import STRATEGIES
 from llm_modulo.strategies.base import CONSTRAINT_MODES
-from llm_modulo.types import Budget, FeedbackLevel, Result
+from llm_modulo.types import Budget, FeedbackLevel, Result, ResultStatus
 
 app = typer.Typer(
     name="llm-modulo",
@@ -35,6 +35,7 @@ err = Console(stderr=True)
 
 EXIT_NOT_VERIFIED = 1
 EXIT_BAD_INPUT = 2
+EXIT_NO_SOLUTION = 3  # a hard critic proved that the task has no answer
 
 
 StrategyName = Enum("StrategyName", {name: name for name in STRATEGIES}, type=str)  # type: ignore[misc]
@@ -78,10 +79,20 @@ def _setup_logging(verbose: bool) -> None:
 
 def _print_result(result: Result, domain: Any, task: Any, model_name: str, load_seconds: float) -> None:
     status = {"verified": "[bold green]VERIFIED[/]", "exhausted": "[yellow]NOT VERIFIED (budget spent)[/]",
-              "failed": "[red]NOT VERIFIED[/]"}[result.status.value]
+              "failed": "[red]NOT VERIFIED[/]",
+              "no_solution": "[bold cyan]NO SOLUTION EXISTS (proved; the model was not asked)[/]"}[result.status.value]
     out.rule(f"{task.id}  ·  {result.strategy}  ·  {model_name}")
     steps = result.answer or []
-    if steps:
+    is_plan = hasattr(domain, "render_action") and isinstance(steps, list)
+    if result.status is ResultStatus.NO_SOLUTION:
+        for v in result.certificate:
+            for violation in v.violations:
+                out.print(f"[bold]proof[/] ({v.critic}, {v.engine}): {violation.message}", highlight=False)
+    elif steps and not is_plan:
+        label = "certified answer" if result.verified else "best answer found (not certified)"
+        out.print(f"[bold]{label}[/]:")
+        out.print(result.answer_text.strip(), highlight=False, markup=False)
+    elif steps:
         label = "certified plan" if result.verified else "best plan found (not certified)"
         out.print(f"[bold]{label}[/] ({len(steps)} steps):")
         for i, (name, args) in enumerate(steps, 1):
@@ -129,10 +140,10 @@ def _best_critique(result: Result, domain: Any, task: Any) -> str:
 
 def _load_task(instance: str | None, domain_file: Path | None, problem_file: Path | None,
                domain_name: str | None, style: Style, **options: Any) -> tuple[Any, Any]:
-    from llm_modulo.registry import load_planning_instance, load_planning_task
+    from llm_modulo.registry import load_planning_task, load_task
 
     if instance:
-        return load_planning_instance(instance, domain_name, style.value, **options)
+        return load_task(instance, domain_name, style.value, **options)
     if domain_file is None or problem_file is None:
         raise InputError("give --instance NAME, or both --domain D.pddl and --problem P.pddl")
     return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value, **options)
@@ -140,10 +151,10 @@ def _load_task(instance: str | None, domain_file: Path | None, problem_file: Pat
 
 @app.command()
 def solve(
-    instance: Annotated[Optional[str], typer.Option(help="PlanBench instance, e.g. blocksworld/generated_basic/instance-2, or a problem file")] = None,
+    instance: Annotated[Optional[str], typer.Option(help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')")] = None,
     domain: Annotated[Optional[Path], typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,
     problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
-    domain_name: Annotated[Optional[str], typer.Option(help="registered domain (blocksworld, mystery_blocksworld, pddl); default: detected from the PDDL")] = None,
+    domain_name: Annotated[Optional[str], typer.Option(help="registered domain (see `llm-modulo domains`); default: detected from the PDDL")] = None,
     style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
     zero_shot: Annotated[bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")] = False,
     cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
@@ -167,7 +178,7 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
 ) -> None:
-    """Solve a planning problem: the LLM proposes, the plan validator certifies."""
+    """Solve a task: the LLM proposes, the domain's sound critics certify (exit 0 verified, 1 not, 2 bad input, 3 proved unsolvable)."""
     _setup_logging(verbose)
     try:
         from llm_modulo.models import load_model
@@ -198,8 +209,31 @@ def solve(
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         _print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
+    if result.status is ResultStatus.NO_SOLUTION:
+        raise typer.Exit(EXIT_NO_SOLUTION)
     if not result.verified:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command()
+def domains() -> None:
+    """List the registered domains, what they are, and their named instance sets."""
+    import inspect as _inspect
+
+    from llm_modulo.registry import domain_factory, domain_names
+
+    table = Table("domain", "what", "instances")
+    for name in domain_names():
+        try:
+            factory = domain_factory(name)
+        except Exception as exc:  # a broken plugin must not hide the others
+            table.add_row(name, f"[red]cannot load: {escape(str(exc).splitlines()[0])}[/]", "")
+            continue
+        doc = (_inspect.getdoc(factory) or "").split("\n\n")[0].replace("\n", " ")
+        sets = getattr(factory, "instance_sets", None)
+        where = ", ".join(sets) if sets else "PDDL files or PlanBench names" if "style" in _inspect.signature(factory).parameters else ""
+        table.add_row(name, escape(doc), escape(where))
+    out.print(table)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from llm_modulo.types import Candidate, FeedbackLevel, Result, Task, Verdict
 
@@ -208,6 +208,44 @@ class OptionalDomainHooks(Protocol):
         from the first line when the loop continues from ``prefix``. Fallback: no exclusions."""
         ...
 
+    def load(self, instance: str) -> Task:
+        """The task named ``instance`` (e.g. "901" for a Game-of-24 rank); an unknown name raises
+        :class:`~llm_modulo.errors.InputError` with one line. Used by ``solve --domain-name`` and
+        by ``bench`` for domains whose instances are not PDDL files."""
+        ...
+
+    def instances(self, set_name: str) -> list[str]:
+        """The instance names of a named set (e.g. "test"), in order; ``bench`` configs select
+        from them with ``count``/``start`` or ``ids``. An unknown set raises InputError."""
+        ...
+
+    def reference_check(self, task: Task, answer: Any) -> tuple[bool, str]:
+        """(valid?, engine): an independent re-check of a verified answer, by another
+        implementation than the domain's critics (reports' ``--recheck``)."""
+        ...
+
+    def search_guide(self, task: Task, heuristic: str) -> Callable[[tuple[str, ...]], tuple[Hashable, float]]:
+        """``search``: ``lines -> (state key, distance-to-goal estimate)`` for an executable
+        prefix of grammar lines; equal keys are one node. Fallback: no heuristic, no dedupe."""
+        ...
+
+
+class OptionalCriticHooks(Protocol):
+    """Methods a :class:`Critic` *may* add; looked up with ``getattr``."""
+
+    def refute(self, task: Task) -> Verdict | None:
+        """A proof that ``task`` has no answer at all, or ``None`` (an answer exists, or the critic
+        cannot tell). The proof is a Verdict: INVALID, one violation of kind ``no_solution``
+        saying why, ``engine`` naming the prover (e.g. "z3"). Strategies ask every hard critic
+        before sampling and stop with status ``no_solution`` on a proof. Must be sound: a wrong
+        proof would end the loop on a solvable task."""
+        ...
+
+    def reference(self, task: Task) -> Any:
+        """An answer the critic constructed itself (e.g. from a z3 model), or ``None``; for
+        fixtures, oracles and reports, never returned by a strategy as the model's answer."""
+        ...
+
 
 @runtime_checkable
 class Strategy(Protocol):
@@ -224,6 +262,7 @@ __all__ = [
     "Feedback",
     "LanguageModel",
     "LineConstraint",
+    "OptionalCriticHooks",
     "OptionalDomainHooks",
     "Prompt",
     "SamplingParams",

@@ -100,6 +100,40 @@ def load_planning_task(
     return chosen, chosen.make_task(problem, domain_file, problem_file, task_id)
 
 
+def _accepts(factory: Callable[..., Any], name: str) -> bool:
+    params = inspect.signature(factory).parameters
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def load_task(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
+    """(domain, task) for an instance name of any registered domain.
+
+    Planning domains (and ``domain=None``) take PlanBench instance names or problem files, with
+    the vocabulary detected from the PDDL when no domain is named; any other domain resolves its
+    own instance names through its ``load`` hook (e.g. ``load_task("901", "game24")``).
+    """
+    if domain is None:
+        return load_planning_instance(instance, None, style, **options)
+    factory = domain_factory(domain)
+    kwargs = {"style": style, **options} if _accepts(factory, "style") else dict(options)
+    chosen = get_domain(domain, **kwargs)
+    if hasattr(chosen, "make_task"):  # a PDDL planning domain
+        return load_planning_instance(instance, domain, style, **options)
+    loader = getattr(chosen, "load", None)
+    if loader is None:
+        raise InputError(f"domain {domain!r} cannot load instances by name")
+    return chosen, loader(instance)
+
+
+def domain_instances(domain: str, set_name: str, **options: Any) -> list[str]:
+    """The instance names of ``set_name`` for a domain with an ``instances`` hook (not PDDL folders)."""
+    chosen = get_domain(domain, **options)
+    hook = getattr(chosen, "instances", None)
+    if hook is None or hasattr(chosen, "make_task"):
+        raise InputError(f"domain {domain!r} has no named instance sets")
+    return list(hook(set_name))
+
+
 def load_planning_instance(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
     """(domain, task) for a PlanBench instance name such as ``blocksworld/generated_basic/instance-2``."""
     from llm_modulo.domains.planning.instances import resolve_instance
@@ -110,4 +144,14 @@ def load_planning_instance(instance: str, domain: str | None = None, style: str 
     )
 
 
-__all__ = ["DOMAINS", "STRATEGIES", "domain_names", "get_domain", "get_strategy", "load_planning_instance", "load_planning_task"]
+__all__ = [
+    "DOMAINS",
+    "STRATEGIES",
+    "domain_instances",
+    "domain_names",
+    "get_domain",
+    "get_strategy",
+    "load_planning_instance",
+    "load_planning_task",
+    "load_task",
+]

@@ -33,6 +33,7 @@ class ResultStatus(str, Enum):
     VERIFIED = "verified"  # every hard critic said VALID
     EXHAUSTED = "exhausted"  # the budget ran out before a candidate was certified
     FAILED = "failed"  # the strategy ended on an answer the critics did not certify
+    NO_SOLUTION = "no_solution"  # a hard critic proved that the task has no answer (its proof is the certificate)
 
 
 class Task(BaseModel):

@@ -341,7 +341,8 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
             raise ConfigError(
                 source, f"instance_sets[{i}].domain", f"unknown domain {iset.domain!r}; known: {', '.join(known_domains)}"
             )
-        sets.append(_resolve_instances(iset, base, source, f"instance_sets[{i}]"))
+        named = _named_instances(iset, source, f"instance_sets[{i}]")
+        sets.append(named if named is not None else _resolve_instances(iset, base, source, f"instance_sets[{i}]"))
 
     models: dict[str, tuple[str, str | None]] = {}
 
@@ -473,6 +474,47 @@ def _fmt(value: Any) -> str:
 
 def _natural(path: Path) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path.stem))
+
+
+def _named_instances(iset: InstanceSetSpec, source: str, where: str) -> list[tuple[str, str, str]] | None:
+    """(instance, "", "") for a domain whose instances are named by the domain itself (Game of 24,
+    graph colouring, code tasks); None for PDDL planning domains. ``count`` takes the first N
+    from ``start`` (an instance number where names are numbers, else a 1-based position)."""
+    from llm_modulo.registry import domain_factory, domain_instances, get_domain
+
+    factory = domain_factory(iset.domain)
+    params = inspect.signature(factory).parameters
+    if "style" in params:  # PDDL planning domains take a prompt style
+        return None
+    domain = get_domain(iset.domain)
+    if hasattr(domain, "make_task") or not hasattr(domain, "instances"):
+        return None
+    try:
+        names = [str(n) for n in domain_instances(iset.domain, iset.set_name)]
+    except InputError as exc:
+        raise ConfigError(source, f"{where}.set", exc.format_message()) from None
+    if iset.count is not None:
+        if all(n.isdigit() for n in names):
+            pool = [n for n in names if int(n) >= iset.start]
+        else:
+            pool = names[max(iset.start, 1) - 1 :]
+        if iset.count > len(pool):
+            raise ConfigError(
+                source, f"{where}.count", f"asks for {iset.count} instances; {iset.set_name!r} has {len(pool)} (from {iset.start})"
+            )
+        chosen = pool[: iset.count]
+    else:
+        chosen = []
+        for k, raw in enumerate(iset.ids or []):
+            name = str(raw)
+            try:
+                domain.load(name)
+            except InputError as exc:
+                raise ConfigError(source, f"{where}.ids[{k}]", exc.format_message()) from None
+            if name in chosen:
+                raise ConfigError(source, f"{where}.ids[{k}]", f"instance {name!r} is listed twice")
+            chosen.append(name)
+    return [(name, "", "") for name in chosen]
 
 
 def _resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str) -> list[tuple[str, str, str]]:

@@ -83,14 +83,15 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
 
 
 def load_task(spec: TrialSpec) -> tuple[Any, Any]:
-    """(domain, task) from the paths the driver resolved, else by PlanBench name."""
-    from llm_modulo.registry import load_planning_instance, load_planning_task
+    """(domain, task) from the PDDL paths the driver resolved, else by the domain's instance name."""
+    from llm_modulo.registry import load_planning_task
+    from llm_modulo.registry import load_task as load_named
 
-    if os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
+    if spec.domain_file and spec.problem_file and os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
         return load_planning_task(
             spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance, **spec.domain_options
         )
-    return load_planning_instance(spec.instance, spec.domain, spec.style, **spec.domain_options)
+    return load_named(spec.instance, spec.domain, spec.style, **spec.domain_options)
 
 
 def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:

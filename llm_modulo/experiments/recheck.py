@@ -36,14 +36,14 @@ class Recheck:
 
 
 def _task_loader() -> Callable[[str, str, str], tuple[Any, Any]]:
-    from llm_modulo.registry import load_planning_instance
+    from llm_modulo.registry import load_task
 
     cache: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def load(domain: str, instance: str, style: str) -> tuple[Any, Any]:
         key = (domain, instance, style)
         if key not in cache:
-            cache[key] = load_planning_instance(instance, domain=domain, style=style)
+            cache[key] = load_task(instance, domain, style)
         return cache[key]
 
     return load

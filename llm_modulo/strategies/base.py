@@ -24,17 +24,22 @@ from llm_modulo.types import (
     ResultStatus,
     Sample,
     Task,
+    Usage,
     Verdict,
+    VerdictStatus,
     certified,
 )
 
 log = logging.getLogger(__name__)
 
 
-def score(sample: Sample) -> float:
-    """Progress of a candidate: the weakest hard critic's score (1.0 only when certified)."""
+def score(sample: Sample) -> tuple[float, float]:
+    """How good a candidate is, for ranking: (the weakest hard critic's score, 1.0 only when
+    certified; then the weakest soft critic's score, 1.0 without soft critics). Soft critics
+    only break ties between candidates the hard critics rank equal; they never certify."""
     hard = [v.score for v in sample.verdicts if v.hard]
-    return min(hard) if hard else 0.0
+    soft = [v.score for v in sample.verdicts if not v.hard]
+    return (min(hard) if hard else 0.0, min(soft) if soft else 1.0)
 
 
 CONSTRAINT_MODES = ("none", "well-formed", "executable")
@@ -67,6 +72,7 @@ class BaseStrategy:
         reuse_prefix: bool = False,
         exclude_rejected: bool = True,
         seed: int | None = None,
+        refute: bool = True,
     ) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
@@ -81,6 +87,7 @@ class BaseStrategy:
         self.reuse_prefix = reuse_prefix
         self.exclude_rejected = exclude_rejected
         self.seed = seed if seed is not None else self.params.seed
+        self.refute = refute
 
     # -- pieces ------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -98,6 +105,7 @@ class BaseStrategy:
             "reuse_prefix": self.reuse_prefix,
             "exclude_rejected": self.exclude_rejected and self.constrained != "none",
             "seed": self.seed,
+            "refute": self.refute,
         }
 
     def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:
@@ -166,5 +174,47 @@ class BaseStrategy:
             config=self.config(),
         )
 
-    def run(self, task: Task) -> Result:  # pragma: no cover - abstract
+    def refutation(self, task: Task) -> Result | None:
+        """A ``no_solution`` Result when a hard critic proves that ``task`` has no answer, else None.
+
+        Every hard critic with a ``refute`` hook is asked once, before any sampling (the model is
+        never called on a task proven unsolvable). The proof is the certificate; it must be an
+        INVALID verdict with a ``no_solution`` violation, or the strategy refuses it.
+        """
+        if not self.refute:
+            return None
+        start = time.perf_counter()
+        for critic in self.domain.critics(task):
+            hook = getattr(critic, "refute", None)
+            if not getattr(critic, "hard", True) or not callable(hook):
+                continue
+            proof = hook(task)
+            if proof is None:
+                continue
+            if proof.status is not VerdictStatus.INVALID or not any(v.kind == "no_solution" for v in proof.violations):
+                raise CriticError(f"critic {getattr(critic, 'name', critic)!r} returned a malformed refutation")
+            proof.hard = True
+            usage = Usage(seconds=time.perf_counter() - start)
+            return Result(
+                task_id=task.id,
+                domain=task.domain,
+                strategy=self.name,
+                status=ResultStatus.NO_SOLUTION,
+                certificate=[proof],
+                usage=usage,
+                config=self.config(),
+                info={"refuted_by": proof.critic, "engine": proof.engine},
+            )
+        return None
+
+    def run(self, task: Task) -> Result:
+        """Solve ``task``: stop at once with ``no_solution`` if a hard critic proves it unsolvable,
+        else run the strategy (:meth:`_run`)."""
+        refuted = self.refutation(task)
+        if refuted is not None:
+            log.info("%s: %s", task.id, refuted.certificate[0].violations[0].message)
+            return refuted
+        return self._run(task)
+
+    def _run(self, task: Task) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -12,7 +12,7 @@ class BestOfN(BaseStrategy):
 
     name = "best-of-n"
 
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
         constraint = self.constraint_for(task)

@@ -10,7 +10,7 @@ from llm_modulo.types import Result, ResultStatus, Task
 class Direct(BaseStrategy):
     name = "direct"
 
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
         tracker.usage.rounds = 1

@@ -25,7 +25,7 @@ from llm_modulo.types import certified as certified_verdicts
 class Modulo(BaseStrategy):
     name = "modulo"
 
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
         trace: list[Attempt] = []

@@ -75,7 +75,7 @@ class Search(BaseStrategy):
         return {**super().config(), "heuristic": self.heuristic, "max_nodes": self.max_nodes}
 
     # -- the search ------------------------------------------------------------------------------
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         budget = self.budget if self.budget.nodes is not None else self.budget.model_copy(update={"nodes": self.max_nodes})
         tracker = BudgetTracker(budget)
         tracker.usage.rounds = 1

@@ -86,7 +86,7 @@ class SelfConsistency(BaseStrategy):
     def config(self) -> dict[str, Any]:
         return {**super().config(), "k": self.k}
 
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
         constraint = self.constraint_for(task)

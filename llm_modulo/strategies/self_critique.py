@@ -87,7 +87,7 @@ class SelfCritique(BaseStrategy):
         hook = getattr(self.domain, "judge_constraint", None)
         return hook(task) if hook is not None else FALLBACK_JUDGE_CONSTRAINT  # type: ignore[no-any-return]
 
-    def run(self, task: Task) -> Result:
+    def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
         critics = self.domain.critics(task)
         constraint = self.constraint_for(task)

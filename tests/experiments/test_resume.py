@@ -124,7 +124,7 @@ def test_kill_9_midway_then_resume(planbench, tmp_path):
 
     proc = start(config, store, tmp_path)
     out, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, err + out
     check_complete(store, expected)
     # the second run ran exactly what was missing
     assert run_records(store)[-1]["trials_run"] == len(expected) - committed
@@ -150,5 +150,5 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(planbench, tmp_path):
 
     proc = start(config, store, tmp_path)
     _, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, err + out
     check_complete(store, expected)
