@@ -220,18 +220,21 @@ def domains() -> None:
     """List the registered domains, what they are, and their named instance sets."""
     import inspect as _inspect
 
-    from llm_modulo.registry import domain_factory, domain_names
+    from llm_modulo.registry import domain_factory, domain_names, get_domain, is_planning
 
     table = Table("domain", "what", "instances")
     for name in domain_names():
         try:
             factory = domain_factory(name)
+            domain = get_domain(name)
         except Exception as exc:  # a broken plugin must not hide the others
             table.add_row(name, f"[red]cannot load: {escape(str(exc).splitlines()[0])}[/]", "")
             continue
         doc = (_inspect.getdoc(factory) or "").split("\n\n")[0].replace("\n", " ")
-        sets = getattr(factory, "instance_sets", None)
-        where = ", ".join(sets) if sets else "PDDL files or PlanBench names" if "style" in _inspect.signature(factory).parameters else ""
+        if is_planning(domain):
+            where = "PDDL files, PlanBench names"
+        else:
+            where = "sets: " + ", ".join(getattr(domain, "instance_sets", ()) or ("(see its docs)",))
         table.add_row(name, escape(doc), escape(where))
     out.print(table)
 

@@ -19,6 +19,8 @@ DOMAINS: dict[str, str] = {
     "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
     "mystery_blocksworld": "llm_modulo.domains.blocksworld:mystery_blocksworld",
     "pddl": "llm_modulo.domains.planning:pddl_domain",
+    "code": "llm_modulo.domains.code:code_tasks",
+    "coloring": "llm_modulo.domains.coloring:coloring",
 }
 
 # Planning domains whose vocabulary is tried, in order, when a PDDL file comes without a domain name.
@@ -105,6 +107,13 @@ def _accepts(factory: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def is_planning(domain: Any) -> bool:
+    """Whether ``domain`` is a PDDL planning domain (its instances are PDDL problem files)."""
+    from llm_modulo.domains.planning.domain import PlanningDomain
+
+    return isinstance(domain, PlanningDomain)
+
+
 def load_task(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
     """(domain, task) for an instance name of any registered domain.
 
@@ -117,7 +126,7 @@ def load_task(instance: str, domain: str | None = None, style: str = "nl", **opt
     factory = domain_factory(domain)
     kwargs = {"style": style, **options} if _accepts(factory, "style") else dict(options)
     chosen = get_domain(domain, **kwargs)
-    if hasattr(chosen, "make_task"):  # a PDDL planning domain
+    if is_planning(chosen):
         return load_planning_instance(instance, domain, style, **options)
     loader = getattr(chosen, "load", None)
     if loader is None:
@@ -129,7 +138,7 @@ def domain_instances(domain: str, set_name: str, **options: Any) -> list[str]:
     """The instance names of ``set_name`` for a domain with an ``instances`` hook (not PDDL folders)."""
     chosen = get_domain(domain, **options)
     hook = getattr(chosen, "instances", None)
-    if hook is None or hasattr(chosen, "make_task"):
+    if hook is None or is_planning(chosen):
         raise InputError(f"domain {domain!r} has no named instance sets")
     return list(hook(set_name))
 

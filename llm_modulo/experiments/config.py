@@ -480,14 +480,10 @@ def _named_instances(iset: InstanceSetSpec, source: str, where: str) -> list[tup
     """(instance, "", "") for a domain whose instances are named by the domain itself (Game of 24,
     graph colouring, code tasks); None for PDDL planning domains. ``count`` takes the first N
     from ``start`` (an instance number where names are numbers, else a 1-based position)."""
-    from llm_modulo.registry import domain_factory, domain_instances, get_domain
+    from llm_modulo.registry import domain_instances, get_domain, is_planning
 
-    factory = domain_factory(iset.domain)
-    params = inspect.signature(factory).parameters
-    if "style" in params:  # PDDL planning domains take a prompt style
-        return None
     domain = get_domain(iset.domain)
-    if hasattr(domain, "make_task") or not hasattr(domain, "instances"):
+    if is_planning(domain) or not hasattr(domain, "instances"):
         return None
     try:
         names = [str(n) for n in domain_instances(iset.domain, iset.set_name)]

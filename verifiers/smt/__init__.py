@@ -1,0 +1,9 @@
+"""A generic z3 SMT critic: a domain gives an :class:`SMTEncoding`, :class:`SMTCritic` checks
+candidates against it, refutes unsolvable tasks and constructs reference answers.
+
+Importing this package imports z3; ``import llm_modulo`` does not.
+"""
+
+from .critic import Constraint, SMTCritic, SMTEncoding, engine_name
+
+__all__ = ["Constraint", "SMTCritic", "SMTEncoding", "engine_name"]
