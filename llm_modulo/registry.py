@@ -18,13 +18,16 @@ from llm_modulo.errors import InputError, UnknownNameError
 DOMAINS: dict[str, str] = {
     "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
     "mystery_blocksworld": "llm_modulo.domains.blocksworld:mystery_blocksworld",
+    "random_mystery_blocksworld": "llm_modulo.domains.blocksworld:random_mystery_blocksworld",
+    "logistics": "llm_modulo.domains.logistics:logistics",
     "pddl": "llm_modulo.domains.planning:pddl_domain",
     "code": "llm_modulo.domains.code:code_tasks",
     "coloring": "llm_modulo.domains.coloring:coloring",
+    "game24": "llm_modulo.domains.game24:game24",
 }
 
 # Planning domains whose vocabulary is tried, in order, when a PDDL file comes without a domain name.
-PLANNING_VOCABULARIES = ["blocksworld", "mystery_blocksworld"]
+PLANNING_VOCABULARIES = ["blocksworld", "mystery_blocksworld", "logistics"]
 
 STRATEGIES: dict[str, str] = {
     "direct": "llm_modulo.strategies.direct:Direct",
@@ -93,7 +96,7 @@ def load_planning_task(
     if domain is not None:
         chosen = get_domain(domain, style=style, **options)
     else:
-        chosen = get_domain("pddl", **options)
+        chosen = get_domain("pddl", style=style, **options)
         for name in PLANNING_VOCABULARIES:
             candidate = get_domain(name, style=style, **options)
             if candidate.fits(problem):

@@ -10,6 +10,7 @@ baseline strategies look for: ``normalize`` (self-consistency's vote key), ``jud
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,17 @@ JUDGE_QUESTION = "Is this plan valid? Answer yes or no, then explain."
 JUDGE_YES = "Yes, the plan is valid."
 JUDGE_NO = "No, the plan is not valid."
 JUDGE_END = "[END]"
+_SYMBOL = re.compile(r"[^\s()]+")
+
+
+def _is_path(value: str | Path) -> bool:
+    """True for a file path (not PDDL text passed in place of a file)."""
+    return bool(value) and "(define" not in str(value).lower() and "\n" not in str(value)
+
+
+def rename_symbols(pddl_text: str, names: dict[str, str]) -> str:
+    """PDDL text with each symbol in ``names`` (lowercase keys) replaced, case-insensitively."""
+    return _SYMBOL.sub(lambda m: names.get(m.group(0).lower(), m.group(0)), pddl_text)
 
 
 @dataclass
@@ -50,6 +62,8 @@ class PlanningTask:
     domain_file: str = ""
     problem_file: str = ""
     parser: PlanParser | None = field(default=None, repr=False)
+    # the words of this task's prompts: the domain's own vocabulary, or one generated from the PDDL
+    vocabulary: Vocabulary | None = field(default=None, repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -72,18 +86,32 @@ class PlanningDomain:
         style: str = "nl",
         max_plan_lines: int | None = None,
         cot: bool = False,
+        *,
+        soft_critics: bool = False,
+        generate_vocabulary: bool = True,
+        pddl_names: dict[str, str] | None = None,
     ) -> None:
         """``cot``: chain-of-thought prompts (an instruction to state, before each action, which of
         its conditions hold, and an example that does so). Meant for free-text sampling: under a
-        grammar the answer can only be the plan itself."""
+        grammar the answer can only be the plan itself.
+
+        ``soft_critics``: :meth:`critics` adds :class:`PlanLengthCritic` (advice on plan length,
+        never certifies). ``generate_vocabulary``: without a ``vocabulary``, the "nl" style uses
+        one generated from each task's PDDL (:mod:`.autovocab`); if False, the style is "pddl".
+        ``pddl_names``: PDDL symbol -> the symbol shown in "pddl"-style prompts (an obfuscated
+        domain such as Randomized Mystery Blocksworld); plans may use either.
+        """
         if style not in ("nl", "pddl"):
             raise InputError(f"unknown prompt style {style!r}; known: nl, pddl")
         self.name = name
         self.vocabulary = vocabulary
         self.examples = list(examples)
-        self.style = style if vocabulary is not None else "pddl"
+        self.style = style if vocabulary is not None or generate_vocabulary else "pddl"
         self.max_plan_lines = max_plan_lines
         self.cot = cot
+        self.soft_critics = soft_critics
+        self.pddl_names = {k.lower(): v for k, v in (pddl_names or {}).items()}
+        self._length_critic: Any = None
 
     # -- tasks ---------------------------------------------------------------------------------
     def load_files(self, domain_file: str | Path, problem_file: str | Path, task_id: str | None = None) -> Task:
@@ -105,9 +133,30 @@ class PlanningDomain:
                 f"{sorted(self.vocabulary.actions) if self.vocabulary else []}, "
                 f"the PDDL has {sorted(problem.action_schemas)}"
             )
+        from llm_modulo.domains.planning.instances import known_plan_lengths
+
         payload = PlanningTask(problem=problem, domain_file=str(domain_file), problem_file=str(problem_file))
-        payload.parser = PlanParser(self.vocabulary, problem.objects)  # reads PDDL lines too
-        return Task(id=task_id or Path(problem_file).stem, domain=self.name, payload=payload)
+        payload.vocabulary = self.vocabulary or (self._generated_vocabulary(payload) if self.style == "nl" else None)
+        shown = {v.lower(): k for k, v in self.pddl_names.items()}
+        possible = (lambda step: problem.statically_possible(tuple(step))) if problem.supported else None
+        # reads PDDL lines too
+        payload.parser = PlanParser(payload.vocabulary, problem.objects, action_names=shown, possible=possible)
+        meta = known_plan_lengths(problem_file) if problem_file and _is_path(problem_file) else {}
+        return Task(id=task_id or Path(problem_file).stem, domain=self.name, payload=payload, meta=meta)
+
+    def _generated_vocabulary(self, payload: PlanningTask) -> Vocabulary:
+        from llm_modulo.domains.planning.autovocab import vocabulary_from_problem
+
+        source = payload.domain_file
+        path = Path(source) if _is_path(source) else None
+        text = (path.read_text() if path.is_file() else "") if path is not None else str(source)
+        return vocabulary_from_problem(payload.problem, domain_text=text)
+
+    def instances(self, set_name: str) -> list[str]:
+        """PlanBench instance names of a folder such as ``logistics/generated_basic``, in order."""
+        from llm_modulo.domains.planning.instances import list_instances
+
+        return list_instances(set_name)
 
     def load(self, instance: str) -> Task:
         """A task from a PlanBench instance name (``blocksworld/generated_basic/instance-2``) or a problem file."""
@@ -117,53 +166,73 @@ class PlanningDomain:
         return self.load_files(domain_file, problem_file, task_id=instance.removesuffix(".pddl"))
 
     # -- rendering -----------------------------------------------------------------------------
-    def render_action(self, name: str, args: Sequence[str]) -> str:
-        if self.style == "nl" and self.vocabulary is not None:
-            return self.vocabulary.action(name, args)
-        return "(" + " ".join([name, *args]) + ")"
+    def _vocab(self, task: Task | None) -> Vocabulary | None:
+        """The vocabulary prompts use for ``task`` ("nl" style), else None (PDDL)."""
+        if self.style != "nl":
+            return None
+        payload = task.payload if task is not None else None
+        return getattr(payload, "vocabulary", None) or self.vocabulary
 
-    def render_fact(self, fact: Sequence[str], positive: bool = True) -> str:
+    def _pddl(self, symbols: Sequence[str]) -> str:
+        names = self.pddl_names
+        return "(" + " ".join([names.get(symbols[0].lower(), symbols[0]), *symbols[1:]]) + ")"
+
+    def render_action(self, name: str, args: Sequence[str], task: Task | None = None) -> str:
+        vocab = self._vocab(task)
+        if vocab is not None:
+            return vocab.action(name, args)
+        return self._pddl([name, *args])
+
+    def render_fact(self, fact: Sequence[str], positive: bool = True, task: Task | None = None, required: bool = False) -> str:
+        """The fact in the prompt's words; "" for a fact the vocabulary leaves silent (PlanBench's
+        type predicates), unless ``required`` (critiques must name every unmet condition)."""
         pred, args = fact[0], list(fact[1:])
-        if self.style == "nl" and self.vocabulary is not None:
-            return self.vocabulary.fact(pred, args) if positive else self.vocabulary.negated_fact(pred, args)
-        text = "(" + " ".join(fact) + ")"
+        vocab = self._vocab(task)
+        if vocab is not None:
+            return vocab.fact(pred, args, required=required) if positive else vocab.negated_fact(pred, args)
+        text = self._pddl(fact)
         return text if positive else f"(not {text})"
 
-    def _facts(self, facts: Sequence[Sequence[str]]) -> str:
-        order = {p: i for i, p in enumerate(self.vocabulary.predicates)} if self.vocabulary else {}
+    def _facts(self, facts: Sequence[Sequence[str]], task: Task | None = None) -> str:
+        vocab = self._vocab(task)
+        order = {p: i for i, p in enumerate(vocab.predicates)} if vocab else {}
         ranked = sorted(facts, key=lambda f: (order.get(f[0], len(order)), tuple(f)))
-        return join_facts([self.render_fact(f) for f in ranked])
+        return join_facts([self.render_fact(f, task=task) for f in ranked])
 
-    def _goal_text(self, problem: Any) -> str:
+    def _goal_text(self, problem: Any, task: Task | None = None) -> str:
         goal_pos = [f for positive, f in problem.goal if positive]
-        goal_neg = [self.render_fact(f, positive=False) for positive, f in problem.goal if not positive]
-        return join_facts([self._facts(goal_pos), *goal_neg]) if goal_neg else self._facts(goal_pos)
+        goal_neg = [self.render_fact(f, positive=False, task=task) for positive, f in problem.goal if not positive]
+        return join_facts([self._facts(goal_pos, task), *goal_neg]) if goal_neg else self._facts(goal_pos, task)
 
-    def _statement(self, problem: Any, tail: str = "My plan is as follows:") -> str:
-        init = [f for f in problem.init if self.render_fact(f)]
-        goal = self._goal_text(problem)
+    def _statement(self, problem: Any, tail: str = "My plan is as follows:", task: Task | None = None) -> str:
+        init = [f for f in problem.init if self.render_fact(f, task=task)]
+        goal = self._goal_text(problem, task)
         if self.style == "nl":
             return (
                 "[STATEMENT]\n"
-                f"As initial conditions I have that, {self._facts(init)}.\n"
+                f"As initial conditions I have that, {self._facts(init, task)}.\n"
                 f"My goal is to have that {goal}.\n\n"
                 f"{tail}"
             )
         objects = " ".join(problem.objects)
-        init_text = " ".join("(" + " ".join(f) + ")" for f in sorted(problem.init))
-        goal_text = " ".join(
-            ("(" if p else "(not (") + " ".join(f) + (")" if p else "))") for p, f in problem.goal
-        )
+        init_text = " ".join(self._pddl(f) for f in sorted(problem.init))
+        goal_text = " ".join(self._pddl(f) if p else f"(not {self._pddl(f)})" for p, f in problem.goal)
         return (
             f"[STATEMENT]\nObjects: {objects}\nInitial state: {init_text}\nGoal: {goal_text}\n\n"
             f"{tail}"
         )
 
     def _intro(self, task: Task, instructions: bool = True) -> str:
-        if self.style == "nl" and self.vocabulary is not None and self.vocabulary.intro:
-            return self.vocabulary.intro
+        vocab = self._vocab(task)
+        if vocab is not None and vocab.intro:
+            return vocab.intro
         domain_file = task.payload.domain_file
-        text = Path(domain_file).read_text() if domain_file and Path(domain_file).is_file() else ""
+        if not _is_path(domain_file):  # the PDDL text itself was given
+            text = str(domain_file)
+        else:
+            text = Path(domain_file).read_text() if Path(domain_file).is_file() else ""
+        if self.pddl_names:
+            text = rename_symbols(text, self.pddl_names)
         intro = f"Here is a planning domain in PDDL.\n\n{text.strip()}"
         return f"{intro}\n\n{PDDL_INSTRUCTIONS}" if instructions else intro
 
@@ -175,10 +244,10 @@ class PlanningDomain:
                 return example
         return None
 
-    def plan_text(self, steps: Sequence[Sequence[Any]]) -> str:
-        return "".join(self.render_action(s[0], s[1]) + "\n" for s in steps)
+    def plan_text(self, steps: Sequence[Sequence[Any]], task: Task | None = None) -> str:
+        return "".join(self.render_action(s[0], s[1], task) + "\n" for s in steps)
 
-    def reasoning_plan_text(self, problem: Any, steps: Sequence[Sequence[Any]]) -> str:
+    def reasoning_plan_text(self, problem: Any, steps: Sequence[Sequence[Any]], task: Task | None = None) -> str:
         """A plan with chain-of-thought lines: before each action, the conditions of it that hold.
 
         The steps must be executable from the problem's initial state (an example's gold plan).
@@ -187,8 +256,11 @@ class PlanningDomain:
         state = problem.initial_state()
         for i, (name, args) in enumerate(steps, start=1):
             op = problem.resolve((name, tuple(args)))
-            conditions = [self.render_fact(f, positive=pos) for pos, f, _bit in getattr(op, "preconditions", ())]
-            action = self.render_action(name, args)
+            conditions = [
+                self.render_fact(f, positive=pos, task=task) for pos, f, _bit in getattr(op, "preconditions", ())
+            ]
+            conditions = [c for c in conditions if c]
+            action = self.render_action(name, args, task)
             if self.style == "nl":
                 held = join_facts(conditions) if conditions else "nothing is required"
                 lines.append(f"Before step {i}, {held}, so I can {action}.")
@@ -200,7 +272,7 @@ class PlanningDomain:
             state = problem.apply(state, (name, tuple(args)))
         if steps:
             reached = "the goal holds" if problem.goal_reached(state) else "the goal does not hold yet"
-            lines.append(f"After step {len(steps)}, {reached}: {self._goal_text(problem)}.")
+            lines.append(f"After step {len(steps)}, {reached}: {self._goal_text(problem, task)}.")
         return "".join(line + "\n" for line in lines)
 
     def prompt(self, task: Task, feedback: Sequence[Feedback] = (), prefill: str = "") -> Prompt:
@@ -209,9 +281,13 @@ class PlanningDomain:
             parts.append(COT_INSTRUCTIONS)
         example = self._example(task)
         if example is not None:
-            plan = self.reasoning_plan_text(example.problem, example.plan) if self.cot else self.plan_text(example.plan)
-            parts.append(f"{self._statement(example.problem)}\n\n{PLAN_START}\n{plan}{PLAN_END}")
-        parts.append(self._statement(task.payload.problem))
+            plan = (
+                self.reasoning_plan_text(example.problem, example.plan, task)
+                if self.cot
+                else self.plan_text(example.plan, task)
+            )
+            parts.append(f"{self._statement(example.problem, task=task)}\n\n{PLAN_START}\n{plan}{PLAN_END}")
+        parts.append(self._statement(task.payload.problem, task=task))
         messages: list[dict[str, str]] = [{"role": "user", "content": "\n\n".join(parts)}]
         for item in feedback:
             messages.append({"role": "assistant", "content": item.answer})
@@ -257,7 +333,7 @@ class PlanningDomain:
         or no, then explain." The answer starts with yes or no."""
         parts = [
             self._intro(task, instructions=False),
-            f"{self._statement(task.payload.problem, tail='Here is a proposed plan:')}\n\n"
+            f"{self._statement(task.payload.problem, tail='Here is a proposed plan:', task=task)}\n\n"
             f"{self._answer_block(candidate.text)}",
             JUDGE_QUESTION,
         ]
@@ -270,9 +346,17 @@ class PlanningDomain:
         )
 
     def critics(self, task: Task) -> list[Critic]:
+        """The sound plan validator; with ``soft_critics``, plan-length advice too."""
         from llm_modulo.verifiers.planning.critic import PlanCritic
 
-        return [PlanCritic()]
+        critics: list[Critic] = [PlanCritic()]
+        if self.soft_critics:
+            if self._length_critic is None:
+                from llm_modulo.verifiers.planning.length import PlanLengthCritic
+
+                self._length_critic = PlanLengthCritic()  # one per domain: it caches optima
+            critics.append(self._length_critic)
+        return critics
 
     def _grammar_lines(self, task: Task) -> tuple[tuple[str, ...], dict[str, Any]]:
         """Rendered lines of every grounding that can ever apply, and line -> action. Cached per task."""
@@ -281,7 +365,7 @@ class PlanningDomain:
             # only groundings that can ever apply (delete-relaxed reachability): every type-correct
             # grounding of a large untyped domain would be hundreds of thousands of lines
             actions = task.payload.problem.reachable_actions()
-            lines = tuple(self.render_action(a.name, a.args) for a in actions)
+            lines = tuple(self.render_action(a.name, a.args, task) for a in actions)
             cached = task.payload.cache["grammar"] = (lines, dict(zip(lines, actions)))
         return cached
 
@@ -388,7 +472,7 @@ class PlanningDomain:
         steps = candidate.answer or []
         lengths = [int(v.info[key]) for v in verdicts if v.hard and key in v.info]
         keep = min(lengths) if lengths else 0
-        return self.plan_text(steps[:keep])
+        return self.plan_text(steps[:keep], task)
 
     def rejected_continuation(self, task: Task, candidate: Candidate, verdicts: list[Verdict], prefix: str) -> str | None:
         """The choice right after ``prefix`` that the hard critics rejected, if the first error is there.
@@ -406,30 +490,35 @@ class PlanningDomain:
         step_errors = [x.step for v in hard for x in v.violations if x.step is not None]
         if step_errors:
             first = min(step_errors)
-            return self.render_action(*steps[first - 1]) if first == k + 1 else None
+            return self.render_action(*steps[first - 1], task) if first == k + 1 else None
         if len(steps) == k and any(x.kind == "unmet_goal" for v in hard for x in v.violations):
             return PLAN_END
         return None
 
     # -- critiques -----------------------------------------------------------------------------
-    def _step_text(self, v: Violation, candidate: Candidate) -> str:
+    def _step_text(self, v: Violation, candidate: Candidate, task: Task | None = None) -> str:
         steps = candidate.answer or []
         if v.step is not None and 1 <= v.step <= len(steps):
             name, args = steps[v.step - 1]
-            return self.render_action(name, args)
+            return self.render_action(name, args, task)
         return str(v.detail.get("action", "?"))
 
-    def describe(self, v: Violation, candidate: Candidate) -> str:
+    def describe(self, v: Violation, candidate: Candidate, task: Task | None = None) -> str:
         """One violation in the prompt's vocabulary."""
+
+        def unmet() -> list[str]:
+            return [self.render_fact(f, positive=not p, task=task, required=True) for p, f in v.detail.get("unmet", [])]
+
         if v.kind == "unmet_goal":
-            unmet = [self.render_fact(f, positive=not p) for p, f in v.detail.get("unmet", [])]
-            return f"the goal is not reached: {join_facts(unmet)}" if unmet else "the goal is not reached"
+            return f"the goal is not reached: {join_facts(unmet())}" if unmet() else "the goal is not reached"
         if v.kind == "parse_error":
             return v.message or "the answer could not be read as a plan"
-        step = f"step {v.step}, {self._step_text(v, candidate)},"
+        if v.kind == "suboptimal":
+            return f"the plan works, but it has {v.detail.get('plan_len')} steps; a plan with {v.detail.get('optimum')} steps exists"
+        step = f"step {v.step}, {self._step_text(v, candidate, task)},"
         if v.kind == "inapplicable":
-            unmet = [self.render_fact(f, positive=not p) for p, f in v.detail.get("unmet", [])]
-            return f"{step} is not possible: {join_facts(unmet)}"
+            reason = join_facts(unmet()) or str(v.detail.get("reason", "")).strip()
+            return f"{step} is not possible: {reason}" if reason else f"{step} is not possible"
         if v.kind == "unknown_action":
             return f"{step} is not an action I can do"
         if v.kind == "unknown_object":
@@ -446,11 +535,16 @@ class PlanningDomain:
         if level is FeedbackLevel.BINARY:
             return "The plan is not valid."
         violations = [v for verdict in verdicts if verdict.hard and not verdict.valid for v in verdict.violations]
+        advice = [v for verdict in verdicts if not verdict.hard for v in verdict.violations]
+        tail = "".join(f" Advice: {self.describe(v, candidate, task)}." for v in advice)
         if not violations:
-            return "The plan is not valid."
+            hard = [v for v in verdicts if v.hard]
+            if hard and all(v.valid for v in hard):
+                return ("The plan is valid." + tail).strip()
+            return "The plan is not valid." + tail
         if level is FeedbackLevel.FIRST:
             steps = [v for v in violations if v.kind != "unmet_goal"]
             violations = steps[:1] or violations[:1]
-        sentences = [self.describe(v, candidate) for v in violations]
+        sentences = [self.describe(v, candidate, task) for v in violations]
         body = " ".join(s[0].upper() + s[1:] + "." for s in sentences)
-        return f"The plan is not valid. {body}"
+        return f"The plan is not valid. {body}{tail}"

@@ -11,7 +11,7 @@ answer is the action lines alone, and that is what the critics check.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from llm_modulo.domains.planning.vocabulary import Vocabulary
@@ -36,9 +36,21 @@ class Step(NamedTuple):
 class PlanParser:
     """Turns text into steps, for one vocabulary (or PDDL only) and one set of objects."""
 
-    def __init__(self, vocabulary: Vocabulary | None, objects: Iterable[str]) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None,
+        objects: Iterable[str],
+        action_names: dict[str, str] | None = None,
+        possible: Callable[[Step], bool] | None = None,
+    ) -> None:
+        """``action_names``: shown action name -> PDDL name, for PDDL lines of a renamed domain.
+        ``possible``: where a sentence reads as several actions (PlanBench's Logistics says
+        "load {} into {} at {}" for both trucks and airplanes), the first reading it accepts wins
+        (a domain passes "its static preconditions hold"); otherwise the first reading."""
         objects = [o.lower() for o in objects]
         self.vocabulary = vocabulary
+        self.action_names = {k.lower(): v.lower() for k, v in (action_names or {}).items()}
+        self.possible = possible
         self.aliases = vocabulary.object_aliases(objects) if vocabulary else {o: o for o in objects}
         self.patterns = vocabulary.action_patterns() if vocabulary else []
 
@@ -60,13 +72,18 @@ class PlanParser:
         m = _PDDL_LINE.match(text)
         if m:
             args = m.group(2).split()
-            return Step(m.group(1).lower(), tuple(self._object(a) for a in args))
+            name = m.group(1).lower()
+            return Step(self.action_names.get(name, name), tuple(self._object(a) for a in args))
         low = re.sub(r"\s+", " ", text.lower())
+        first: Step | None = None
         for name, pattern, _arity in self.patterns:
             pm = pattern.match(low)
             if pm:
-                return Step(name, tuple(self._object(g) for g in pm.groups()))
-        return None
+                step = Step(name, tuple(self._object(g) for g in pm.groups()))
+                if self.possible is None or self.possible(step):
+                    return step
+                first = first or step
+        return first
 
     def reasoning_line_step(self, line: str) -> Step | None:
         """The step an action line of a chain-of-thought answer names; ``None`` for reasoning or blank lines."""

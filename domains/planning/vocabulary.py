@@ -41,6 +41,12 @@ class Vocabulary:
     actions: dict[str, str]
     predicates: dict[str, str]
     objects: dict[str, str] = field(default_factory=dict)
+    # how an object slot reads back in a plan line: multi-word names ("red block") by default;
+    # ``(\S+)`` for vocabularies whose objects are PDDL names (generated ones)
+    slot_pattern: str = r"(.+?)"
+    # predicate name -> the rule used when its template is empty (PlanBench leaves type
+    # predicates such as Logistics' "truck" empty: silent in states, but named in critiques)
+    fallback_predicates: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_yaml(cls, path: str | Path, name: str | None = None) -> Vocabulary:
@@ -82,11 +88,25 @@ class Vocabulary:
             return ("prefix", names[0][0])
         return None
 
+    def _templated(self, obj: str) -> str | None:
+        """PlanBench's templated object names: {"l": "location_{}_{}"} renders l1-0 as location_1_0."""
+        m = re.match(r"[a-z]+", obj)
+        template = self.objects.get(m.group(0)) if m else None
+        if template is None or _SLOT not in template:
+            return None
+        numbers = re.findall(r"\d+", obj[m.end():]) if m else []
+        if len(numbers) != template.count(_SLOT) or re.sub(r"[\d\W_]", "", obj[m.end():]):
+            return None
+        return template.replace(_SLOT, "{}").format(*numbers)
+
     def object_name(self, obj: str) -> str:
         obj = obj.lower()
         word = self.objects.get(obj)
         if word is not None and "{" not in word:
             return word
+        templated = self._templated(obj)
+        if templated is not None:
+            return templated
         common = self._common_word()
         if common is None:
             return obj
@@ -135,15 +155,19 @@ class Vocabulary:
             return f"({' '.join([name, *args])})"
         return self.fill(template, args)
 
-    def fact(self, pred: str, args: Sequence[str]) -> str:
+    def fact(self, pred: str, args: Sequence[str], required: bool = False) -> str:
+        """The fact in words; "" for an empty template (a silent fact) unless ``required``, which
+        renders it with ``fallback_predicates`` or as "pred arg ..."."""
         template = self.predicates.get(pred.lower())
         if template is None:
             return f"({' '.join([pred, *args])})"
+        if not template.strip() and required:
+            template = self.fallback_predicates.get(pred.lower()) or " ".join([pred.lower(), *[_SLOT] * len(args)])
         return self.fill(template, args)
 
     def negated_fact(self, pred: str, args: Sequence[str]) -> str:
         """"the blue block is not clear"; templates without "is" get "... does not hold"."""
-        text = self.fact(pred, args)
+        text = self.fact(pred, args, required=True)
         if " is " in f" {text} ":
             return re.sub(r"(^|\s)is(\s)", r"\1is not\2", text, count=1)
         return f"{text} does not hold"
@@ -155,7 +179,9 @@ class Vocabulary:
             parts = [re.escape(_norm(p)) for p in template.split(_SLOT)]
             # "the" before a slot is optional: "stack red block on top of blue block" reads too
             parts = [re.sub(r"(^|\\ )the$", r"\1(?:the)?", p) for p in parts]
-            body = r"\s*(.+?)\s*".join(parts) if len(parts) > 1 else parts[0]
+            # two slots with nothing between them still need a space between the objects
+            parts = [p or (r"\s" if 0 < i < len(parts) - 1 else p) for i, p in enumerate(parts)]
+            body = rf"\s*{self.slot_pattern}\s*".join(parts) if len(parts) > 1 else parts[0]
             patterns.append((name, re.compile(rf"^{body}$"), len(parts) - 1))
         # most specific first: longer literal text before shorter (e.g. "unstack" before "stack")
         patterns.sort(key=lambda p: -len(p[1].pattern))

@@ -109,7 +109,9 @@ def test_unknown_domain_pddl_gets_generic_pddl_domain(tmp_path):
     assert domain.name == "pddl"
     _, verdicts = _check(domain, task, "(flip l1)\n(flip l2)\n")
     assert verdicts[0].valid
-    assert "(flip l1)" in domain.constraint(task).lines
+    assert "flip l1" in domain.constraint(task).lines  # natural language generated from the PDDL
+    pddl_domain, pddl_task = load_planning_task(str(dom), str(prob), style="pddl")
+    assert "(flip l1)" in pddl_domain.constraint(pddl_task).lines
 
 
 def test_random_proposer_draws_well_formed_plans(bw, sussman):
@@ -128,3 +130,90 @@ def test_mystery_domain_refuses_blocksworld_pddl(planbench):
 
     with pytest.raises(InputError, match="does not fit"):
         mystery_blocksworld().load("blocksworld/generated_basic/instance-2")
+
+
+# -- Randomized Mystery Blocksworld -----------------------------------------------------------
+
+RANDOM_PLAN_NL = (
+    "xptxjrdkbi3pqsqr object d from object c\n9big8ruzarkkquyu object d\n1jpkithdyjmlikck object c\n"
+    "2ijg9q8swj2shjel object c from object a\n[PLAN END]"
+)
+RANDOM_PLAN = [("unstack", ("d", "c")), ("put-down", ("d",)), ("pick-up", ("c",)), ("stack", ("c", "a"))]
+
+
+@pytest.fixture(scope="module")
+def random_task(planbench):
+    from llm_modulo.domains.blocksworld import random_mystery_blocksworld
+
+    domain = random_mystery_blocksworld()
+    # mystery instance-2's problem, in Blocksworld's own PDDL
+    return domain, domain.load("blocksworld/generated_basic/instance-2")
+
+
+def test_random_mystery_uses_random_strings(random_task):
+    domain, task = random_task
+    assert domain.name == "random_mystery_blocksworld"
+    text = domain.prompt(task).messages[0]["content"]
+    assert "1jpkithdyjmlikck object" in text and "Attack" not in text and "pick up" not in text
+    assert "object a 4dmf1cmtyxgsp94g object b" in text and "3covmuy4yrjthijd" in text
+    # the worked example is Blocksworld's, rendered in the random vocabulary
+    assert text.count("[STATEMENT]") == 2 and "2ijg9q8swj2shjel object" in text.split("[PLAN]")[1]
+
+
+def test_random_mystery_plan_and_critique(random_task):
+    domain, task = random_task
+    candidate, verdicts = _check(domain, task, RANDOM_PLAN_NL)
+    assert candidate.answer == RANDOM_PLAN and verdicts[0].valid
+    candidate, verdicts = _check(domain, task, "1jpkithdyjmlikck object c\n")
+    critique = domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    assert critique.startswith(
+        "The plan is not valid. Step 1, 1jpkithdyjmlikck object c, is not possible: aqcjuuehivl8auwt object c does not hold"
+    )
+
+
+def test_random_mystery_pddl_style_hides_the_names(planbench):
+    from llm_modulo.domains.blocksworld import random_mystery_blocksworld
+
+    domain = random_mystery_blocksworld(style="pddl")
+    task = domain.load("blocksworld/generated_basic/instance-2")
+    text = domain.prompt(task).messages[0]["content"]
+    assert "(:action 1jpkithdyjmlikck" in text and "(4dmf1cmtyxgsp94g a b)" in text
+    assert "pick-up" not in text and "(on " not in text and "handempty" not in text
+    lines = domain.constraint(task).lines
+    assert "(xptxjrdkbi3pqsqr d c)" in lines
+    plan = "(XPTXJRDKBI3PQSQR d c)\n(9big8ruzarkkquyu d)\n(pick-up c)\n(2ijg9q8swj2shjel c a)"
+    candidate, verdicts = _check(domain, task, plan)
+    assert candidate.answer == RANDOM_PLAN and verdicts[0].valid
+
+
+def test_random_mystery_is_not_chosen_for_blocksworld_pddl(planbench):
+    domain, _ = load_planning_instance("blocksworld/generated_basic/instance-2")
+    assert domain.name == "blocksworld"
+
+
+def test_random_mystery_random_proposer_and_search(random_task):
+    from llm_modulo.strategies.search import Search
+    from llm_modulo.types import Budget
+
+    domain, task = random_task
+    constraint = domain.constraint(task)
+    batch = RandomProposer(seed=1).sample(Prompt(messages=()), 20, SamplingParams(seed=3), constraint)
+    for completion in batch.completions:
+        candidate, verdicts = _check(domain, task, completion.text)
+        assert all(v.kind not in ("unknown_action", "unknown_object", "wrong_arity") for v in verdicts[0].violations)
+    result = Search(RandomProposer(seed=0), domain, budget=Budget(nodes=100, rounds=None, samples=None)).run(task)
+    assert result.verified and len(result.answer) == 4
+
+
+def test_soft_critic_on_blocksworld_domains(planbench):
+    from llm_modulo.domains.blocksworld import random_mystery_blocksworld
+
+    domain = random_mystery_blocksworld(soft_critics=True)
+    task = domain.load("blocksworld/generated_basic/instance-2")
+    assert task.meta == {"known_plan_length": 4}
+    detour = "xptxjrdkbi3pqsqr object a from object b\n2ijg9q8swj2shjel object a from object b\n" + RANDOM_PLAN_NL
+    candidate, verdicts = _check(domain, task, detour)
+    assert verdicts[0].valid and not verdicts[1].hard and verdicts[1].score == pytest.approx(4 / 6)
+    assert "Advice: the plan works, but it has 6 steps; a plan with 4 steps exists." in domain.critique(
+        task, candidate, verdicts, FeedbackLevel.FIRST
+    )

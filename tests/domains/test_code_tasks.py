@@ -141,7 +141,7 @@ def test_critique_levels(domain):
 
 
 def test_critique_for_exceptions_and_timeouts():
-    domain = code_tasks(wall_seconds=1.0, cpu_seconds=1.0, style_critic=False)
+    domain = code_tasks(wall_seconds=1.0, cpu_seconds=10.0, style_critic=False)
     task = domain.load("spread")
     candidate, verdicts = _check(domain, task, _fenced("def spread(numbers):\n    return max(numbers) - min(numbers)\n"))
     assert domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST) == (

@@ -194,10 +194,14 @@ def test_unsupported_feature_routes_to_unified_planning() -> None:
     assert good.status is VerdictStatus.VALID and good.engine == "unified-planning" and good.score == 1.0
     bad = critic_check(problem, [GroundAction("toggle", ("l2",))])
     assert bad.status is VerdictStatus.INVALID and bad.engine == "unified-planning"
-    assert [v.kind for v in bad.violations] == ["invalid_plan"]
-    assert "conditional effects" in bad.violations[0].message
+    assert [v.kind for v in bad.violations] == ["unmet_goal"]  # unified-planning's report, located
+    assert "on(l1)" in bad.violations[0].message
+    assert bad.info["unsupported_feature"].startswith("conditional effects")
+    twice = critic_check(problem, [GroundAction("toggle", ("l1",)), GroundAction("TOGGLE", ("L1",))])
+    assert [(v.kind, v.step) for v in twice.violations] == [("inapplicable", 2)]
     ill_formed = critic_check(problem, [("toggle", ["l1", "l2"]), ("jump", [])])
     assert ill_formed.status is VerdictStatus.INVALID and ill_formed.engine == "unified-planning"
+    assert [(v.kind, v.step) for v in ill_formed.violations] == [("wrong_arity", 1)]
 
 
 def test_numeric_fluents_route_to_unified_planning() -> None:

@@ -1,11 +1,13 @@
 """The sandbox survives hostile candidates; every failure is an INVALID verdict with a useful message.
 
-Limits are small (1 s wall, 1 s CPU, 128 MB) so each test takes about a second at most. The
+Limits are small (1 s wall, 5 s CPU, 128 MB) so each test takes about a second at most. The
 fork-bomb and kill tests rely on at least one blocking layer (audit hook, seccomp) being in
 place before the candidate runs; layer-by-layer tests switch the others off.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import os
 from pathlib import Path
@@ -25,7 +27,7 @@ from llm_modulo.verifiers.code import (
     StyleCritic,
 )
 
-LIMITS = SandboxLimits(wall_seconds=1.0, cpu_seconds=1.0, memory_mb=128, file_mb=1.0)
+LIMITS = SandboxLimits(wall_seconds=1.0, cpu_seconds=5.0, memory_mb=128, file_mb=1.0)  # the wall clock stops loops first
 SUITE = CodeSuite(entry="f", cases=(CodeCase(args=(1,), expected=2), CodeCase(args=(5,), expected=10)))
 
 
@@ -87,10 +89,12 @@ def test_exception_and_syntax_error(critic):
     assert verdict.violations[0].kind == "syntax_error" and "line 1" in verdict.violations[0].message
 
 
-def test_infinite_loop_times_out_and_the_group_is_killed(sandbox, critic):
+def test_infinite_loop_times_out_and_the_group_is_killed():
+    # CPU limit well above the wall limit, so the wall clock (not RLIMIT_CPU) must stop it
+    sandbox = Sandbox(replace(LIMITS, cpu_seconds=20.0))
     report = sandbox.run("def f(x):\n    while True:\n        pass\n", "f", [Call((1,))])
     assert report.status == "timeout" and _gone(report.pid)
-    verdict = _verdict(critic, "def f(x):\n    while True:\n        pass\n")
+    verdict = _verdict(CodeExecutionCritic(sandbox), "def f(x):\n    while True:\n        pass\n")
     assert verdict.status is VerdictStatus.INVALID
     assert verdict.violations[0].kind == "timeout"
     assert verdict.violations[0].message == "test 1 (f(1)) timed out after 1 s"

@@ -6,8 +6,10 @@ reference validation.
 
 from ._model import ActionSchema, Fact, GroundAction, Literal, SchemaEquality, SchemaLiteral, fact_str, literal_str
 from .critic import PlanCritic, verdict_from_report
+from .length import PlanLengthCritic
 from .pddl import PlanningProblem, State, load_problem
-from .reference import up_validate
+from .reference import UPReport, up_check, up_validate
+from .shortest import ShortestPlan, shortest_plan
 from .validator import PlanReport, StepFailure, parse_pddl_plan, to_ground_action, validate
 
 __all__ = [
@@ -16,17 +18,22 @@ __all__ = [
     "GroundAction",
     "Literal",
     "PlanCritic",
+    "PlanLengthCritic",
     "PlanReport",
     "PlanningProblem",
     "SchemaEquality",
+    "ShortestPlan",
     "SchemaLiteral",
     "State",
     "StepFailure",
+    "UPReport",
     "fact_str",
     "literal_str",
     "load_problem",
     "parse_pddl_plan",
+    "shortest_plan",
     "to_ground_action",
+    "up_check",
     "up_validate",
     "validate",
     "verdict_from_report",

@@ -18,7 +18,7 @@ from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus, Violation
 from ..base import BaseCritic
 from ._model import Literal, literal_str
 from .pddl import PlanningProblem
-from .reference import up_validate
+from .reference import UPReport, up_check
 from .validator import PlanReport, StepFailure, to_ground_action, validate
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class PlanCritic(BaseCritic):
     name = "plan-validator"
     hard = True
 
+    def __init__(self, refute_states: int = 5_000) -> None:
+        self.refute_states = refute_states  # breadth-first search limit of :meth:`refute`
+
     def _check(self, task: Task, candidate: Candidate) -> Verdict:
         problem = planning_problem(task)
         plan = list(candidate.answer)
@@ -47,7 +50,7 @@ class PlanCritic(BaseCritic):
     def _check_with_up(self, problem: PlanningProblem, plan: Sequence[Any]) -> Verdict:
         info: dict[str, Any] = {"plan_len": len(plan), "unsupported_feature": problem.unsupported}
         try:
-            ok = up_validate(problem, [to_ground_action(s) for s in plan])
+            report = up_check(problem, [to_ground_action(s) for s in plan])
         except UnsupportedFeatureError as exc:
             log.warning("%s: no verdict: %s", problem.name, exc)
             return Verdict(
@@ -57,19 +60,52 @@ class PlanCritic(BaseCritic):
                 violations=[Violation(kind="undecided", message=str(exc))],
                 info=info,
             )
-        if ok:
+        if report.valid:
             return Verdict(status=VerdictStatus.VALID, critic=self.name, score=1.0, engine=FALLBACK_ENGINE, info=info)
-        message = (
-            "the plan is invalid (unified-planning's validator gives no step detail for "
-            f"domains with {problem.unsupported})"
-        )
         return Verdict(
             status=VerdictStatus.INVALID,
             critic=self.name,
             engine=FALLBACK_ENGINE,
-            violations=[Violation(kind="invalid_plan", message=message)],
+            violations=[up_violation(report, plan)],
             info=info,
         )
+
+    def refute(self, task: Task) -> Verdict | None:
+        """A proof that the task has no plan, or None: the goal is unreachable in the delete
+        relaxation, or breadth-first search exhausts the whole (small) reachable state space.
+        Grounded fragment only; sound because both searches over-approximate reachability."""
+        from .shortest import shortest_plan
+
+        problem = planning_problem(task)
+        if not problem.supported:
+            return None
+        outcome = shortest_plan(problem, max_states=self.refute_states)
+        if outcome.plan is not None or not outcome.complete:
+            return None
+        how = (
+            "the goal is unreachable even when deletes are ignored"
+            if outcome.relaxed_unreachable
+            else f"no state of the {outcome.states} reachable ones satisfies the goal"
+        )
+        return Verdict(
+            status=VerdictStatus.INVALID,
+            critic=self.name,
+            engine=ENGINE + " reachability",
+            violations=[Violation(kind="no_solution", detail={"states": outcome.states}, message=f"no plan exists: {how}")],
+            info={"states": outcome.states},
+        )
+
+
+def up_violation(report: UPReport, plan: Sequence[Any]) -> Violation:
+    """The one violation unified-planning's report locates (it stops at the first failure)."""
+    if report.kind == "unmet_goal":
+        return Violation(kind="unmet_goal", detail={"unmet": [], "reason": report.reason}, message=report.reason)
+    action = to_ground_action(plan[report.step - 1]) if report.step is not None and report.step <= len(plan) else None
+    detail: dict[str, Any] = {"reason": report.reason, "unmet": []}
+    if action is not None:
+        detail.update(action=action.name, args=list(action.args))
+    where = f"step {report.step} {action}" if action is not None else "a step"
+    return Violation(kind=report.kind, step=report.step, detail=detail, message=f"{where}: {report.reason}")
 
 
 def planning_problem(task: Task) -> PlanningProblem:

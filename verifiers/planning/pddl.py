@@ -11,6 +11,7 @@ full applicable-action index is built on the first call to :meth:`PlanningProble
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import re
@@ -22,6 +23,7 @@ from typing import Any
 
 from llm_modulo.errors import PDDLError, UnsupportedFeatureError
 
+from ._either import EitherTypes, either_members, expand_either
 from ._ground import relaxed_groundings
 from ._lift import ROOT_TYPE, Lifted, lift
 from ._model import ActionSchema, Fact, GroundAction, Literal, literal_str
@@ -70,7 +72,15 @@ class PlanningProblem:
     fragment; when set, the simulation methods raise :class:`UnsupportedFeatureError`.
     """
 
-    def __init__(self, lifted: Lifted, *, domain_name: str, name: str, up_problem: Any = None) -> None:
+    def __init__(
+        self,
+        lifted: Lifted,
+        *,
+        domain_name: str,
+        name: str,
+        up_problem: Any = None,
+        either: EitherTypes | None = None,
+    ) -> None:
         self.domain_name = domain_name
         self.name = name
         self.up_problem = up_problem
@@ -79,6 +89,13 @@ class PlanningProblem:
         self.objects = dict(lifted.objects)
         self.predicates = dict(lifted.predicates)
         self.action_schemas: dict[str, ActionSchema] = dict(lifted.schemas)
+        # ``(either a b)`` parameter types: action -> parameter index -> "(either a b)"
+        self.either_params: dict[str, dict[int, str]] = dict(either.params) if either else {}
+        for action, unions in self.either_params.items():
+            schema = self.action_schemas.get(action)
+            if schema is not None:
+                params = tuple((p, unions.get(i, t)) for i, (p, t) in enumerate(schema.parameters))
+                self.action_schemas[action] = dataclasses.replace(schema, parameters=params)
         self.init: frozenset[Fact] = lifted.init
         self.goal: tuple[Literal, ...] = lifted.goal
         self._ancestors = {t: self._type_ancestors(t) for t in {*self.types, *self.objects.values()}}
@@ -116,7 +133,11 @@ class PlanningProblem:
         return frozenset((*seen, ROOT_TYPE))
 
     def fits(self, obj: str, type_name: str) -> bool:
-        """True if object ``obj`` may bind a parameter of type ``type_name`` (subtypes included)."""
+        """True if object ``obj`` may bind a parameter of type ``type_name`` (subtypes included;
+        ``"(either a b)"`` fits an object of either type)."""
+        members = either_members(type_name) if type_name.startswith("(") else None
+        if members is not None:
+            return any(self.fits(obj, m) for m in members)
         t = self.objects.get(obj)
         return t is not None and type_name in self._ancestors.get(t, frozenset((t, ROOT_TYPE)))
 
@@ -238,6 +259,26 @@ class PlanningProblem:
         self._ops[key] = op
         return op
 
+    def static_predicates(self) -> frozenset[str]:
+        """Predicates no action adds or deletes (e.g. Logistics' type predicates ``truck``, ``city``)."""
+        changed = {e.predicate for schema in self.action_schemas.values() for e in (*schema.add_effects, *schema.del_effects)}
+        return frozenset(p for p in self.predicates if p not in changed)
+
+    def statically_possible(self, step: StepLike) -> bool:
+        """True if ``step`` is a well-formed ground action whose static preconditions (over
+        :meth:`static_predicates`, and equalities) hold: it may apply in some state. Used to
+        choose between readings of an ambiguous plan line. Always True outside the grounded fragment."""
+        if not self.supported:
+            return True
+        op = self.resolve(step)
+        if not isinstance(op, GroundOp):
+            return False
+        if op.static_unmet:
+            return False
+        static = self.static_predicates()
+        init = self._init_state
+        return all(bool(init >> bit & 1) == pos for pos, fact, bit in op.preconditions if fact[0] in static)
+
     def unmet_preconditions(self, state: State, op: GroundOp) -> list[Literal]:
         """The preconditions of ``op`` that do not hold in ``state``, in schema order."""
         unmet = [(pos, f) for pos, f, bit in op.preconditions if (state >> bit & 1) != pos]
@@ -333,9 +374,11 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
     typed STRIPS with negative preconditions and equality (conditional effects, quantifiers,
     disjunction, numeric fluents, durative actions...) does not fail the load: it is recorded in
     ``unsupported`` and the grounded methods raise :class:`UnsupportedFeatureError` (critics
-    fall back to unified-planning). With ``strict=True`` it raises at once.
+    fall back to unified-planning). With ``strict=True`` it raises at once. ``(either ...)``
+    parameter types are supported (see :mod:`._either`).
     """
     domain_text, domain_label = _read(domain, "domain")
+    domain_text, either = expand_either(domain_text)
     problem_text, problem_label = _read(problem, "problem")
     up_problem = _parse(domain_text, domain_label, problem_text, problem_label)
     lifted = lift(up_problem)
@@ -345,6 +388,7 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
         domain_name=(m.group(1).lower() if m else ""),
         name=str(up_problem.name).lower(),
         up_problem=up_problem,
+        either=either,
     )
     if pp.unsupported is not None:
         log.info("%s: %s; the grounded validator will defer to unified-planning", problem_label, pp.unsupported)
