@@ -6,7 +6,7 @@ never proposed; the language model ranks them; the critics are the goal test and
 certify an answer. "AlphaGo inside the LLM": the model's preferences guide, the verifier
 guarantees.
 
-Each expansion is one LLM call. A model with ``score`` (the local backend, the random
+Each expansion with more than one child is one LLM call (a forced step is not ranked). A model with ``score`` (the local backend, the random
 control) ranks all the children in one batched forward pass over the cached prompt; any other
 model is asked for ``n`` constrained samples from the node, and the children are ranked by how
 often each was the first step.
@@ -151,7 +151,9 @@ class Search(BaseStrategy):
         seed = None if self.seed is None else self.seed + tracker.usage.nodes
         started = time.perf_counter()
         scorer = getattr(self.model, "score", None)
-        if callable(scorer):
+        if len(allowed) == 1:  # a forced step: nothing to rank, so the model is not asked
+            prefs = [0.0]
+        elif callable(scorer):
             batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
             prefs = list(batch.logprobs)
             tracker.record_call(0, batch.prompt_tokens, 0)

@@ -15,7 +15,7 @@ from llm_modulo.verifiers.planning.validator import to_ground_action
 def test_random_guided_search_certifies_sussman(bw, sussman, heuristic):
     result = Search(RandomProposer(seed=0), bw, seed=0, heuristic=heuristic).run(sussman)
     assert result.status is ResultStatus.VERIFIED
-    assert result.usage.nodes >= 1 and result.usage.llm_calls == result.usage.nodes
+    assert 1 <= result.usage.llm_calls <= result.usage.nodes  # forced steps (one child) are not ranked
     # independent check: unified-planning's validator accepts the certified plan
     problem = sussman.payload.problem
     assert up_validate(problem, [to_ground_action(s) for s in result.answer])
@@ -111,3 +111,27 @@ def test_the_trace_is_the_search_tree(bw, planbench):
         assert attempt.info["parent"] < i and attempt.prompt == "" and attempt.prefill == ""
         assert parent.info["depth"] == attempt.info["depth"] - 1
         assert attempt.info["step"] in parent.info["children"]  # a child its parent offered
+
+
+def test_a_forced_step_is_not_ranked_by_the_model():
+    """Game of 24: once one number is left the answer line is the only child; the model is not asked."""
+    from llm_modulo.domains.game24 import game24
+    from llm_modulo.protocols import ScoreBatch
+
+    calls: list[int] = []
+
+    class Counting:
+        name = "counting"
+
+        def sample(self, *a, **k):  # pragma: no cover - never called: score is used
+            raise AssertionError
+
+        def score(self, prompt, continuations, seed=None):
+            calls.append(len(continuations))
+            return ScoreBatch([0.0] * len(continuations))
+
+    domain = game24()
+    result = Search(Counting(), domain, budget=Budget(nodes=50, samples=None, rounds=None)).run(domain.load("4 6 1 1"))
+    assert result.verified
+    assert result.usage.nodes == len(calls) + 1 and min(calls) > 1  # 3 ranked steps, then the forced answer line
+    assert result.usage.llm_calls == len(calls)
