@@ -120,9 +120,13 @@ def _print_result(result: Result, domain: Any, task: Any, model_name: str, load_
 
 
 def _best_sample(result: Result) -> Any:
+    """The sample the result's answer came from (the strategy's choice), else the best-scored one."""
     samples = [s for a in result.trace for s in a.samples]
     if not samples:
         return None
+    chosen = [s for s in samples if result.answer_text and s.candidate.text == result.answer_text]
+    if chosen:
+        return chosen[-1]
     return max(samples, key=lambda s: min((v.score for v in s.verdicts if v.hard), default=0.0))
 
 
