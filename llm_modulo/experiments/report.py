@@ -249,6 +249,11 @@ class ArmSummary:
         return data
 
 
+def succeeded(row: dict[str, Any]) -> bool:
+    """A certified outcome: the answer is verified, or a hard critic proved that no answer exists."""
+    return bool(row["verified"]) or row.get("status") == "no_solution"
+
+
 def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
     """Arms with success rates (95% Wilson intervals) and mean costs, sorted by domain and instance set.
 
@@ -262,7 +267,7 @@ def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
     arms = []
     for (domain, instance_set, label, model, _, _), rows in buckets.items():
         ran = [r for r in rows if r["status"] != "error"]
-        won = [r for r in ran if r["verified"]]
+        won = [r for r in ran if succeeded(r)]
         n, k = len(ran), len(won)
         lo, hi = wilson_interval(k, n)
         tokens = [r.get("generated_tokens") for r in ran]
@@ -374,7 +379,7 @@ def success_curve(rows: Sequence[dict[str, Any]], unit: str, extent: float) -> t
     budget >= u. Returns step points (x, solved count) from 0 to ``extent`` and the number of trials."""
     column = UNITS[unit][0]
     used = sorted(min(float(r[column]), extent) if r.get(column) is not None else extent
-                  for r in rows if r["verified"])
+                  for r in rows if succeeded(r))
     xs, ks = [0.0], [0]
     for i, u in enumerate(used, 1):
         if u == xs[-1]:
@@ -412,7 +417,7 @@ def solved_at(arm: ArmSummary, unit: str, budget: float) -> int | None:
         return None
     column = UNITS[unit][0]
     end = extent(arm, unit)  # a solved trial with no usage recorded counts at the end of the curve
-    return sum(1 for r in arm.rows if r["verified"]
+    return sum(1 for r in arm.rows if succeeded(r)
                and (float(r[column]) <= budget if r.get(column) is not None else budget >= end))
 
 
@@ -946,8 +951,9 @@ def _render(store: str | Path, sweeps: list[str], rows: list[dict[str, Any]], me
         L += section
         figures += figs
     L += ["## Method notes", "",
-          "- Success = the trial's status is `verified`: every hard critic accepted the answer. Trials with "
-          "status `error` are not counted.",
+          "- Success = a certified outcome: the trial's status is `verified` (every hard critic accepted the "
+          "answer) or `no_solution` (a hard critic proved, before the model was asked, that the task has no "
+          "answer; only on sets built to be unsolvable). Trials with status `error` are not counted.",
           "- 95% intervals are Wilson score intervals over trials. Trials on the same instance (several seeds) "
           "are correlated, so the intervals are somewhat optimistic. \"Clearly ahead\" / \"beats\" means the two "
           "intervals do not overlap (a conservative test); overlapping intervals mean no clear difference.",
