@@ -267,9 +267,10 @@ class InProcessExecutor:
 
     name = "local"
 
-    def __init__(self, cache_path: str | None = None) -> None:
+    def __init__(self, cache_path: str | None = None, threads: int | None = None) -> None:
         self.workers = 1
         self.cache_path = cache_path
+        self.threads = threads
         self._outcomes: dict[int, dict[str, Any]] = {}
         self._pending: dict[int, TrialSpec] = {}
         self._next = 0
@@ -285,7 +286,7 @@ class InProcessExecutor:
                 return [handle]
         handle = handles[0]
         spec = self._pending.pop(handle)
-        self._outcomes[handle] = execute_trial(spec.model_dump(mode="json"), None, self.cache_path)
+        self._outcomes[handle] = execute_trial(spec.model_dump(mode="json"), self.threads, self.cache_path)
         return [handle]
 
     def ready(self, handles: Sequence[Any]) -> list[Any]:
@@ -303,10 +304,10 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int, cache_path: str | None = None) -> None:
+    def __init__(self, workers: int, cache_path: str | None = None, threads: int | None = None) -> None:
         self.workers = workers
         self.cache_path = cache_path
-        self.threads = threads_per_worker(workers)
+        self.threads = threads or threads_per_worker(workers)
         self._pool = cf.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -408,14 +409,19 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(kind: str, workers: int, address: str | None = None, cache_path: str | None = None) -> Any:
+def make_executor(
+    kind: str, workers: int, address: str | None = None, cache_path: str | None = None, threads: int | None = None
+) -> Any:
+    """``threads``: torch threads per local worker (default: the cores split between the workers)."""
     if kind == "ray":
         return RayExecutor(workers, address, cache_path)
     if kind != "local":
         raise InputError(f"unknown executor {kind!r}; known: local, ray")
+    if threads is not None and threads < 1:
+        raise InputError("--threads must be at least 1")
     if workers <= 1:
-        return InProcessExecutor(cache_path)
-    return LocalExecutor(workers, cache_path)
+        return InProcessExecutor(cache_path, threads)
+    return LocalExecutor(workers, cache_path, threads)
 
 
 __all__ = [

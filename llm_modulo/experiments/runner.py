@@ -243,6 +243,7 @@ def run_sweep(
     executor: str = "local",
     address: str | None = None,
     workers: int | None = None,
+    threads: int | None = None,
     cache: bool = True,
     cache_path: str | Path | None = None,
     retry_errors: bool = False,
@@ -295,8 +296,9 @@ def run_sweep(
             record = run_record(executor, workers, command, _uses_local_model(pending))
             # no more local workers than trials to run (each worker loads its own model)
             runner = make_executor(executor, workers if executor == "ray" else min(workers, len(pending)),
-                                   address, cache_file)
+                                   address, cache_file, threads)
             record["workers"] = runner.workers
+            record["threads"] = getattr(runner, "threads", None)
             store.set_meta(record_key, record)
             models = dict(store.get_meta("models", {}) or {})
             verified = sum(int(r["verified"]) for r in store.rows(keys=expected & done))

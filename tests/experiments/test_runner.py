@@ -211,3 +211,19 @@ def test_cli_runs_and_resumes(planbench, tmp_path):
     assert result.exit_code == 0, result.output
     assert "6/6 trials" in result.output and "verified / trials" in result.output
     assert not (tmp_path / "t.cache.sqlite").exists()  # --no-cache
+
+
+def test_threads_per_worker_is_recorded_and_checked(planbench, tmp_path):
+    from llm_modulo.errors import InputError
+    from llm_modulo.experiments.executors import make_executor
+
+    sweep = load_sweep(write_sweep(tmp_path, models='["random"]', count=1))
+    store = tmp_path / "t.sqlite"
+    run_sweep(sweep, store, workers=1, threads=1, progress=False)
+    (record,) = [v for k, v in meta(store).items() if k.startswith("sweep/t/run/")]
+    assert record["threads"] == 1
+    pool = make_executor("local", 2, threads=3)
+    assert pool.threads == 3
+    pool.shutdown()
+    with pytest.raises(InputError, match="threads"):
+        make_executor("local", 1, threads=0)
