@@ -175,6 +175,7 @@ def solve(
     seconds: Annotated[Optional[float], typer.Option(help="budget: wall-clock seconds")] = None,
     nodes: Annotated[Optional[int], typer.Option(help="budget: search expansions (search)")] = None,
     heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = "relaxed-plan",
+    queues: Annotated[str, typer.Option(help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)")] = "single",
     model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
     temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="generated tokens per completion")] = 128,
@@ -203,7 +204,7 @@ def solve(
             lm, the_domain, budget=the_budget, n=n,
             params=SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed),
             constrained=constrained.value, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
-            **({"heuristic": heuristic} if strategy.value == "search" else {}),
+            **({"heuristic": heuristic, "queues": queues} if strategy.value == "search" else {}),
         )
         result = runner.run(task)
     except LLMModuloError as exc:

@@ -431,7 +431,9 @@ class PlanningDomain:
         identifies the node (two plans reaching one state are one node); the estimate is the
         distance to the goal: ``relaxed-plan`` (FF's delete-relaxation heuristic, from the PDDL
         alone), ``goal-count`` (unmet goal literals) or ``none`` (0: the proposer alone orders
-        the search). It only guides: the critics still judge every plan.
+        the search). With ``relaxed-plan`` the guide also has ``preferred(lines)``: FF's helpful
+        actions at that node (for ``search``'s dual queue). It only guides: the critics still
+        judge every plan.
         """
         from llm_modulo.domains.planning.heuristic import RelaxedPlanHeuristic
 
@@ -454,10 +456,26 @@ class PlanningDomain:
                 state = states[lines] = problem.apply(state_after(lines[:-1]), by_line[lines[-1]])
             return state
 
+        helpful: dict[tuple[str, ...], list[int]] = {}
+
         def guide(lines: tuple[str, ...]) -> tuple[Any, float]:
             state = state_after(lines)  # the estimate only here: a parent's is not recomputed
-            return state, estimate(state)
+            if heuristic != "relaxed-plan":
+                return state, estimate(state)
+            h, helpful[lines] = estimate.evaluate(state)
+            return state, h
 
+        if heuristic == "relaxed-plan":
+            line_of = {action: line for line, action in by_line.items()}
+
+            def preferred(lines: tuple[str, ...]) -> frozenset[str]:
+                """FF's helpful actions at the node ``lines``, as grammar lines (preferred operators)."""
+                indices = helpful.pop(lines, None)
+                if indices is None:
+                    indices = estimate.evaluate(state_after(lines))[1]
+                return frozenset(line_of[estimate.ops[i].action] for i in indices if estimate.ops[i].action in line_of)
+
+            guide.preferred = preferred  # type: ignore[attr-defined]
         return guide
 
     def valid_prefix(

@@ -34,9 +34,18 @@ class RelaxedPlanHeuristic:
 
     def __call__(self, state: int) -> float:
         """Relaxed plan length from ``state`` (0 at the goal, ``inf`` where the goal is relaxed-unreachable)."""
+        return self.evaluate(state)[0]
+
+    def helpful(self, state: int) -> list[Any]:
+        """FF's helpful actions in ``state``: the ground ops of its relaxed plan that are applicable
+        there (Fast Downward's preferred operators); empty at the goal or a relaxed dead end."""
+        return [self.ops[i] for i in self.evaluate(state)[1]]
+
+    def evaluate(self, state: int) -> tuple[float, list[int]]:
+        """(relaxed plan length, indices of the relaxed plan's ops applicable in ``state``)."""
         goal = self.goal
         if state & goal == goal:
-            return 0
+            return 0, []
         reached = state
         achiever: dict[int, int] = {}  # fact bit -> index of the op that first adds it
         remaining = list(range(len(self.ops)))
@@ -55,7 +64,7 @@ class RelaxedPlanHeuristic:
                 else:
                     still.append(i)
             if not new:
-                return INFINITY
+                return INFINITY, []
             reached |= new
             remaining = still
         chosen: set[int] = set()
@@ -71,4 +80,5 @@ class RelaxedPlanHeuristic:
                 continue
             chosen.add(i)
             stack.extend(b for b in self._pre_bits[i] if not state >> b & 1)
-        return len(chosen)
+        applicable = sorted(i for i in chosen if ops[i].pre_pos & state == ops[i].pre_pos)
+        return len(chosen), applicable

@@ -15,8 +15,11 @@ Order of the open list (greedy best-first): the domain's distance-to-goal estima
 (``heuristic``; ``"none"`` leaves the order to the model alone), then the model's preference
 for the step, then insertion order. With ``heuristic="none"`` nodes are ordered by the
 cumulative log-probability of their path, so the search is the model's own best-first search.
-Nodes that reach a state already seen are pruned, so the search is complete over a finite
-state space: every node has a verified answer below it or is eventually exhausted. The
+With ``queues="dual"`` and a guide that names preferred steps (FF's helpful actions for
+PDDL), a second open list holds the children reached by a preferred step; the two lists are
+popped in turn and the preferred one is boosted whenever the best estimate improves (Fast
+Downward's preferred operators). Nodes that reach a state already seen are pruned, so the
+search is complete over a finite state space: every node has a verified answer below it or is eventually exhausted. The
 grammar's ``max_lines`` (a decoding limit) does not bound the depth: greedy best-first plans
 can be long, and the node budget bounds the work.
 """
@@ -42,6 +45,8 @@ from llm_modulo.types import Attempt, Budget, Result, ResultStatus, Sample, Task
 log = logging.getLogger(__name__)
 
 HEURISTICS = ("relaxed-plan", "goal-count", "none")
+QUEUES = ("single", "dual")
+BOOST = 1000  # Fast Downward's preferred-operator boost on progress
 
 
 class Search(BaseStrategy):
@@ -58,6 +63,7 @@ class Search(BaseStrategy):
         *,
         constrained: bool | str = "executable",  # always executable: the simulator offers the steps
         heuristic: str = "relaxed-plan",
+        queues: str = "single",
         max_nodes: int = 500,
         trace_nodes: bool = True,
         **kwargs: Any,
@@ -67,12 +73,15 @@ class Search(BaseStrategy):
             raise InputError(f"unknown heuristic {heuristic!r}; known: {', '.join(HEURISTICS)}")
         if max_nodes < 1:
             raise InputError("max_nodes must be at least 1")
+        if queues not in QUEUES:
+            raise InputError(f"unknown queues {queues!r}; known: {', '.join(QUEUES)}")
         self.heuristic = heuristic
+        self.queues = queues
         self.max_nodes = max_nodes
         self.trace_nodes = trace_nodes
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "heuristic": self.heuristic, "max_nodes": self.max_nodes}
+        return {**super().config(), "heuristic": self.heuristic, "queues": self.queues, "max_nodes": self.max_nodes}
 
     # -- the search ------------------------------------------------------------------------------
     def _run(self, task: Task) -> Result:
@@ -91,12 +100,25 @@ class Search(BaseStrategy):
         root: tuple[str, ...] = ()
         root_key, root_h = guide(root)
         seen = {root_key}
-        # (estimate, -preference, insertion, lines, path log-probability)
+        preferred_of = getattr(guide, "preferred", None) if self.queues == "dual" else None
+        # (estimate, -preference, insertion, lines, path log-probability); with the dual queue, children
+        # reached by a preferred step (FF's helpful actions) also enter ``pref``, and the two queues are
+        # popped in turn, ``pref`` boosted each time the best estimate improves (Fast Downward's scheme)
         frontier: list[tuple[float, float, int, tuple[str, ...], float]] = [(root_h, 0.0, next(counter), root, 0.0)]
+        pref: list[tuple[float, float, int, tuple[str, ...], float]] = []
+        turns = {"all": 0, "pref": 0}
+        best_estimate = root_h
+        popped: set[tuple[str, ...]] = set()
         best: Sample | None = None
         best_h = math.inf
-        while frontier and not tracker.exhausted():
-            h, _, _, lines, path_lp = heapq.heappop(frontier)
+        while (frontier or pref) and not tracker.exhausted():
+            use_pref = bool(pref) and (not frontier or turns["pref"] <= turns["all"])
+            queue = pref if use_pref else frontier
+            turns["pref" if use_pref else "all"] += 1
+            h, _, _, lines, path_lp = heapq.heappop(queue)
+            if lines in popped:  # in both queues: expanded already
+                continue
+            popped.add(lines)
             allowed, end_ok = constraint.choices(lines)
             if end_ok:  # the goal test is the critics' (ending is allowed at the goal and at dead ends)
                 sample = self._judge(task, base_prompt.prefill, lines, constraint, critics)
@@ -110,6 +132,7 @@ class Search(BaseStrategy):
                 continue
             tracker.usage.nodes += 1
             prefs = self._preferences(task, lines, list(allowed), tracker, trace, expanded)
+            helpful = preferred_of(lines) if preferred_of is not None else frozenset()
             for line, lp in zip(allowed, prefs):
                 child = (*lines, line)
                 key, child_h = guide(child)
@@ -118,9 +141,15 @@ class Search(BaseStrategy):
                 seen.add(key)
                 total = path_lp + lp
                 first = child_h if self.heuristic != "none" else -total
-                heapq.heappush(frontier, (first, -lp, next(counter), child, total))
+                entry = (first, -lp, next(counter), child, total)
+                heapq.heappush(frontier, entry)
+                if line in helpful:
+                    heapq.heappush(pref, entry)
+                if preferred_of is not None and child_h < best_estimate:
+                    best_estimate = child_h
+                    turns["pref"] -= BOOST
         if best is None:  # nothing reached an end: judge the most promising open node
-            lines = min(frontier)[3] if frontier else ()
+            lines = min(frontier + pref)[3] if frontier or pref else ()
             best = self._judge(task, base_prompt.prefill, lines, constraint, critics)
         return self._finish(task, best, trace, tracker)
 

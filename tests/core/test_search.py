@@ -135,3 +135,20 @@ def test_a_forced_step_is_not_ranked_by_the_model():
     assert result.verified
     assert result.usage.nodes == len(calls) + 1 and min(calls) > 1  # 3 ranked steps, then the forced answer line
     assert result.usage.llm_calls == len(calls)
+
+
+def test_dual_queue_with_helpful_actions(planbench):
+    """FF's helpful actions are applicable steps; the dual queue certifies a Blocksworld-hard instance
+    in far fewer expansions than the node budget, and unified-planning agrees with the plan."""
+    domain, task = load_planning_instance("blocksworld_hard/generated/instance-5")
+    guide = domain.search_guide(task, "relaxed-plan")
+    guide(())
+    helpful = guide.preferred(())
+    applicable, _ = domain.constraint(task, executable=True).choices(())
+    assert helpful and helpful <= set(applicable)
+    result = Search(RandomProposer(seed=0), domain, seed=0, queues="dual",
+                    budget=Budget(nodes=400, samples=None, rounds=None)).run(task)
+    assert result.verified and result.config["queues"] == "dual"
+    assert up_validate(task.payload.problem, [to_ground_action(s) for s in result.answer])
+    with pytest.raises(InputError, match="queues"):
+        Search(RandomProposer(), domain, queues="triple")
