@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -84,7 +85,10 @@ def plan_table(sweep: Sweep, store_path: Path | None = None) -> Table:
     done: set[str] = set()
     if store_path is not None and store_path.is_file():
         with TrialStore(store_path, readonly=True) as store:
-            done = store.done_keys()
+            try:
+                done = store.done_keys()
+            except sqlite3.OperationalError:  # an empty file, not a store yet: nothing is stored
+                done = set()
     counts: dict[tuple[str, str, str, str], list[int]] = {}
     for trial in sweep.trials:
         cell = counts.setdefault(trial.arm, [0, 0])

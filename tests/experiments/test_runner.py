@@ -227,3 +227,13 @@ def test_threads_per_worker_is_recorded_and_checked(planbench, tmp_path):
     pool.shutdown()
     with pytest.raises(InputError, match="threads"):
         make_executor("local", 1, threads=0)
+
+
+def test_dry_run_plan_on_an_empty_store_file(planbench, tmp_path):
+    from llm_modulo.experiments.runner import plan_table
+
+    sweep = load_sweep(write_sweep(tmp_path, models='["random"]', count=1))
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    table = plan_table(sweep, empty)  # an empty file is not a store yet: nothing stored, no traceback
+    assert table.row_count == 3 + 1

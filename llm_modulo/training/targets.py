@@ -1,0 +1,451 @@
+"""Training targets: certified (prompt, completion) pairs, written as JSONL.
+
+Imitation (:func:`imitation_blocksworld`, :func:`imitation_game24`): a plan per generated
+problem, from breadth-first search (optimal, where the state space is small) or else from the
+project's own step-level search (:class:`~llm_modulo.strategies.search.Search` with the uniform
+random proposer and the relaxed-plan heuristic), shortened by removing steps while the plan
+stays valid; an exact solution per Game-of-24 puzzle (the domain's solver, moves tried in a
+seeded random order).
+
+Expert iteration (:func:`expert_records`): the certified samples of a language-model proposer
+(never the random control) in a sweep store. By default test instances are dropped (a store
+of test-set runs gives nothing): expert iteration is meant for stores of runs on generated
+training problems; ``allow_test=True`` keeps them.
+
+Every record is re-certified by the domain's hard critics on the rebuilt task before it is
+written. A record: ``prompt`` (chat messages), ``prefill`` (the answer's opening, part of the
+prompt), ``completion`` (the text the model must write after the prefill, ending with the end
+marker), ``source`` ("imitation" | "expert"), ``domain``, ``problem_hash`` (:mod:`.canon`),
+``task_id``, ``prompt_format`` and figures such as ``plan_len``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from llm_modulo.errors import InputError
+from llm_modulo.types import Budget, Task, certified
+
+from . import canon
+from .chat import training_domain
+
+log = logging.getLogger(__name__)
+
+Step = tuple[str, tuple[str, ...]]
+PLAN_METHODS = ("auto", "bfs", "astar", "search")
+
+
+# -- certification ---------------------------------------------------------------------------------
+
+
+def certify(domain: Any, task: Task, completion: str) -> bool:
+    """True when the hard critics accept the answer ``prefill + completion`` for ``task``."""
+    text = domain.prompt(task).prefill + completion
+    candidate = domain.parse(task, text)
+    verdicts = [critic.check(task, candidate) for critic in domain.critics(task)]
+    return certified(verdicts)
+
+
+def record(domain: Any, task: Task, completion: str, source: str, key: str, prompt_format: str, **extra: Any) -> dict[str, Any]:
+    """A JSONL record for ``completion`` on ``task`` (the prompt as ``domain`` writes it)."""
+    prompt = domain.prompt(task)
+    return {
+        "prompt": [dict(m) for m in prompt.messages],
+        "prefill": prompt.prefill,
+        "completion": completion,
+        "source": source,
+        "domain": domain.name,
+        "problem_hash": key,
+        "task_id": task.id,
+        "prompt_format": prompt_format,
+        **extra,
+    }
+
+
+# -- Blocksworld plans ------------------------------------------------------------------------------
+
+
+def _valid(problem: Any, steps: Sequence[Step]) -> bool:
+    state = problem.initial_state()
+    for step in steps:
+        if not problem.is_applicable(state, step):
+            return False
+        state = problem.apply(state, step)
+    return bool(problem.goal_reached(state))
+
+
+def shorten(problem: Any, steps: Sequence[Step]) -> list[Step]:
+    """Remove single steps and pairs of steps while the plan stays valid (greedy, to a fixpoint)."""
+    plan = list(steps)
+    changed = True
+    while changed:
+        changed = False
+        n = len(plan)
+        for i in range(n):
+            for j in [i, *range(i + 1, n)]:
+                trial = [s for k, s in enumerate(plan) if k not in (i, j)]
+                if _valid(problem, trial):
+                    plan, changed = trial, True
+                    break
+            if changed:
+                break
+    return plan
+
+
+def astar_plan(problem: Any, weight: float = 1.0, max_states: int = 50_000) -> list[Step] | None:
+    """A plan by weighted A* (f = g + weight * h_FF) over the grounded states; None past ``max_states``.
+
+    h_FF is not admissible, so the plan is short but not proven optimal.
+    """
+    import heapq
+    import itertools
+
+    from llm_modulo.domains.planning.heuristic import RelaxedPlanHeuristic
+
+    h = RelaxedPlanHeuristic(problem)
+    start = problem.initial_state()
+    parent: dict[Any, tuple[Any, Any] | None] = {start: None}
+    cost = {start: 0}
+    tie = itertools.count()
+    frontier = [(weight * h(start), next(tie), start)]
+    while frontier:
+        _, _, state = heapq.heappop(frontier)
+        if problem.goal_reached(state):
+            steps = []
+            link = parent[state]
+            while link is not None:
+                state, action = link
+                steps.append((str(action.name), tuple(str(a) for a in action.args)))
+                link = parent[state]
+            return steps[::-1]
+        g = cost[state] + 1
+        for action in problem.applicable(state):
+            nxt = problem.apply(state, action)
+            if nxt in cost and cost[nxt] <= g:
+                continue
+            estimate = h(nxt)
+            if estimate == float("inf"):
+                continue
+            cost[nxt], parent[nxt] = g, (state, action)
+            if len(cost) > max_states:
+                return None
+            heapq.heappush(frontier, (g + weight * estimate, next(tie), nxt))
+    return None
+
+
+def blocksworld_plan(
+    domain: Any,
+    task: Task,
+    *,
+    method: str = "auto",
+    max_states: int = 20_000,
+    max_nodes: int = 2_000,
+    seed: int = 0,
+    shorten_plan: bool = True,
+) -> tuple[list[Step], str] | None:
+    """(plan, how) for a planning task: ``"bfs"`` (optimal), ``"astar"`` (:func:`astar_plan`, short),
+    ``"search"`` (the project's search with the random proposer and the relaxed-plan heuristic,
+    then :func:`shorten`), or ``"auto"``: BFS within ``max_states`` states, else A* within
+    ``10 * max_states``, else search."""
+    from llm_modulo.verifiers.planning.shortest import shortest_plan
+
+    if method not in PLAN_METHODS:
+        raise InputError(f"unknown plan method {method!r}; known: {', '.join(PLAN_METHODS)}")
+    problem = task.payload.problem
+    if method in ("auto", "bfs"):
+        found = shortest_plan(problem, max_states=max_states)
+        if found.plan is not None:
+            return [(a.name, tuple(a.args)) for a in found.plan], "bfs"
+        if method == "bfs" or found.complete:
+            return None
+    if method in ("auto", "astar"):
+        steps = astar_plan(problem, max_states=10 * max_states)
+        if steps is not None:
+            return (shorten(problem, steps) if shorten_plan else steps), "astar"
+        if method == "astar":
+            return None
+    from llm_modulo.models.random_proposer import RandomProposer
+    from llm_modulo.strategies.search import Search
+
+    search = Search(
+        RandomProposer(seed),
+        domain,
+        Budget(rounds=None, samples=None, nodes=max_nodes),
+        heuristic="relaxed-plan",
+        trace_nodes=False,
+        seed=seed,
+    )
+    result = search.run(task)
+    if not result.verified:
+        return None
+    steps = [(str(name), tuple(str(a) for a in args)) for name, args in result.answer]
+    return (shorten(problem, steps) if shorten_plan else steps), "search"
+
+
+def imitation_blocksworld(
+    folder: str | Path,
+    *,
+    prompt_format: str = "compact",
+    method: str = "auto",
+    max_states: int = 20_000,
+    max_nodes: int = 2_000,
+    seed: int = 0,
+    allow_test: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One certified imitation record per problem file in ``folder`` (see :func:`.generate.write_blocksworld`).
+
+    A problem whose key is a test instance's raises :class:`InputError` unless ``allow_test``.
+    """
+    from llm_modulo.domains.planning.domain import PLAN_END
+
+    folder = Path(folder)
+    domain = training_domain("blocksworld", prompt_format)
+    excluded = frozenset() if allow_test else canon.blocksworld_test_keys()
+    files = sorted((p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()), key=_natural)
+    if not files:
+        raise InputError(f"no problem files in {folder}")
+    for path in files:
+        task = domain.load_files(folder / "domain.pddl", path, task_id=path.stem)
+        key = canon.problem_key(task.payload.problem)
+        if key in excluded:
+            raise InputError(f"{path} is a test instance (up to renaming the blocks); refusing to train on it")
+        found = blocksworld_plan(domain, task, method=method, max_states=max_states, max_nodes=max_nodes, seed=seed)
+        if found is None:
+            log.warning("%s: no plan found; skipped", path.name)
+            continue
+        steps, how = found
+        completion = domain.plan_text(steps, task) + PLAN_END
+        if not certify(domain, task, completion):
+            log.warning("%s: the plan was not certified; skipped", path.name)
+            continue
+        yield record(domain, task, completion, "imitation", key, prompt_format,
+                     plan_len=len(steps), method=how, optimal=how == "bfs", problem_file=str(path))
+
+
+def _natural(path: Path) -> tuple[Any, ...]:
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path.stem))
+
+
+# -- Game of 24 -------------------------------------------------------------------------------------
+
+
+def game24_solution(numbers: Sequence[int], rng: random.Random | None = None) -> str | None:
+    """Step lines, the answer line and ``[END]`` for the puzzle, in the answer grammar; None if unsolvable.
+
+    Depth first over the moves in a random order (``rng``; the solver's order without one),
+    entering only moves after which 24 can still be made.
+    """
+    from llm_modulo.domains.game24.domain import answer_line
+    from llm_modulo.domains.game24.parse import END
+    from llm_modulo.domains.game24.puzzle import moves, solvable, state_of
+
+    start = [Fraction(x) for x in numbers]
+    state = state_of(start)
+    if not solvable(state):
+        return None
+    lines, raw = [], []
+    while len(state) > 1:
+        options = moves(state)
+        if rng is not None:
+            rng.shuffle(options)
+        move = next(m for m in options if solvable(m.left))
+        lines.append(move.line)
+        raw.append((move.a, move.op, move.b, move.result))
+        state = move.left
+    lines.append(answer_line(start, raw))
+    return "\n".join(lines) + "\n" + END
+
+
+def imitation_game24(
+    puzzles: Iterable[Sequence[int]],
+    *,
+    prompt_format: str = "compact",
+    seed: int = 0,
+    allow_test: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One certified record per puzzle (a test puzzle raises :class:`InputError` unless ``allow_test``)."""
+    domain = training_domain("game24", prompt_format)
+    excluded = frozenset() if allow_test else canon.game24_test_keys()
+    rng = random.Random(seed)
+    for numbers in puzzles:
+        key = canon.game24_key(numbers)
+        if key in excluded:
+            raise InputError(f"{' '.join(map(str, numbers))} is a Game-of-24 test puzzle; refusing to train on it")
+        task = domain.make_task(numbers)
+        completion = game24_solution(numbers, rng)
+        if completion is None or not certify(domain, task, completion):
+            log.warning("%s: no certified solution; skipped", task.id)
+            continue
+        yield record(domain, task, completion, "imitation", key, prompt_format, steps=len(numbers) - 1)
+
+
+# -- expert iteration --------------------------------------------------------------------------------
+
+
+def expert_records(
+    store: str | Path,
+    *,
+    prompt_format: str = "compact",
+    allow_test: bool = False,
+    include_random: bool = False,
+    roots: Sequence[str | Path] = (),
+    sweep: str | None = None,
+    max_per_problem: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Certified samples of a language-model proposer in a sweep store, as training records.
+
+    Each trial's trace is read; every certified sample's answer (its candidate text, the
+    prefill of its call included) becomes a completion for the problem's training prompt
+    (``prompt_format``; the prompt the sweep used, with its examples and critiques, is not
+    kept: the model learns to answer the bare problem). Samples are re-certified on the rebuilt
+    task and deduplicated per problem. By default trials of the random control
+    (``include_random``) and test instances (``allow_test``; checked by canonical key, so a
+    renamed copy counts) are dropped. Planning problems are found as PlanBench names or as
+    ``<instance>.pddl`` under the current folder, the sweep config's folder or ``roots``.
+    """
+    from llm_modulo.experiments.store import TrialStore
+    from llm_modulo.types import Result
+
+    domains: dict[str, Any] = {}
+    excluded: dict[str, frozenset[str]] = {}
+    seen: dict[str, set[str]] = {}
+    counts = {"rows": 0, "random": 0, "test": 0, "unknown": 0, "uncertified": 0, "kept": 0}
+    with TrialStore(store, readonly=True) as db:
+        config_dirs = _config_dirs(db)
+        for row in db.rows(sweep=sweep):
+            counts["rows"] += 1
+            if row["proposer"] == "random" and not include_random:
+                counts["random"] += 1
+                continue
+            if not row.get("result_json"):
+                continue
+            name = row["domain"]
+            if name not in domains:
+                domains[name] = training_domain(name, prompt_format)
+                excluded[name] = frozenset() if allow_test else canon.excluded_keys(name)
+            domain = domains[name]
+            task = _rebuild(domain, row, [*roots, *config_dirs.get(row["sweep"], [])])
+            if task is None:
+                counts["unknown"] += 1
+                continue
+            key = _key(domain, task)
+            if key in excluded[name]:
+                counts["test"] += 1
+                continue
+            result = Result.model_validate_json(row["result_json"])
+            base = domain.prompt(task).prefill
+            end = domain.constraint(task).end
+            for attempt in result.trace:
+                for sample in attempt.samples:
+                    if not sample.certified:
+                        continue
+                    completion = _completion(sample.candidate.text, base, end)
+                    kept = seen.setdefault(key, set())
+                    if completion in kept or (max_per_problem is not None and len(kept) >= max_per_problem):
+                        continue
+                    if not certify(domain, task, completion):
+                        counts["uncertified"] += 1
+                        continue
+                    kept.add(completion)
+                    counts["kept"] += 1
+                    yield record(domain, task, completion, "expert", key, prompt_format,
+                                 strategy=row["strategy"], model=row["model"], trial=row["key"],
+                                 instance=row["instance"])
+    log.info("expert records: %s", counts)
+
+
+def _completion(text: str, prefill: str, end: str) -> str:
+    """The answer after the domain's prefill, cut right after the end marker."""
+    body = text[len(prefill):] if text.startswith(prefill) else text
+    at = body.find(end)
+    return body[: at + len(end)] if at >= 0 else body.rstrip("\n") + "\n" + end
+
+
+def _key(domain: Any, task: Task) -> str:
+    if getattr(task.payload, "problem", None) is not None:
+        return canon.problem_key(task.payload.problem)
+    return canon.game24_key(task.payload.numbers)
+
+
+def _config_dirs(db: Any) -> dict[str, list[Path]]:
+    """Sweep name -> the folder of its config file (relative instance sets are relative to it)."""
+    out: dict[str, list[Path]] = {}
+    for key in db.meta_keys("sweep/"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2] == "config":
+            path = (db.get_meta(key) or {}).get("path")
+            if path:
+                out.setdefault(parts[1], []).append(Path(path).expanduser().resolve().parent)
+    return out
+
+
+def _rebuild(domain: Any, row: dict[str, Any], roots: Sequence[str | Path]) -> Task | None:
+    """The trial's task, loaded again; None (logged) when its files cannot be found."""
+    from llm_modulo.registry import is_planning
+
+    instance = row["instance"]
+    try:
+        inner = getattr(domain, "inner", domain)
+        if not is_planning(inner):
+            return domain.load(instance)  # type: ignore[no-any-return]
+        for base in [Path.cwd(), *map(Path, roots)]:
+            path = base / f"{instance}.pddl"
+            if path.is_file():
+                domain_file = _find_domain_file(path.parent)
+                if domain_file is not None:
+                    return domain.load_files(domain_file, path, task_id=instance)  # type: ignore[no-any-return]
+        return domain.load(instance)  # type: ignore[no-any-return]
+    except InputError as exc:
+        log.warning("trial %s: cannot load instance %r: %s", row["key"][:12], instance, exc)
+        return None
+
+
+def _find_domain_file(folder: Path) -> Path | None:
+    """``domain.pddl`` or ``*domain*.pddl`` in the problem's folder or its parent (as sweeps look)."""
+    for current in (folder, folder.parent):
+        if (current / "domain.pddl").is_file():
+            return current / "domain.pddl"
+        found = sorted(p for p in current.glob("*domain*.pddl") if p.is_file())
+        if found:
+            return found[0]
+    return None
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], path: str | Path) -> int:
+    """Write records one per line; returns how many."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with out.open("w") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    with Path(path).open() as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+__all__ = [
+    "astar_plan",
+    "blocksworld_plan",
+    "certify",
+    "expert_records",
+    "game24_solution",
+    "imitation_blocksworld",
+    "imitation_game24",
+    "read_jsonl",
+    "record",
+    "shorten",
+    "write_jsonl",
+]
