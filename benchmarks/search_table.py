@@ -34,14 +34,15 @@ def main() -> None:
     ap.add_argument("--no-recheck", action="store_true", help="skip the unified-planning re-check")
     args = ap.parse_args()
     trials = [t for t in load_trials(args.store, with_result=True) if t["strategy"] == "search" and t["status"] != "error"]
-    cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    cells: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for t in trials:
-        cells[(GROUPS.get(t["instance_set"], t["instance_set"]), t["proposer"])].append(t)
-    print("| set | proposer | solved | 95% CI | expansions (mean) | LLM calls / solved | scored tokens / solved "
+        queues = json.loads(t["config_json"]).get("options", {}).get("queues", "single")
+        cells[(GROUPS.get(t["instance_set"], t["instance_set"]), queues, t["proposer"])].append(t)
+    print("| set | queues | proposer | solved | 95% CI | expansions (mean) | LLM calls / solved | scored tokens / solved "
           "| prompt tokens read / solved | generated tokens / solved | s / instance | UP re-check |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     false_total = 0
-    for (group, proposer), rows in sorted(cells.items()):
+    for (group, queues, proposer), rows in sorted(cells.items()):
         solved = [r for r in rows if r["verified"]]
         lo, hi = wilson(len(solved), len(rows))
         usage = [json.loads(r["result_json"])["usage"] for r in solved]
@@ -53,7 +54,7 @@ def main() -> None:
             rc = recheck_trials(solved)
             false_total += len(rc.false_verified)
             check = f"{rc.agreed}/{rc.checked} agree"
-        print(f"| {group} | {proposer} | {len(solved)}/{len(rows)} ({100 * len(solved) / len(rows):.1f}%) "
+        print(f"| {group} | {queues} | {proposer} | {len(solved)}/{len(rows)} ({100 * len(solved) / len(rows):.1f}%) "
               f"| {100 * lo:.1f}-{100 * hi:.1f}% | {nodes:.1f} | {per('llm_calls'):.1f} | {per('scored_tokens'):.0f} "
               f"| {per('prompt_tokens'):.0f} | {per('generated_tokens'):.0f} | {secs:.2f} | {check} |")
     if not args.no_recheck:
