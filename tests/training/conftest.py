@@ -1,0 +1,57 @@
+"""Fixtures for the training tests: the SmolLM2 tokenizer and a tiny random Llama that uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    pytest.importorskip("transformers")
+    from llm_modulo.errors import ModelLoadError
+    from llm_modulo.models import smollm2
+
+    try:
+        return smollm2.load_tokenizer()
+    except ModelLoadError as exc:
+        pytest.skip(f"the SmolLM2 tokenizer is not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tokenizer: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 16-wide random Llama with SmolLM2's tokenizer and chat template (a stand-in base model)."""
+    pytest.importorskip("peft")
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+        tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2,
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny-base")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def game24_records() -> list[dict[str, Any]]:
+    from llm_modulo.training import generate, targets
+
+    return list(targets.imitation_game24(generate.game24_puzzles(8, seed=11), seed=11))
+
+
+@pytest.fixture()
+def one_thread() -> Any:
+    """Training steps on a shared 2-core box are faster on one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,143 @@
+"""Imitation and expert-iteration targets: certified, compact, and never from a test instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_modulo.errors import InputError
+from llm_modulo.training import canon, generate, targets
+from llm_modulo.training.chat import training_domain
+
+
+@pytest.fixture(scope="module")
+def problem_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bw-train")
+    generate.write_blocksworld(list(generate.blocksworld_problems(4, seed=21, min_blocks=4, max_blocks=6)), folder)
+    return folder
+
+
+def test_blocksworld_imitation_records_are_certified_and_compact(problem_folder: Path) -> None:
+    records = list(targets.imitation_blocksworld(problem_folder))
+    assert len(records) == 4
+    domain = training_domain("blocksworld", "compact")
+    for rec in records:
+        assert rec["source"] == "imitation" and rec["domain"] == "blocksworld" and rec["method"] == "bfs"
+        assert rec["prompt"][0]["content"].startswith("[STATEMENT]") and rec["prefill"] == "[PLAN]\n"
+        assert rec["completion"].endswith("[PLAN END]")
+        assert rec["completion"].count("\n") == rec["plan_len"]
+        task = domain.load_files(problem_folder / "domain.pddl", rec["problem_file"])
+        assert targets.certify(domain, task, rec["completion"])
+        assert rec["problem_hash"] == canon.problem_key(task.payload.problem)
+        assert not targets.certify(domain, task, rec["completion"].split("\n", 1)[1])  # a step short: invalid
+
+
+def test_search_and_astar_plans_are_valid_and_shortened(problem_folder: Path) -> None:
+    domain = training_domain("blocksworld")
+    path = sorted(problem_folder.glob("bw-*.pddl"))[0]
+    task = domain.load_files(problem_folder / "domain.pddl", path)
+    optimal, _ = targets.blocksworld_plan(domain, task, method="bfs")
+    for method in ("astar", "search"):
+        found = targets.blocksworld_plan(domain, task, method=method, seed=1)
+        assert found is not None and found[1] == method
+        steps = found[0]
+        assert len(steps) >= len(optimal)
+        assert targets.certify(domain, task, domain.plan_text(steps, task) + "[PLAN END]")
+    assert targets.shorten(task.payload.problem, optimal) == optimal  # an optimal plan cannot be shortened
+
+
+def test_shorten_removes_a_detour() -> None:
+    from llm_modulo.domains.blocksworld import sussman_anomaly
+
+    domain = training_domain("blocksworld")
+    task = sussman_anomaly(domain.inner)
+    problem = task.payload.problem
+    optimal, _ = targets.blocksworld_plan(domain, task, method="bfs")
+    # a useless pick-up / put-down of a clear table block in front of the plan
+    clear_table = next(b for b in problem.objects if ("ontable", b) in problem.init and ("clear", b) in problem.init)
+    detour = [("pick-up", (clear_table,)), ("put-down", (clear_table,)), *optimal]
+    assert targets.certify(domain, task, domain.plan_text(detour, task) + "[PLAN END]")
+    assert len(targets.shorten(problem, detour)) == len(optimal)
+
+
+def test_imitation_refuses_a_test_instance(planbench: Path, tmp_path: Path) -> None:
+    from llm_modulo.domains.blocksworld import domain_file
+
+    (tmp_path / "domain.pddl").write_text(domain_file("blocksworld").read_text())
+    (tmp_path / "p1.pddl").write_text((planbench / "blocksworld" / "generated_basic" / "instance-3.pddl").read_text())
+    with pytest.raises(InputError, match="test instance"):
+        list(targets.imitation_blocksworld(tmp_path))
+    with pytest.raises(InputError, match="test puzzle"):
+        list(targets.imitation_game24([(4, 5, 6, 10), (1, 1, 4, 6)]))  # rank 901's numbers, then another
+
+
+def test_game24_imitation(game24_records: list[dict[str, Any]]) -> None:
+    domain = training_domain("game24", "compact")
+    assert len(game24_records) == 8
+    for rec in game24_records:
+        numbers = [int(x) for x in rec["prompt"][0]["content"].removeprefix("Input: ").split()]
+        task = domain.make_task(numbers)
+        assert rec["prefill"] == "Steps:\n" and rec["completion"].endswith("[END]")
+        assert rec["completion"].count("\n") == 4  # three steps and the answer line
+        assert targets.certify(domain, task, rec["completion"])
+        assert rec["problem_hash"] == canon.game24_key(numbers)
+
+
+# -- expert iteration from a store ----------------------------------------------------------------
+
+
+def _trial(store: Any, domain_name: str, instance: str, task: Any, domain: Any, completions: list[str], proposer: str) -> None:
+    """Run best-of-n with a scripted model on ``task`` and store the trial as the runner would."""
+    from llm_modulo.models.scripted import ScriptedModel
+    from llm_modulo.strategies.best_of_n import BestOfN
+    from llm_modulo.types import Budget
+
+    result = BestOfN(ScriptedModel(completions), domain, Budget(samples=len(completions), rounds=1), n=len(completions)).run(task)
+    store.insert(
+        {
+            "key": f"{instance}-{proposer}", "sweep": "s", "label": "best-of-n", "domain": domain_name,
+            "instance_set": instance.rsplit("/", 1)[0], "instance": instance, "strategy": "best-of-n",
+            "model": "default" if proposer == "llm" else "random", "proposer": proposer, "feedback": "none",
+            "seed": 0, "budget_json": "{}", "status": result.status.value, "verified": int(result.verified),
+            "config_json": "{}", "result_json": result.model_dump_json(),
+        }
+    )  # fmt: skip
+
+
+def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: Path, planbench: Path, tmp_path: Path) -> None:
+    from llm_modulo.domains.blocksworld import blocksworld
+    from llm_modulo.experiments.store import TrialStore
+
+    sweep_domain = blocksworld()  # the sweep's own prompts (one-shot): not what is kept
+    imitation = {Path(r["problem_file"]).stem: r for r in targets.imitation_blocksworld(problem_folder)}
+    path = tmp_path / "trials.sqlite"
+    with TrialStore(path) as store:
+        for stem in sorted(imitation)[:2]:
+            task = sweep_domain.load_files(problem_folder / "domain.pddl", problem_folder / f"{stem}.pddl")
+            good = imitation[stem]["completion"]
+            bad = good.split("\n", 1)[1]
+            _trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [bad, good, good + "\n"], "llm")
+            _trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [good], "random")
+        test_task = sweep_domain.load("blocksworld/generated_basic/instance-1")
+        optimal, _ = targets.blocksworld_plan(sweep_domain, test_task, method="bfs")
+        plan = sweep_domain.plan_text(optimal, test_task) + "[PLAN END]"
+        _trial(store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [plan], "llm")
+
+    records = list(targets.expert_records(path))
+    assert len(records) == 2  # one per training problem: duplicates merged, the failed sample, random and test runs dropped
+    for rec in records:
+        assert rec["source"] == "expert" and rec["strategy"] == "best-of-n"
+        assert rec["prompt"][0]["content"].startswith("[STATEMENT]")
+        assert rec["completion"] == imitation[Path(rec["instance"]).name]["completion"]
+    assert {r["problem_hash"] for r in records} <= {r["problem_hash"] for r in imitation.values()}
+
+    with_test = list(targets.expert_records(path, allow_test=True))
+    assert len(with_test) == 3 and any(r["instance"].startswith("blocksworld/generated_basic") for r in with_test)
+    assert len(list(targets.expert_records(path, include_random=True))) == 2  # same answers: deduplicated
+
+
+def test_jsonl_round_trip(game24_records: list[dict[str, Any]], tmp_path: Path) -> None:
+    n = targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
+    assert n == len(game24_records) and targets.read_jsonl(tmp_path / "d.jsonl") == game24_records
