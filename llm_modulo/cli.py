@@ -220,6 +220,78 @@ def solve(
         raise typer.Exit(EXIT_NOT_VERIFIED)
 
 
+@app.command("make-data")
+def make_data_cmd(
+    domain: Annotated[str, typer.Argument(help="blocksworld or game24")],
+    out: Annotated[Path, typer.Option(help="output folder (train.jsonl, data.json, the problems)")] = Path("runs/data"),
+    count: Annotated[int, typer.Option(help="problems to generate")] = 200,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    min_blocks: Annotated[int, typer.Option(help="blocksworld: fewest blocks")] = 3,
+    max_blocks: Annotated[int, typer.Option(help="blocksworld: most blocks")] = 8,
+    prompt_format: Annotated[str, typer.Option(help="compact (the statement only) or full (the domain's zero-shot prompt)")] = "compact",
+    method: Annotated[str, typer.Option(help="blocksworld plans: auto, bfs, astar or search")] = "auto",
+) -> None:
+    """Generate training problems (never a test instance: excluded by a renaming-invariant hash) with certified imitation targets."""
+    try:
+        from llm_modulo.training.commands import make_data
+
+        summary = make_data(domain, out, count=count, seed=seed, min_blocks=min_blocks, max_blocks=max_blocks,
+                            prompt_format=prompt_format, method=method)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+
+
+@app.command("expert-data")
+def expert_data_cmd(
+    store: Annotated[Path, typer.Argument(help="trial store of a sweep on generated training problems")],
+    out: Annotated[Path, typer.Option(help="output JSONL")] = Path("runs/data/expert.jsonl"),
+    prompt_format: Annotated[str, typer.Option(help="compact or full")] = "compact",
+    allow_test: Annotated[bool, typer.Option("--allow-test", help="keep test instances (never for training a model you evaluate on them)")] = False,
+    include_random: Annotated[bool, typer.Option("--include-random", help="keep the random control's certified samples too")] = False,
+) -> None:
+    """Extract the certified samples of a language model's runs from a store (expert iteration), re-certified."""
+    try:
+        from llm_modulo.training.commands import make_expert_data
+
+        summary = make_expert_data(store, out, prompt_format=prompt_format, allow_test=allow_test,
+                                   include_random=include_random)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="training JSONL (make-data or expert-data)")],
+    out: Annotated[Path, typer.Option(help="adapter folder (checkpoints, loss.png, log.json)")] = Path("runs/adapter"),
+    name: Annotated[Optional[str], typer.Option(help="also install the adapter under this name (then --model NAME)")] = None,
+    epochs: Annotated[float, typer.Option(help="passes over the data")] = 1.0,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 2e-4,
+    rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
+    alpha: Annotated[int, typer.Option(help="LoRA alpha")] = 16,
+    batch_size: Annotated[int, typer.Option(help="examples per step")] = 8,
+    max_len: Annotated[int, typer.Option(help="longest sequence kept (longer examples are dropped, never cut)")] = 512,
+    max_steps: Annotated[Optional[int], typer.Option(help="stop after this many steps")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    no_resume: Annotated[bool, typer.Option("--no-resume", help="start afresh instead of from the latest checkpoint")] = False,
+) -> None:
+    """LoRA-train the embedded model on certified traces (completion tokens only), resumable, with a loss curve."""
+    try:
+        from llm_modulo.training.commands import train_adapter
+
+        summary = train_adapter(data, out, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
+                                max_len=max_len, seed=seed, device=device, resume=not no_resume,
+                                max_steps=max_steps, name=name)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(json.dumps(summary, indent=1, default=str) + "\n")
+
+
 @app.command()
 def domains() -> None:
     """List the registered domains, what they are, and their named instance sets."""

@@ -18,7 +18,8 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
     - ``"openai:<base-url>/<model>"``: an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, OpenAI);
     - ``"scripted:<path.json>"``: replays completions from a JSON file, a list of strings or
       ``{"completions": [...], "cycle": true}`` (the test double; see :func:`read_script`);
-    - a path to a local model folder (transformers format).
+    - a path to a local model folder (transformers format);
+    - a LoRA adapter from ``llm-modulo train``: its folder, or its ``--name`` (merged into the base once).
     """
     if spec in (None, "", "default", DEFAULT_MODEL, "smollm2"):
         from llm_modulo.models.local import LocalModel
@@ -39,14 +40,36 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
 
         base_url, model = parse_model_spec(spec)
         return OpenAIModel(base_url=base_url, model=model)
-    if Path(spec).expanduser().is_dir():
+    if Path(spec).expanduser().is_dir() or ("/" not in spec and _adapter(spec) is not None):
         from llm_modulo.models.local import LocalModel
 
+        adapter = _adapter(spec)
+        if adapter is not None:  # a LoRA adapter from `llm-modulo train`: base + adapter, merged once
+            return LocalModel(_merged(adapter), device=device, seed=seed)
         return LocalModel(Path(spec).expanduser(), device=device, seed=seed)
     raise InputError(
         f"unknown model {spec!r}: give a local model folder, 'openai:<base-url>/<model>', "
         f"'random', 'scripted:<file.json>', or '{DEFAULT_MODEL}' (the embedded default)"
     )
+
+
+def _adapter(spec: str) -> Path | None:
+    """The LoRA adapter folder ``spec`` names (a path, or a name under the adapters cache), else None."""
+    try:
+        from llm_modulo.training.lora import resolve_adapter
+    except ImportError:  # the training extra is not installed
+        return None
+    return resolve_adapter(spec)
+
+
+def _merged(adapter: Path) -> Path:
+    """``<adapter>/merged``: the base with the adapter folded in, written on first use."""
+    from llm_modulo.training.lora import merge_to_folder
+
+    merged = adapter / "merged"
+    if not (merged / "config.json").is_file():
+        merge_to_folder(adapter, merged)
+    return merged
 
 
 def read_script(path: str | Path) -> tuple[list[str], bool]:

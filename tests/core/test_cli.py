@@ -95,3 +95,20 @@ def test_unreachable_server_is_one_line(spec):
                                  "--model", spec, "--budget", "rounds=1"])
     assert result.exit_code == 2
     assert "127.0.0.1:9" in _one_line_error(result)
+
+
+def test_make_data_writes_certified_training_records(tmp_path):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from llm_modulo.cli import app
+
+    out = tmp_path / "data"
+    result = CliRunner().invoke(app, ["make-data", "game24", "--out", str(out), "--count", "4", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    records = [_json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and all(r["source"] == "imitation" for r in records)
+    assert all(r["completion"].rstrip().endswith("[END]") for r in records)
+    bad = CliRunner().invoke(app, ["make-data", "chess", "--out", str(out)])
+    assert bad.exit_code == 2 and "no training-data generator" in bad.output
