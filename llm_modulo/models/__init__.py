@@ -49,7 +49,7 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         return LocalModel(Path(spec).expanduser(), device=device, seed=seed)
     raise InputError(
         f"unknown model {spec!r}: give a local model folder, 'openai:<base-url>/<model>', "
-        f"'random', 'scripted:<file.json>', or '{DEFAULT_MODEL}' (the embedded default)"
+        f"'random', 'scripted:<file.json>', a trained adapter (folder or name), or '{DEFAULT_MODEL}' (the embedded default)"
     )
 
 
