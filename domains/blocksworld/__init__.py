@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from llm_modulo.domains.planning.domain import Example, PlanningDomain
-from llm_modulo.domains.planning.parse import PlanParser
+from llm_modulo.domains.planning.domain import Example, PlanningDomain, load_examples
 from llm_modulo.domains.planning.vocabulary import Vocabulary
 from llm_modulo.types import Task
 
@@ -16,15 +15,7 @@ SUSSMAN = DATA / "blocksworld" / "sussman.pddl"
 
 @lru_cache(maxsize=None)
 def _examples(folder: str) -> tuple[Example, ...]:
-    from llm_modulo.verifiers.planning.pddl import load_problem
-
-    root = DATA / folder
-    examples = []
-    for pddl in sorted(root.glob("example-*.pddl")):
-        problem = load_problem(root / "domain.pddl", pddl)
-        steps = PlanParser(None, problem.objects).parse(pddl.with_suffix(".plan").read_text())
-        examples.append(Example(problem=problem, plan=tuple(steps)))
-    return tuple(examples)
+    return load_examples(DATA / folder)
 
 
 def vocabulary(folder: str) -> Vocabulary:

@@ -12,8 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from llm_modulo.domains.planning.domain import Example, PlanningDomain
-from llm_modulo.domains.planning.parse import PlanParser
+from llm_modulo.domains.planning.domain import Example, PlanningDomain, load_examples
 from llm_modulo.domains.planning.vocabulary import Vocabulary
 
 DATA = Path(__file__).parent / "data"
@@ -25,14 +24,7 @@ TEST_SET = range(2, 287)  # PlanBench's plan-generation prompts; instance 1 is t
 @lru_cache(maxsize=None)
 def examples() -> tuple[Example, ...]:
     """The worked examples (instance 1 of ``logistics/generated_basic`` and PlanBench's plan for it)."""
-    from llm_modulo.verifiers.planning.pddl import load_problem
-
-    out = []
-    for pddl in sorted(DATA.glob("example-*.pddl")):
-        problem = load_problem(DATA / "domain.pddl", pddl)
-        steps = PlanParser(None, problem.objects).parse(pddl.with_suffix(".plan").read_text())
-        out.append(Example(problem=problem, plan=tuple(steps)))
-    return tuple(out)
+    return load_examples(DATA)
 
 
 def vocabulary() -> Vocabulary:

@@ -75,6 +75,19 @@ class Example:
     plan: tuple[Step, ...]
 
 
+def load_examples(folder: Path) -> tuple[Example, ...]:
+    """The worked examples in ``folder``: each ``example-*.pddl`` (against ``folder/domain.pddl``)
+    with its plan in ``example-*.plan``."""
+    from llm_modulo.verifiers.planning.pddl import load_problem
+
+    examples = []
+    for pddl in sorted(folder.glob("example-*.pddl")):
+        problem = load_problem(folder / "domain.pddl", pddl)
+        steps = PlanParser(None, problem.objects).parse(pddl.with_suffix(".plan").read_text())
+        examples.append(Example(problem=problem, plan=tuple(steps)))
+    return tuple(examples)
+
+
 class PlanningDomain:
     """A :class:`~llm_modulo.protocols.Domain` for STRIPS planning problems given as PDDL."""
 
