@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from enum import Enum
@@ -293,6 +294,64 @@ def train(
 
 
 @app.command()
+def improve(
+    domain: Annotated[str, typer.Argument(help="blocksworld or game24")] = "blocksworld",
+    out: Annotated[Path, typer.Option(help="run folder: round-<r>/ (data, samples, adapter), eval.sqlite, rounds.md")] = Path("runs/improve"),
+    rounds: Annotated[int, typer.Option(help="rounds of sample -> train -> evaluate (a rerun with more resumes and adds)")] = 2,
+    data: Annotated[str, typer.Option(help="training data: expert (the model's certified samples), imitation (planner / exact solutions) or both")] = "expert",
+    problems: Annotated[int, typer.Option(help="new training problems per round")] = 200,
+    sample_strategy: Annotated[str, typer.Option(help="how the model samples with critics: search, best-of-n or modulo")] = "search",
+    sample_n: Annotated[int, typer.Option(help="samples per call (per node for search)")] = 8,
+    sample_nodes: Annotated[int, typer.Option(help="search: expansions per training problem")] = 64,
+    sample_heuristic: Annotated[str, typer.Option(help="search: none (the model's own best-first search), goal-count or relaxed-plan")] = "none",
+    eval_count: Annotated[Optional[int], typer.Option(help="instances per held-out set (default: all; e.g. 600 PlanBench + 600 Mystery)")] = None,
+    eval_strategies: Annotated[str, typer.Option(help="comma-separated: direct, best-of-n, modulo, search")] = "direct,best-of-n,modulo,search",
+    no_random: Annotated[bool, typer.Option("--no-random", help="leave out the random control")] = False,
+    base: Annotated[str, typer.Option(help="base model: default (the embedded SmolLM2-135M) or a model folder")] = "default",
+    epochs: Annotated[float, typer.Option(help="passes over each round's data")] = 2.0,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 2e-4,
+    rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
+    batch_size: Annotated[int, typer.Option(help="examples per step")] = 8,
+    max_len: Annotated[int, typer.Option(help="longest training sequence kept")] = 512,
+    max_steps: Annotated[Optional[int], typer.Option(help="cap on optimizer steps per round")] = None,
+    train_tokens: Annotated[Optional[int], typer.Option(help="cap on completion tokens per round (the data-source ablation at equal tokens)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (problems, sampling, training)")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda (training and sampling)")] = "cpu",
+    workers: Annotated[int, typer.Option(help="sweep workers")] = 1,
+    threads: Annotated[Optional[int], typer.Option(help="torch threads per sweep worker")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log each step")] = False,
+) -> None:
+    """Expert iteration: sample with critics -> keep certified traces -> train -> evaluate, for N rounds.
+
+    Round 0 evaluates the base model and the random control; every round's adapter is kept in <out>/round-<r>/adapter and evaluated on the same held-out sets (never trained on).
+
+    Resumable: the same command again skips every finished step. Writes <out>/rounds.md and rounds.csv.
+    """
+    _setup_logging(verbose)
+    try:
+        from pydantic import ValidationError
+
+        from llm_modulo.training.improve import ImproveConfig, markdown_table, run_improve
+
+        try:
+            cfg = ImproveConfig(
+                domain=domain, rounds=rounds, data=data, problems=problems, sample_strategy=sample_strategy,
+                sample_n=sample_n, sample_nodes=sample_nodes, sample_heuristic=sample_heuristic, eval_count=eval_count,
+                eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
+                base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
+                train_tokens=train_tokens, seed=seed, device=device, workers=workers, threads=threads,
+            )  # fmt: skip
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+        rows = run_improve(cfg, out)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(markdown_table(rows) + f"\n(written to {out / 'rounds.md'})\n")
+
+
+@app.command()
 def domains() -> None:
     """List the registered domains, what they are, and their named instance sets."""
     import inspect as _inspect
@@ -427,6 +486,7 @@ def bench(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the trials per arm (and how many are stored), then exit")] = False,
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="run again the trials stored with status error")] = False,
     limit: Annotated[Optional[int], typer.Option(help="run at most N pending trials (a partial run; resume later)")] = None,
+    device: Annotated[str, typer.Option(help="where local models run: cpu or cuda")] = "cpu",
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress and trial errors")] = False,
 ) -> None:
     """Run a sweep (instance sets x strategies x models x budgets x feedback x seeds), resumably.
@@ -443,6 +503,10 @@ def bench(
     from llm_modulo.experiments.runner import SweepInterrupted, default_store_path, plan_table, run_sweep
 
     _setup_logging(verbose)
+    if device != "cpu":
+        from llm_modulo.experiments.executors import DEVICE_ENV
+
+        os.environ[DEVICE_ENV] = device  # the worker processes inherit it
     try:
         sweep = load_sweep(config)
         store_path = store or default_store_path(sweep)

@@ -178,7 +178,7 @@ class TrialSpec(BaseModel):
     options: dict[str, Any]
     domain_options: dict[str, Any] = Field(default_factory=dict)
     model: str
-    model_digest: str | None = None  # sha256 of a scripted model's file: its content is a setting too
+    model_digest: str | None = None  # sha256 of a scripted model's file or an adapter's weights: a setting too
     budget: Budget
     feedback: str
     seed: int
@@ -605,7 +605,22 @@ def _check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, s
         load_model(resolved)  # constructing is cheap: no weights load, no network
     except LLMModuloError as exc:
         raise ConfigError(source, where, exc.format_message()) from None
+    if digest is None and not spec.startswith(("openai:", "scripted:")) and spec not in ("default", "random"):
+        digest = _adapter_digest(resolved)
     return resolved, digest
+
+
+def _adapter_digest(spec: str) -> str | None:
+    """sha256 of a trained adapter's weights: retraining into the same folder is a new setting."""
+    try:
+        from llm_modulo.training.lora import resolve_adapter
+    except ImportError:
+        return None
+    adapter = resolve_adapter(spec)
+    weights = adapter / "adapter_model.safetensors" if adapter is not None else None
+    if weights is None or not weights.is_file():
+        return None
+    return hashlib.sha256(weights.read_bytes()).hexdigest()
 
 
 # -- strategy options ------------------------------------------------------------------------
@@ -662,6 +677,19 @@ def _check_domain_options(domain: str, options: dict[str, Any], source: str, whe
     """Unknown domain-factory options fail at load time, naming the known ones."""
     if not options:
         return
+    if "prompt_format" in options:
+        fmt = options["prompt_format"]
+        if fmt not in ("compact", "full"):
+            raise ConfigError(source, f"{where}.prompt_format", f"expected 'compact' or 'full', got {fmt!r}")
+        if fmt == "compact":
+            from llm_modulo.registry import get_domain
+            from llm_modulo.training.chat import CompactPrompts
+
+            try:
+                CompactPrompts(get_domain(domain))
+            except LLMModuloError as exc:
+                raise ConfigError(source, f"{where}.prompt_format", exc.format_message()) from None
+        options = {k: v for k, v in options.items() if k != "prompt_format"}
     from llm_modulo.registry import domain_factory
 
     try:

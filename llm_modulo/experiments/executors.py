@@ -39,6 +39,9 @@ _MODELS: dict[tuple[str, str | None], Any] = {}  # per process: (spec, cache pat
 _THREADS: int | None = None
 
 
+DEVICE_ENV = "LLM_MODULO_DEVICE"  # where local models run in the workers (cpu, cuda); `bench --device` sets it
+
+
 class FatalTrialError(LLMModuloError):
     """A trial failed in a way every other trial would too; the sweep stops."""
 
@@ -70,7 +73,8 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
     key = (spec.model_resolved, cache_path)
     model = _MODELS.get(key)
     if model is None:
-        model = load_model(spec.model_resolved)
+        device = os.environ.get(DEVICE_ENV, "cpu")  # not a setting of the trial: the hardware is recorded per run
+        model = load_model(spec.model_resolved, device=device) if device != "cpu" else load_model(spec.model_resolved)
         if hasattr(model, "load"):
             model.load()
         _set_threads()
@@ -83,15 +87,30 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
 
 
 def load_task(spec: TrialSpec) -> tuple[Any, Any]:
-    """(domain, task) from the PDDL paths the driver resolved, else by the domain's instance name."""
+    """(domain, task) from the PDDL paths the driver resolved, else by the domain's instance name.
+
+    The domain option ``prompt_format`` (``"compact"``: the problem statement alone; ``"full"``:
+    the domain's zero-shot prompt) runs the domain with the prompts of
+    :mod:`llm_modulo.training.chat`, the ones a trained adapter was trained on.
+    """
     from llm_modulo.registry import load_planning_task
     from llm_modulo.registry import load_task as load_named
 
+    options = dict(spec.domain_options)
+    prompt_format = options.pop("prompt_format", None)
+    if prompt_format in ("compact", "full"):
+        options.setdefault("one_shot", False)
     if spec.domain_file and spec.problem_file and os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
-        return load_planning_task(
-            spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance, **spec.domain_options
+        domain, task = load_planning_task(
+            spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance, **options
         )
-    return load_named(spec.instance, spec.domain, spec.style, **spec.domain_options)
+    else:
+        domain, task = load_named(spec.instance, spec.domain, spec.style, **options)
+    if prompt_format == "compact":  # the prompts a model trained by ``llm-modulo train`` was trained on
+        from llm_modulo.training.chat import CompactPrompts
+
+        domain = CompactPrompts(domain)
+    return domain, task
 
 
 def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:

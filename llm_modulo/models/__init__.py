@@ -66,9 +66,32 @@ def _merged(adapter: Path) -> Path:
     """``<adapter>/merged``: the base with the adapter folded in, written on first use."""
     from llm_modulo.training.lora import merge_to_folder
 
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
     merged = adapter / "merged"
-    if not (merged / "config.json").is_file():
-        merge_to_folder(adapter, merged)
+    weights = adapter / "adapter_model.safetensors"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else ""
+    stamp = merged / "adapter.sha256"
+    if (merged / "config.json").is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        return merged
+    # merge beside, then swap in: a retrained adapter is merged again, and concurrent workers never see half a folder
+    tmp = Path(tempfile.mkdtemp(prefix=".merged-", dir=adapter))
+    try:
+        merge_to_folder(adapter, tmp)
+        (tmp / "adapter.sha256").write_text(digest + "\n")
+        if merged.exists():
+            old = adapter / f".merged-old-{os.getpid()}"
+            merged.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.rename(merged)
+    except OSError:
+        if not (merged / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return merged
 
 

@@ -356,3 +356,32 @@ def test_unknown_domain_option_names_the_field(tmp_path, planbench):
     path.write_text(DOMAIN_OPTIONS.replace("one_shot = false", "shots = 0"))
     with pytest.raises(InputError, match=r"strategies\[1\]\.domain_options: unknown option\(s\) shots"):
         load_sweep(path)
+
+
+def test_compact_prompts_are_the_training_prompts(tmp_path, planbench):
+    path = tmp_path / "compact.toml"
+    path.write_text(DOMAIN_OPTIONS.replace("one_shot = false", 'prompt_format = "compact"'))
+    trials = load_sweep(path).trials
+    compact = [t for t in trials if t.domain_options]
+    assert len(compact) == 2 and compact[0].config()["domain_options"] == {"prompt_format": "compact"}
+    from llm_modulo.experiments.executors import load_task
+    from llm_modulo.training.chat import training_domain
+
+    domain, task = load_task(compact[0])
+    trained_on = training_domain("blocksworld", "compact").prompt(task)
+    assert domain.prompt(task).messages == trained_on.messages
+    assert domain.prompt(task).messages[0]["content"].startswith("[STATEMENT]")
+
+
+@pytest.mark.parametrize(
+    ("domain", "value", "message"),
+    [("blocksworld", '"short"', "expected 'compact' or 'full'"), ("coloring", '"compact"', "no compact prompt")],
+)
+def test_bad_prompt_format_names_the_field(tmp_path, planbench, domain, value, message):
+    text = DOMAIN_OPTIONS.replace("one_shot = false", f"prompt_format = {value}")
+    if domain != "blocksworld":
+        text = text.replace('domain = "blocksworld"\nset = "blocksworld/generated_basic_3"', f'domain = "{domain}"\nset = "study"')
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"strategies\[1\]\.domain_options\.prompt_format: {message}"):
+        load_sweep(path)

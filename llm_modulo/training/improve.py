@@ -1,0 +1,450 @@
+"""``llm-modulo improve``: expert iteration, the outer loop that makes the verifier train the model.
+
+Round 0 evaluates the base model (and the random control). Each round ``r >= 1`` then:
+
+1. **generates** fresh training problems (seed ``seed * 1000 + r``; test instances excluded by a
+   renaming-invariant hash, see :mod:`llm_modulo.training.canon`) with certified imitation targets;
+2. **samples** with critics: the previous round's model runs a sweep (``sample_strategy``) on them
+   with the compact prompts it is trained on; the certified samples, re-certified, are the expert
+   data (rejection-sampling fine-tuning: the critics' verdict is the reward);
+3. **trains** a LoRA adapter from the base on the data of rounds ``1..r`` (``data``: expert,
+   imitation or both; ``train_tokens`` caps the completion tokens so data sources compare at equal
+   training tokens), resumable from checkpoints;
+4. **evaluates** the new model on the held-out sets (never trained on) with every evaluation
+   strategy, into one store shared by all rounds (so round 0 is run once and any round reruns
+   nothing it already has);
+5. writes ``rounds.md`` / ``rounds.csv``: success per round, set and strategy, with LLM calls and
+   generated tokens per solved instance.
+
+Every step leaves its output in ``<out>/round-<r>/`` and is skipped when the output is there, so a
+killed run resumes where it stopped; the settings are kept in ``<out>/improve.json`` and a rerun
+with other settings is refused (a new ``--out`` is needed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from llm_modulo.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DataSource = Literal["expert", "imitation", "both"]
+SAMPLE_STRATEGIES = ("best-of-n", "modulo", "search")
+EVAL_STRATEGIES = ("direct", "best-of-n", "modulo", "search")
+# Held-out sets (never trained on) per domain: (domain, set); all instances unless ``eval_count``.
+EVAL_SETS: dict[str, list[tuple[str, str]]] = {
+    "blocksworld": [
+        ("blocksworld", "blocksworld/generated_basic_3"),
+        ("blocksworld", "blocksworld/generated_basic"),
+        ("mystery_blocksworld", "blocksworld/mystery/generated_basic_3"),
+        ("mystery_blocksworld", "blocksworld/mystery/generated_basic"),
+    ],
+    "game24": [("game24", "test")],
+}
+
+
+class ImproveConfig(BaseModel):
+    """The settings of an ``improve`` run (kept in ``<out>/improve.json``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: Literal["blocksworld", "game24"] = "blocksworld"
+    rounds: int = Field(2, ge=1)
+    base: str = "default"
+    seed: int = 0
+    problems: int = Field(200, ge=1, description="new training problems per round")
+    min_blocks: int = Field(3, ge=1)
+    max_blocks: int = Field(8, ge=1)
+    data: DataSource = "expert"
+    sample_strategy: str = "search"
+    sample_n: int = Field(8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
+    sample_nodes: int = Field(64, ge=1, description="search: expansions per problem")
+    sample_heuristic: str = Field("none", description="search: 'none' = the model's own best-first search")
+    max_tokens: int = Field(128, ge=1)
+    eval_count: int | None = Field(None, ge=1, description="instances per held-out set (None: all)")
+    eval_strategies: list[str] = Field(default_factory=lambda: list(EVAL_STRATEGIES))
+    eval_random: bool = True
+    eval_nodes: int = Field(64, ge=1)
+    epochs: float = Field(2.0, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    rank: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    batch_size: int = Field(8, ge=1)
+    max_len: int = Field(512, ge=16)
+    max_steps: int | None = Field(None, ge=1)
+    train_tokens: int | None = Field(None, ge=1, description="cap on completion tokens trained on per round")
+    device: str = "cpu"
+    workers: int = Field(1, ge=1)
+    threads: int | None = Field(None, ge=1)
+
+    @field_validator("sample_strategy")
+    @classmethod
+    def _sample_strategy(cls, value: str) -> str:
+        if value not in SAMPLE_STRATEGIES:
+            raise ValueError(f"one of {', '.join(SAMPLE_STRATEGIES)}, not {value!r}")
+        return value
+
+    @field_validator("sample_heuristic")
+    @classmethod
+    def _heuristic(cls, value: str) -> str:
+        from llm_modulo.strategies.search import HEURISTICS
+
+        if value not in HEURISTICS:
+            raise ValueError(f"one of {', '.join(HEURISTICS)}, not {value!r}")
+        return value
+
+    @field_validator("eval_strategies")
+    @classmethod
+    def _eval_strategies(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVAL_STRATEGIES]
+        if unknown or not value:
+            raise ValueError(f"a list of {', '.join(EVAL_STRATEGIES)}; got {', '.join(value) or 'nothing'}")
+        return value
+
+
+class RoundRow(BaseModel):
+    """One line of the per-round table."""
+
+    round: int
+    model: str
+    domain: str
+    instance_set: str
+    strategy: str
+    trials: int
+    solved: int
+    llm_calls_per_instance: float
+    llm_calls_per_solved: float | None
+    generated_tokens_per_solved: float | None
+    seconds_per_instance: float
+
+    @property
+    def rate(self) -> float:
+        return self.solved / self.trials if self.trials else 0.0
+
+
+# -- sweeps written by the loop ----------------------------------------------------------------
+
+
+def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str | None = None) -> list[dict[str, Any]]:
+    """Sweep ``strategies`` entries for ``names`` with the compact prompts."""
+    compact = {"prompt_format": "compact"}
+    entries: list[dict[str, Any]] = []
+    for name in names:
+        entry: dict[str, Any] = {"name": name, "domain_options": dict(compact)}
+        if name == "direct":
+            entry.update(constrained="well-formed", budgets=[{"samples": 1, "rounds": 1}])
+        elif name == "best-of-n":
+            entry.update(n=n, constrained="well-formed")
+        elif name == "modulo":
+            entry.update(n=max(1, n // 2), constrained="well-formed", reuse_prefix=True)
+        elif name == "search":
+            entry.update(n=n, budgets=[{"nodes": nodes, "samples": "none", "rounds": "none"}])
+            if heuristic is not None:
+                entry["heuristic"] = heuristic
+        elif name in ("self-consistency", "self-critique"):
+            entry.update(n=n if name == "self-consistency" else 1, constrained="well-formed")
+        else:
+            raise InputError(f"unknown strategy {name!r} for improve; known: {', '.join(EVAL_STRATEGIES)}")
+        entries.append(entry)
+    return entries
+
+
+def sample_sweep(cfg: ImproveConfig, round_no: int, data_dir: Path, model: str) -> dict[str, Any]:
+    """The sweep that samples the current model with critics on the round's training problems."""
+    if cfg.sample_strategy not in SAMPLE_STRATEGIES:
+        raise InputError(f"sample strategy must be one of {', '.join(SAMPLE_STRATEGIES)}, not {cfg.sample_strategy!r}")
+    if cfg.domain == "blocksworld":
+        folder = (data_dir / "problems").resolve()
+        files = [p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()]
+        sets = [{"domain": "blocksworld", "set": str(folder), "count": len(files)}]
+    else:
+        puzzles = (data_dir / "puzzles.txt").read_text().split("\n")
+        sets = [{"domain": "game24", "set": "all", "ids": [p for p in puzzles if p.strip()]}]
+    heuristic = cfg.sample_heuristic if cfg.sample_strategy == "search" else None
+    return {
+        "name": f"sample-{round_no}",
+        "description": f"improve round {round_no}: sample {model} with critics on training problems",
+        "models": [model],
+        "feedback": ["first"],
+        "seeds": [cfg.seed * 1000 + round_no],
+        "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": cfg.max_tokens},
+        "budgets": [{"samples": cfg.sample_n, "rounds": "none"}],
+        "instance_sets": sets,
+        "strategies": _strategy_entries([cfg.sample_strategy], cfg.sample_n, cfg.sample_nodes, heuristic),
+    }
+
+
+def eval_sweep(cfg: ImproveConfig, models: Sequence[str]) -> dict[str, Any]:
+    """The held-out evaluation of ``models`` (every round's, the random control among them)."""
+    sets: list[dict[str, Any]] = []
+    for domain, name in EVAL_SETS[cfg.domain]:
+        entry: dict[str, Any] = {"domain": domain, "set": name}
+        if cfg.eval_count is not None:
+            entry["count"] = cfg.eval_count
+        sets.append(entry)
+    return {
+        "name": "eval",
+        "description": "improve: every round's model on the held-out sets, compact prompts",
+        "models": list(models),
+        "feedback": ["first"],
+        "seeds": [cfg.seed],
+        "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": cfg.max_tokens},
+        "budgets": [{"samples": 8, "rounds": "none"}],
+        "instance_sets": sets,
+        "strategies": _strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes),
+    }
+
+
+def write_sweep(config: dict[str, Any], path: Path) -> Path:
+    """Write a sweep config as YAML (``rounds: none`` and friends spelled as bench expects)."""
+    clean = json.loads(json.dumps(config))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(clean, sort_keys=False))
+    return path
+
+
+# -- the loop ----------------------------------------------------------------------------------
+
+
+def _check_settings(cfg: ImproveConfig, out: Path) -> None:
+    saved = out / "improve.json"
+    current = cfg.model_dump(mode="json")
+    if saved.is_file():
+        before = json.loads(saved.read_text())
+        changed = {k for k in set(before) | set(current) if k != "rounds" and before.get(k) != current.get(k)}
+        if changed:
+            raise InputError(
+                f"{out} holds an improve run with other settings ({', '.join(sorted(changed))}); use another --out"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(current, indent=1))
+
+
+def _run(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: bool) -> None:
+    from rich.console import Console
+
+    from llm_modulo.experiments.config import load_sweep
+    from llm_modulo.experiments.runner import run_sweep
+
+    sweep = load_sweep(sweep_file)
+    console = Console(stderr=True, quiet=not progress)
+    outcome = run_sweep(sweep, store, workers=cfg.workers, threads=cfg.threads, console=console,
+                        progress=progress, command=f"llm-modulo improve ({sweep_file.name})")  # fmt: skip
+    log.info("%s: %s", sweep_file.name, outcome)
+
+
+def _dedupe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for rec in records:
+        key = (rec["problem_hash"], rec["completion"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(rec)
+    return kept
+
+
+def cap_tokens(records: list[dict[str, Any]], tokens: int | None, count: Callable[[dict[str, Any]], int], seed: int) -> list[dict[str, Any]]:
+    """A seeded random subset whose completions hold at most ``tokens`` tokens (all when None)."""
+    import random
+
+    if tokens is None:
+        return records
+    order = list(records)
+    random.Random(seed).shuffle(order)
+    kept, total = [], 0
+    for rec in order:
+        n = count(rec)
+        if total + n > tokens:
+            continue
+        kept.append(rec)
+        total += n
+    return kept
+
+
+def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | None = None) -> list[dict[str, Any]]:
+    """The training set of round ``round_no``: the chosen sources of rounds 1..round_no, deduplicated."""
+    from . import targets
+
+    records: list[dict[str, Any]] = []
+    for r in range(1, round_no + 1):
+        folder = out / f"round-{r}"
+        if cfg.data in ("imitation", "both"):
+            records += targets.read_jsonl(folder / "data" / "train.jsonl")
+        if cfg.data in ("expert", "both"):
+            records += targets.read_jsonl(folder / "expert.jsonl")
+    records = _dedupe(records)
+    if cfg.train_tokens is not None:
+        if tokenizer is None:
+            raise InputError("train_tokens needs the tokenizer")
+        from .chat import completion_ids
+
+        records = cap_tokens(records, cfg.train_tokens,
+                             lambda rec: len(completion_ids(tokenizer, rec["completion"], tokenizer.eos_token_id)),
+                             cfg.seed * 1000 + round_no)  # fmt: skip
+    return records
+
+
+def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> list[RoundRow]:
+    """Run (or resume) ``cfg.rounds`` rounds of expert iteration in ``out``; returns the table rows."""
+    from . import commands, targets
+
+    import os
+
+    from llm_modulo.experiments.executors import DEVICE_ENV
+
+    out = Path(out).resolve()
+    _check_settings(cfg, out)
+    if cfg.device != "cpu":
+        os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
+    eval_store = out / "eval.sqlite"
+    models = {0: cfg.base}
+
+    # round 0: the base model and the random control
+    _run(write_sweep(eval_sweep(cfg, [cfg.base, *(["random"] if cfg.eval_random else [])]), out / "round-0" / "eval.yaml"),
+         eval_store, cfg, progress)  # fmt: skip
+    for r in range(1, cfg.rounds + 1):
+        folder = out / f"round-{r}"
+        data_dir = folder / "data"
+        if not (data_dir / "data.json").is_file():
+            log.info("round %d: generating %d problems", r, cfg.problems)
+            commands.make_data(cfg.domain, data_dir, count=cfg.problems, seed=cfg.seed * 1000 + r,
+                               min_blocks=cfg.min_blocks, max_blocks=cfg.max_blocks)  # fmt: skip
+        if cfg.data in ("expert", "both") and not (folder / "expert.jsonl").is_file():
+            store = folder / "sample.sqlite"
+            _run(write_sweep(sample_sweep(cfg, r, data_dir, models[r - 1]), folder / "sample.yaml"), store, cfg, progress)
+            commands.make_expert_data(store, folder / "expert.part.jsonl", roots=[data_dir / "problems"])
+            (folder / "expert.part.jsonl").replace(folder / "expert.jsonl")
+        adapter = folder / "adapter"
+        if not (adapter / "adapter_model.safetensors").is_file() or not (adapter / "train.json").is_file():
+            from .lora import base_folder
+
+            tokenizer = _tokenizer(cfg.base) if cfg.train_tokens is not None else None
+            records = round_data(cfg, out, r, tokenizer)
+            if not records:
+                raise InputError(
+                    f"round {r}: no training data ({cfg.data}): the model certified nothing on {cfg.problems} problems; "
+                    "try --data both, a larger --problems or another --sample-strategy"
+                )
+            targets.write_jsonl(records, folder / "train.jsonl")
+            base_folder(cfg.base)  # fails early, with the reason, when the base cannot be found
+            commands.train_adapter(folder / "train.jsonl", adapter, base=cfg.base, epochs=cfg.epochs, lr=cfg.lr,
+                                   rank=cfg.rank, alpha=cfg.alpha, batch_size=cfg.batch_size, max_len=cfg.max_len,
+                                   seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps)  # fmt: skip
+            (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
+        models[r] = str(adapter)
+        _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)
+    rows = round_table(eval_store, {m: r for r, m in models.items()}, random="random" if cfg.eval_random else None)
+    write_tables(rows, out, cfg)
+    return rows
+
+
+def _tokenizer(base: str) -> Any:
+    from transformers import AutoTokenizer
+
+    from .lora import base_folder
+
+    return AutoTokenizer.from_pretrained(str(base_folder(base)))
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def round_table(store: str | Path, rounds: dict[str, int], random: str | None = "random") -> list[RoundRow]:
+    """Per (round, set, strategy): solved, LLM calls and generated tokens per solved instance.
+
+    ``rounds`` maps a model spec (as the sweeps name it) to its round; the random control is
+    reported as round ``-1``.
+    """
+    from llm_modulo.experiments.store import TrialStore
+
+    groups: dict[tuple[int, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    resolved = {str(Path(m).resolve()) if Path(m).is_dir() else m: r for m, r in rounds.items()}
+    with TrialStore(store, readonly=True) as db:
+        for row in db.rows(sweep="eval"):
+            model = row["model"]
+            key = str(Path(model).resolve()) if Path(model).is_dir() else model
+            if key in resolved:
+                r = resolved[key]
+            elif random is not None and model == random:
+                r = -1
+            else:
+                continue
+            groups[(r, model, row["domain"], row["instance_set"], row["strategy"])].append(row)
+    table = []
+    for (r, model, domain, iset, strategy), rows in sorted(groups.items()):
+        solved = [x for x in rows if x["verified"] or x["status"] == "no_solution"]
+        n = len(rows)
+        calls = sum(x["llm_calls"] or 0 for x in rows)
+        table.append(RoundRow(
+            round=r, model=model, domain=domain, instance_set=iset, strategy=strategy, trials=n, solved=len(solved),
+            llm_calls_per_instance=calls / n if n else 0.0,
+            llm_calls_per_solved=(sum(x["llm_calls"] or 0 for x in solved) / len(solved)) if solved else None,
+            generated_tokens_per_solved=(sum(x["generated_tokens"] or 0 for x in solved) / len(solved)) if solved else None,
+            seconds_per_instance=sum(x["seconds"] or 0.0 for x in rows) / n if n else 0.0,
+        ))  # fmt: skip
+    return table
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def markdown_table(rows: Sequence[RoundRow]) -> str:
+    """The per-round table, one block per held-out set."""
+    from llm_modulo.experiments.stats import wilson_interval
+
+    by_set: dict[str, list[RoundRow]] = defaultdict(list)
+    order = {name: i for i, (_, name) in enumerate(s for sets in EVAL_SETS.values() for s in sets)}
+    for row in sorted(rows, key=lambda x: order.get(x.instance_set, len(order))):
+        by_set[row.instance_set].append(row)
+    lines: list[str] = []
+    for iset, group in by_set.items():
+        lines += [f"### {iset}", "", "| round | model | strategy | solved | 95% CI | LLM calls / instance | "
+                  "LLM calls / solved | generated tokens / solved | s / instance |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for row in sorted(group, key=lambda x: (x.strategy, x.round)):
+            lo, hi = wilson_interval(row.solved, row.trials)
+            name = "random control" if row.round < 0 else ("base" if row.round == 0 else Path(row.model).parent.name)
+            lines.append(
+                f"| {'-' if row.round < 0 else row.round} | {name} | {row.strategy} | {row.solved}/{row.trials} "
+                f"({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | {_fmt(row.llm_calls_per_instance)} | "
+                f"{_fmt(row.llm_calls_per_solved)} | {_fmt(row.generated_tokens_per_solved, 0)} | {_fmt(row.seconds_per_instance)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> None:
+    head = [
+        "# Expert iteration: every round on the held-out sets",
+        "",
+        f"Domain {cfg.domain}; base {cfg.base}; data {cfg.data}; {cfg.problems} new problems a round; sampling "
+        f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
+        "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
+        "certified; `direct` is the model alone (syntax-constrained decoding, the critic only scores).",
+        "",
+        "",
+    ]
+    (out / "rounds.md").write_text("\n".join(head) + markdown_table(rows))
+    with (out / "rounds.csv").open("w", newline="") as fh:
+        fields = list(RoundRow.model_fields)
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.model_dump())
+
+
+__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "eval_sweep", "markdown_table", "round_table", "run_improve",
+           "sample_sweep"]  # fmt: skip

@@ -1,0 +1,118 @@
+"""``improve``: the expert-iteration loop end to end on a tiny random base, and its resumption."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_modulo.errors import InputError
+from llm_modulo.experiments.store import TrialStore
+from llm_modulo.training import improve, targets
+
+pytest.importorskip("peft")
+
+
+def _config(base: Path, **overrides: Any) -> improve.ImproveConfig:
+    settings: dict[str, Any] = dict(
+        domain="blocksworld", rounds=1, base=str(base), problems=3, min_blocks=3, max_blocks=4, data="expert",
+        sample_strategy="search", sample_n=4, sample_nodes=200, sample_heuristic="goal-count", max_tokens=48,
+        eval_count=1, eval_strategies=["direct", "search"], eval_nodes=32, epochs=1.0, lr=1e-2, rank=2, alpha=4,
+        batch_size=2, max_len=512, max_steps=2, workers=1, threads=1,
+    )  # fmt: skip
+    settings.update(overrides)
+    return improve.ImproveConfig(**settings)
+
+
+def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path, one_thread: Any) -> None:
+    cfg = _config(tiny_base)
+    out = tmp_path / "run"
+    rows = improve.run_improve(cfg, out, progress=False)
+
+    # the certified samples of the model's own search on the round's new problems are the training data
+    expert = targets.read_jsonl(out / "round-1" / "expert.jsonl")
+    assert expert and all(r["source"] == "expert" and r["strategy"] == "search" for r in expert)
+    problems = {r["problem_hash"] for r in targets.read_jsonl(out / "round-1" / "data" / "train.jsonl")}
+    assert {r["problem_hash"] for r in expert} <= problems
+    assert (out / "round-1" / "adapter" / "adapter_model.safetensors").is_file()
+
+    # round 0 (base), the random control (-1) and round 1, on every held-out set, with each strategy
+    sets = {s for _, s in improve.EVAL_SETS["blocksworld"]}
+    seen = {(r.round, r.instance_set, r.strategy) for r in rows}
+    assert seen == {(k, s, st) for k in (-1, 0, 1) for s in sets for st in ("direct", "search")}
+    assert all(r.trials == 1 for r in rows)
+    with TrialStore(out / "eval.sqlite", readonly=True) as db:
+        stored = list(db.rows(sweep="eval"))
+    assert len(stored) == 3 * 4 * 2
+    compact = [json.loads(r["config_json"]) for r in stored]
+    assert all(c["domain_options"] == {"prompt_format": "compact"} for c in compact)
+    adapter_rows = [c for c in compact if c["model"].endswith("adapter")]
+    assert adapter_rows and all(c.get("model_digest") for c in adapter_rows)  # retraining is a new setting
+
+    text = (out / "rounds.md").read_text()
+    assert "random control" in text and "| 1 | round-1 |" in text
+    with (out / "rounds.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == len(rows)
+
+    # a rerun finds everything done; other settings in the same folder are refused
+    again = improve.run_improve(cfg, out, progress=False)
+    assert [r.model_dump() for r in again] == [r.model_dump() for r in rows]
+    with TrialStore(out / "eval.sqlite", readonly=True) as db:
+        assert db.count(sweep="eval") == len(stored)
+    with pytest.raises(InputError, match="other settings"):
+        improve.run_improve(_config(tiny_base, problems=4), out, progress=False)
+
+
+def test_a_retrained_adapter_is_merged_again(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from llm_modulo.models import _merged
+    from llm_modulo.training import lora
+
+    targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
+    adapter = tmp_path / "adapter"
+    lora.train(tmp_path / "d.jsonl", adapter, base=str(tiny_base), lr=1e-2, rank=2, alpha=4, batch_size=4,
+               max_steps=2, progress=False)  # fmt: skip
+    first = load_file(str(_merged(adapter) / "model.safetensors"))
+    weights = adapter / "adapter_model.safetensors"
+    tensors = load_file(str(weights))
+    save_file({k: (v * 3 if "lora_B" in k else v) for k, v in tensors.items()}, str(weights))  # "retrained"
+    second = load_file(str(_merged(adapter) / "model.safetensors"))
+    changed = [k for k in first if not (first[k] == second[k]).all()]
+    assert changed and all("proj" in k for k in changed)
+    assert not list(adapter.glob(".merged-*"))
+
+
+def test_data_sources_and_the_token_cap(tokenizer: Any, tmp_path: Path) -> None:
+    from llm_modulo.training import commands
+
+    out = tmp_path / "run"
+    for r in (1, 2):
+        commands.make_data("blocksworld", out / f"round-{r}" / "data", count=4, seed=r, max_blocks=4)
+        imitation = targets.read_jsonl(out / f"round-{r}" / "data" / "train.jsonl")
+        targets.write_jsonl([dict(rec, source="expert") for rec in imitation[:2]], out / f"round-{r}" / "expert.jsonl")
+    every = [rec for r in (1, 2) for rec in targets.read_jsonl(out / f"round-{r}" / "data" / "train.jsonl")]
+    unique = {(rec["problem_hash"], rec["completion"]) for rec in every}  # small problems can recur across seeds
+    base = dict(domain="blocksworld", base="default")
+    imitation = improve.round_data(improve.ImproveConfig(**base, data="imitation"), out, 2)
+    assert len(imitation) == len(unique) and {(r["problem_hash"], r["completion"]) for r in imitation} == unique
+    assert [r["source"] for r in improve.round_data(improve.ImproveConfig(**base, data="expert"), out, 1)] == ["expert"] * 2
+    both = improve.round_data(improve.ImproveConfig(**base, data="both"), out, 2)
+    assert len(both) == len(unique)  # the expert records repeat imitation answers: deduplicated
+    capped = improve.round_data(improve.ImproveConfig(**base, data="imitation", train_tokens=60), out, 2, tokenizer)
+    from llm_modulo.training.chat import completion_ids
+
+    sizes = [len(completion_ids(tokenizer, r["completion"], tokenizer.eos_token_id)) for r in capped]
+    assert capped and sum(sizes) <= 60 and len(capped) < len(unique)
+
+
+def test_bad_settings_fail_with_the_field() -> None:
+    with pytest.raises(ValueError, match="sample_strategy"):
+        improve.ImproveConfig(sample_strategy="direct")
+    with pytest.raises(ValueError, match="eval_strategies"):
+        improve.ImproveConfig(eval_strategies=["beam"])
+    with pytest.raises(ValueError, match="data"):
+        improve.ImproveConfig(data="rl")
