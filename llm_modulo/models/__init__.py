@@ -63,27 +63,31 @@ def _adapter(spec: str) -> Path | None:
 
 
 def _merged(adapter: Path) -> Path:
-    """``<adapter>/merged``: the base with the adapter folded in, written on first use."""
-    from llm_modulo.training.lora import merge_to_folder
-
+    """``<adapter>/merged``: the base with the adapter folded in, written on first use and again
+    whenever the adapter's weights change (a shipped adapter merges into the cache instead)."""
     import hashlib
     import os
     import shutil
     import tempfile
 
-    merged = adapter / "merged"
+    from llm_modulo.training.lora import adapters_root, merge_to_folder, packaged_adapters_root
+
     weights = adapter / "adapter_model.safetensors"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else ""
+    merged = adapter / "merged"
+    if adapter.resolve().is_relative_to(packaged_adapters_root()) or not os.access(adapter, os.W_OK):
+        merged = adapters_root() / ".merged" / f"{adapter.name}-{digest[:16]}"
+        merged.parent.mkdir(parents=True, exist_ok=True)
     stamp = merged / "adapter.sha256"
     if (merged / "config.json").is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
         return merged
     # merge beside, then swap in: a retrained adapter is merged again, and concurrent workers never see half a folder
-    tmp = Path(tempfile.mkdtemp(prefix=".merged-", dir=adapter))
+    tmp = Path(tempfile.mkdtemp(prefix=".merged-", dir=merged.parent))
     try:
         merge_to_folder(adapter, tmp)
         (tmp / "adapter.sha256").write_text(digest + "\n")
         if merged.exists():
-            old = adapter / f".merged-old-{os.getpid()}"
+            old = merged.parent / f".merged-old-{os.getpid()}"
             merged.rename(old)
             shutil.rmtree(old, ignore_errors=True)
         tmp.rename(merged)

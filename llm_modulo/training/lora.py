@@ -96,13 +96,21 @@ def is_adapter(path: str | Path) -> bool:
     return (Path(path).expanduser() / ADAPTER_CONFIG).is_file()
 
 
+def packaged_adapters_root() -> Path:
+    """``llm_modulo/adapters``: adapters shipped with the package (selectable by name for every user)."""
+    return Path(__file__).resolve().parent.parent / "adapters"
+
+
 def resolve_adapter(spec: str) -> Path | None:
-    """The adapter folder a model spec names (a path, or a name under :func:`adapters_root`), else None."""
+    """The adapter folder a model spec names: a path, or a name under :func:`adapters_root` (the
+    user's, first) or :func:`packaged_adapters_root` (shipped); else None."""
     path = Path(spec).expanduser()
     if is_adapter(path):
         return path.resolve()
-    if "/" not in spec and is_adapter(adapters_root() / spec):
-        return adapters_root() / spec
+    if "/" not in spec:
+        for root in (adapters_root(), packaged_adapters_root()):
+            if is_adapter(root / spec):
+                return root / spec
     return None
 
 

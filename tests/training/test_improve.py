@@ -116,3 +116,19 @@ def test_bad_settings_fail_with_the_field() -> None:
         improve.ImproveConfig(eval_strategies=["beam"])
     with pytest.raises(ValueError, match="data"):
         improve.ImproveConfig(data="rl")
+
+
+def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
+    from llm_modulo.models import load_model
+    from llm_modulo.training import lora
+
+    shipped, cache = tmp_path / "package" / "adapters", tmp_path / "cache"
+    monkeypatch.setattr(lora, "packaged_adapters_root", lambda: shipped)
+    monkeypatch.setattr(lora, "adapters_root", lambda: cache)
+    targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
+    lora.train(tmp_path / "d.jsonl", shipped / "tiny-planner", base=str(tiny_base), rank=2, alpha=4, batch_size=4,
+               max_steps=1, progress=False)  # fmt: skip
+    assert lora.resolve_adapter("tiny-planner") == shipped / "tiny-planner"
+    model = load_model("tiny-planner")
+    assert Path(model.source).parent == cache / ".merged" and not (shipped / "tiny-planner" / "merged").exists()
+    assert lora.resolve_adapter("no-such-adapter") is None
