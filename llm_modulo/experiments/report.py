@@ -436,6 +436,9 @@ def winners_by_budget(arms: Sequence[ArmSummary], unit: str = "samples", max_poi
     count only at their own cap. Of arms that differ only in budget, the one with the smallest cap
     that allows b speaks for the family. "Clearly ahead" means the leader's Wilson interval lies above the runner-up's.
     """
+    column = UNITS[unit][0]
+    # an arm with no cap in ``unit`` that never spent any (search scores steps instead of sampling) is not on this axis
+    arms = [a for a in arms if a.cap(unit) is not None or any((r.get(column) or 0) > 0 for r in a.rows)]
     caps = sorted({c for a in arms if (c := a.cap(unit)) is not None and c > 0})
     grid = set(caps)
     if caps:
@@ -469,11 +472,42 @@ def winners_by_budget(arms: Sequence[ArmSummary], unit: str = "samples", max_poi
     return out
 
 
+def winners_by_calls(arms: Sequence[ArmSummary], max_points: int = 8) -> list[BudgetWinner]:
+    """Which arm leads when every instance may cost at most ``b`` LLM calls (equal compute across strategies).
+
+    Every arm counts the trials it certified with at most ``b`` calls (its trials' own usage; a
+    batched call of n samples is one call, a search expansion is one scoring call), so a 1-call
+    method is compared at every budget with what it achieved in one call.
+    """
+    used = [a for a in arms if a.trials and any(r.get("llm_calls") is not None for r in a.rows)]
+    top = max((float(r["llm_calls"]) for a in used for r in a.rows if r.get("llm_calls") is not None), default=0.0)
+    points: list[float] = []
+    p = 1.0
+    while p < top:
+        points.append(p)
+        p *= 2
+    if top >= 1:
+        points.append(float(math.ceil(top)))
+    if len(points) > max_points:
+        step = math.ceil(len(points) / max_points)
+        points = sorted(set(points[::step]) | {points[-1]})
+    out = []
+    for b in points:
+        ranked = []
+        for a in used:
+            k = sum(1 for r in a.rows if succeeded(r) and r.get("llm_calls") is not None and float(r["llm_calls"]) <= b)
+            lo, hi = wilson_interval(k, a.trials)
+            ranked.append((a, k, k / a.trials, lo, hi))
+        ranked.sort(key=lambda t: (-t[2], -t[3], t[0].name))
+        out.append(BudgetWinner(b, "LLM calls", ranked, _winner_sentence(b, "LLM calls", ranked)))
+    return out
+
+
 def _winner_sentence(b: float, unit: str, ranked: list[tuple[ArmSummary, int, float, float, float]]) -> str:
     at = f"At {_num(b)} {unit.removesuffix('s') if b == 1 else unit}"
     lead, k, rate, lo, hi = ranked[0]
     if rate == 0:
-        return f"{at}: no arm has solved anything yet ({len(ranked)} arm(s) compared)."
+        return f"{at}: no arm has solved anything at this budget ({len(ranked)} arm(s) compared)."
     lead_txt = f"**{lead.name}** ({lead.proposer}, {lead.strategy}) {_pct(rate)} {_ci(lo, hi)}"
     if len(ranked) == 1:
         return f"{at}: only {lead_txt} has data."
@@ -1012,11 +1046,17 @@ def _render_group(domain: str, instance_set: str, arms: list[ArmSummary], models
     L += ["### Which strategy wins at which budget", ""]
     winners = winners_by_budget(arms, "samples")
     if winners:
-        L += ["Equal sample budgets; anytime arms are read off their success-versus-budget curves.", ""]
+        L += ["Equal sample budgets (arms that sample); anytime arms are read off their success-versus-budget curves.", ""]
         L += [f"- {w.sentence}" for w in winners]
     else:
         L += ["No arm has a sample cap, so there is no common sample budget to compare at; see the table above."]
     L.append("")
+    by_calls = winners_by_calls(arms)
+    if by_calls:
+        L += ["Equal LLM calls per instance (every arm, `search` included: a trial counts at the calls it used; "
+              "a batched call of n samples is one call, a search expansion one scoring call):", ""]
+        L += [f"- {w.sentence}" for w in by_calls]
+        L.append("")
     # --- published
     L += _render_published(domain, instance_set, arms, instances, models_meta)
     # --- figures
@@ -1142,6 +1182,6 @@ def print_summary(console: Any, files: ReportFiles) -> None:
 __all__ = [
     "ANYTIME", "ArmSummary", "BudgetWinner", "ControlComparison", "ReportFiles", "budget_families", "budget_of",
     "budget_text", "compare_controls", "default_out_dir", "feedback_families", "load_meta", "load_trials",
-    "open_store", "print_summary", "regenerate_command", "success_curve", "summarise", "winners_by_budget",
+    "open_store", "print_summary", "regenerate_command", "success_curve", "summarise", "winners_by_budget", "winners_by_calls",
     "write_report",
 ]

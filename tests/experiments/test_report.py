@@ -23,6 +23,7 @@ from llm_modulo.experiments.report import (
     success_curve,
     summarise,
     winners_by_budget,
+    winners_by_calls,
     write_report,
 )
 from llm_modulo.experiments.stats import normal_interval, overlap, wilson_interval
@@ -133,6 +134,24 @@ def test_clear_win_sentence(tmp_path):
     (comparison,) = compare_controls(arms)
     assert comparison.sentence.startswith("The LLM beats the random control")
     assert "clearly ahead" in winners_by_budget(arms)[-1].sentence
+
+
+def test_search_is_compared_at_equal_llm_calls_not_on_the_sample_axis():
+    search_budget = {"samples": None, "nodes": 64}
+    rows = [trial(label="search", index=i, strategy="search", budget=search_budget, status="verified", samples=0,
+                  rounds=4 * i) for i in range(1, 11)]  # solved with 4, 8, ..., 40 scoring calls
+    rows += [trial(label="best-of-n", index=i, strategy="best-of-n", budget={"samples": 8},
+                   status="verified" if i <= 3 else "exhausted", samples=8 if i > 3 else 2) for i in range(1, 11)]
+    arms = summarise(rows)
+    on_samples = {w.budget: w for w in winners_by_budget(arms)}
+    assert all(t[0].strategy == "best-of-n" for w in on_samples.values() for t in w.ranked)  # search spent no samples
+    by_calls = {w.budget: w for w in winners_by_calls(arms)}
+    assert max(by_calls) == 40
+    first = {t[0].strategy: t[1] for t in by_calls[1].ranked}
+    assert first == {"best-of-n": 3, "search": 0}  # one batched call of 8 samples is one call
+    assert {t[0].strategy: t[1] for t in by_calls[16].ranked} == {"best-of-n": 3, "search": 4}
+    assert by_calls[40].ranked[0][0].strategy == "search" and by_calls[40].ranked[0][1] == 10
+    assert "clearly ahead" in by_calls[40].sentence
 
 
 # -- the report ------------------------------------------------------------------------------------
