@@ -351,6 +351,21 @@ def improve(
     sys.stdout.write(markdown_table(rows) + f"\n(written to {out / 'rounds.md'})\n")
 
 
+@app.command("improve-table")
+def improve_table(
+    runs: Annotated[list[Path], typer.Argument(help="improve run folders (e.g. one per --data source)")],
+) -> None:
+    """Compare improve runs: each run's latest round beside the base model and the random control (the data-source ablation)."""
+    try:
+        from llm_modulo.training.improve import compare_runs
+
+        text = compare_runs(runs)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(text)
+
+
 @app.command()
 def domains() -> None:
     """List the registered domains, what they are, and their named instance sets."""

@@ -446,5 +446,45 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
             writer.writerow(row.model_dump())
 
 
-__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "eval_sweep", "markdown_table", "round_table", "run_improve",
+def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
+    """The settings and table of an ``improve`` run folder, from its files alone."""
+    out = Path(out)
+    saved = out / "improve.json"
+    if not saved.is_file() or not (out / "eval.sqlite").is_file():
+        raise InputError(f"{out} is not an improve run (improve.json and eval.sqlite expected)")
+    cfg = ImproveConfig.model_validate_json(saved.read_text())
+    models = {cfg.base: 0}
+    for folder in sorted(out.glob("round-*/adapter")):
+        r = int(folder.parent.name.removeprefix("round-"))
+        if (folder / "adapter_model.safetensors").is_file():
+            models[str(folder)] = r
+    return cfg, round_table(out / "eval.sqlite", models, random="random" if cfg.eval_random else None)
+
+
+def compare_runs(outs: Sequence[str | Path]) -> str:
+    """One table over several ``improve`` runs (the data-source ablation: expert / imitation / both at
+    equal training tokens): each run's latest round per set and strategy, beside the base and the random control."""
+    from llm_modulo.experiments.stats import wilson_interval
+
+    lines = ["| run | data | train tokens | set | strategy | base | random control | latest round | solved | 95% CI |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for out in outs:
+        cfg, rows = load_rows(out)
+        latest = max((r.round for r in rows), default=0)
+        by_key = {(r.round, r.instance_set, r.strategy): r for r in rows}
+        for (r_no, iset, strategy), row in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+            if r_no != latest:
+                continue
+            base = by_key.get((0, iset, strategy))
+            rnd = by_key.get((-1, iset, strategy))
+            lo, hi = wilson_interval(row.solved, row.trials)
+            lines.append(
+                f"| {Path(out).name} | {cfg.data} | {cfg.train_tokens or 'all'} | {iset} | {strategy} | "
+                f"{f'{base.solved}/{base.trials}' if base else '-'} | {f'{rnd.solved}/{rnd.trials}' if rnd else '-'} | "
+                f"{latest} | {row.solved}/{row.trials} ({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "round_table", "run_improve",
            "sample_sweep"]  # fmt: skip

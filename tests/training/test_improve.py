@@ -65,6 +65,14 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     with pytest.raises(InputError, match="other settings"):
         improve.run_improve(_config(tiny_base, problems=4), out, progress=False)
 
+    # the table is rebuilt from the folder alone, and runs compare side by side
+    _, reloaded = improve.load_rows(out)
+    assert [r.model_dump() for r in reloaded] == [r.model_dump() for r in rows]
+    table = improve.compare_runs([out])
+    assert table.startswith("| run | data |") and len(table.strip().splitlines()) == 2 + 4 * 2
+    with pytest.raises(InputError, match="not an improve run"):
+        improve.load_rows(tmp_path)
+
 
 def test_a_retrained_adapter_is_merged_again(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
     from safetensors.torch import load_file, save_file
