@@ -536,7 +536,7 @@ def bench(
     except SweepInterrupted as stop:
         o = stop.outcome
         resume = shlex.join(["llm-modulo", *sys.argv[1:]])  # the same command: stored trials are skipped
-        err.print(f"interrupted: {o.done_before + o.ran}/{o.total} trials are in {o.store} "
+        err.print(f"interrupted: {o.stored if o.stored is not None else o.done_before + o.ran}/{o.total} trials are in {o.store} "
                   f"({o.ran} this run, {o.in_flight} in flight given up); resume with: {resume}",
                   highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130) from None
@@ -546,7 +546,7 @@ def bench(
     except LLMModuloError as exc:  # bad config, or a fatal trial error (FatalTrialError)
         _fail(exc)
         return
-    done = outcome.done_before + outcome.ran
+    done = outcome.stored if outcome.stored is not None else outcome.done_before + outcome.ran
     out.print(f"{done}/{outcome.total} trials in {outcome.store} ({outcome.ran} this run, {outcome.seconds:.1f} s); "
               f"verified {outcome.verified}" + (f"; {outcome.errors} errors (rerun with --retry-errors)" if outcome.errors else "")
               + (f"; {outcome.remaining} left: rerun the same command to continue" if outcome.remaining else ""),

@@ -63,10 +63,12 @@ class SweepOutcome:
     seconds: float
     status: str  # "finished" | "partial" (--limit, or trials missing) | "interrupted" | "aborted"
     in_flight: int = 0  # given up at an interruption; rerun on resume
+    stored: int | None = None  # the sweep's trials in the store at the end (another process may have added some)
 
     @property
     def remaining(self) -> int:
-        return self.total - self.done_before - self.ran
+        done = self.stored if self.stored is not None else self.done_before + self.ran
+        return self.total - done
 
 
 class SweepInterrupted(Exception):
@@ -374,6 +376,7 @@ def run_sweep(
             seconds=time.perf_counter() - started,
             status=status if status != "finished" or len(rows) == len(expected) else "partial",
             in_flight=len(in_flight),
+            stored=len(rows),
         )
         if progress:
             console.print(summary_table(sweep, rows))

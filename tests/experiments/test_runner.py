@@ -237,3 +237,19 @@ def test_dry_run_plan_on_an_empty_store_file(planbench, tmp_path):
     empty.touch()
     table = plan_table(sweep, empty)  # an empty file is not a store yet: nothing stored, no traceback
     assert table.row_count == 3 + 1
+
+
+def test_trials_another_process_stored_meanwhile_are_not_reported_left(planbench, tmp_path, monkeypatch):
+    from llm_modulo.experiments.store import TrialStore
+
+    sweep = load_sweep(write_sweep(tmp_path, count=2))
+    original = TrialStore.insert
+
+    def raced(self, row, replace_error=False):  # a second sweep on the same store committed it first
+        original(self, row, replace_error)
+        return original(self, row, replace_error)
+
+    monkeypatch.setattr(TrialStore, "insert", raced)
+    outcome = run_sweep(sweep, tmp_path / "s.sqlite", workers=1, progress=False)
+    assert outcome.ran == 0 and outcome.stored == len(sweep.trials) and outcome.remaining == 0
+    assert outcome.status == "finished"
