@@ -1,6 +1,7 @@
 """``llm-modulo improve``: expert iteration, the outer loop that makes the verifier train the model.
 
-Round 0 evaluates the base model (and the random control). Each round ``r >= 1`` then:
+Round 0 is the base model (and the random control), evaluated once, after round 1's training. Each
+round ``r >= 1``:
 
 1. **generates** fresh training problems (seed ``seed * 1000 + r``; test instances excluded by a
    renaming-invariant hash, see :mod:`llm_modulo.training.canon`) with certified imitation targets;
@@ -311,9 +312,6 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
     eval_store = out / "eval.sqlite"
     models = {0: cfg.base}
 
-    # round 0: the base model and the random control
-    _run(write_sweep(eval_sweep(cfg, [cfg.base, *(["random"] if cfg.eval_random else [])]), out / "round-0" / "eval.yaml"),
-         eval_store, cfg, progress)  # fmt: skip
     for r in range(1, cfg.rounds + 1):
         folder = out / f"round-{r}"
         data_dir = folder / "data"
@@ -344,6 +342,9 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
                                    seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps)  # fmt: skip
             (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
         models[r] = str(adapter)
+        if r == 1:  # round 0, the base model and the random control, after the first adapter exists (it matters more)
+            _run(write_sweep(eval_sweep(cfg, [cfg.base, *(["random"] if cfg.eval_random else [])]),
+                             out / "round-0" / "eval.yaml"), eval_store, cfg, progress)  # fmt: skip
         _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)
     rows = round_table(eval_store, {m: r for r, m in models.items()}, random="random" if cfg.eval_random else None)
     write_tables(rows, out, cfg)
