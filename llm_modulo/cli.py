@@ -300,6 +300,8 @@ def improve(
     rounds: Annotated[int, typer.Option(help="rounds of sample -> train -> evaluate (a rerun with more resumes and adds)")] = 2,
     data: Annotated[str, typer.Option(help="training data: expert (the model's certified samples), imitation (planner / exact solutions) or both")] = "expert",
     problems: Annotated[int, typer.Option(help="new training problems per round")] = 200,
+    min_blocks: Annotated[int, typer.Option(help="blocksworld: fewest blocks in a training problem")] = 3,
+    max_blocks: Annotated[int, typer.Option(help="blocksworld: most blocks in a training problem")] = 8,
     sample_strategy: Annotated[str, typer.Option(help="how the model samples with critics: search, best-of-n or modulo")] = "search",
     sample_n: Annotated[int, typer.Option(help="samples per call (per node for search)")] = 8,
     sample_nodes: Annotated[int, typer.Option(help="search: expansions per training problem")] = 64,
@@ -335,7 +337,8 @@ def improve(
 
         try:
             cfg = ImproveConfig(
-                domain=domain, rounds=rounds, data=data, problems=problems, sample_strategy=sample_strategy,
+                domain=domain, rounds=rounds, data=data, problems=problems, min_blocks=min_blocks, max_blocks=max_blocks,
+                sample_strategy=sample_strategy,
                 sample_n=sample_n, sample_nodes=sample_nodes, sample_heuristic=sample_heuristic, eval_count=eval_count,
                 eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
                 base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
