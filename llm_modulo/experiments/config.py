@@ -613,14 +613,11 @@ def _check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, s
 def _adapter_digest(spec: str) -> str | None:
     """sha256 of a trained adapter's weights: retraining into the same folder is a new setting."""
     try:
-        from llm_modulo.training.lora import resolve_adapter
+        from llm_modulo.training.lora import adapter_digest, resolve_adapter
     except ImportError:
         return None
     adapter = resolve_adapter(spec)
-    weights = adapter / "adapter_model.safetensors" if adapter is not None else None
-    if weights is None or not weights.is_file():
-        return None
-    return hashlib.sha256(weights.read_bytes()).hexdigest()
+    return adapter_digest(adapter) if adapter is not None else None
 
 
 # -- strategy options ------------------------------------------------------------------------
@@ -678,12 +675,13 @@ def _check_domain_options(domain: str, options: dict[str, Any], source: str, whe
     if not options:
         return
     if "prompt_format" in options:
+        from llm_modulo.training.chat import PROMPT_FORMATS, CompactPrompts
+
         fmt = options["prompt_format"]
-        if fmt not in ("compact", "full"):
+        if fmt not in PROMPT_FORMATS:
             raise ConfigError(source, f"{where}.prompt_format", f"expected 'compact' or 'full', got {fmt!r}")
         if fmt == "compact":
             from llm_modulo.registry import get_domain
-            from llm_modulo.training.chat import CompactPrompts
 
             try:
                 CompactPrompts(get_domain(domain))

@@ -74,7 +74,7 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
     model = _MODELS.get(key)
     if model is None:
         device = os.environ.get(DEVICE_ENV, "cpu")  # not a setting of the trial: the hardware is recorded per run
-        model = load_model(spec.model_resolved, device=device) if device != "cpu" else load_model(spec.model_resolved)
+        model = load_model(spec.model_resolved, device=device)
         if hasattr(model, "load"):
             model.load()
         _set_threads()
@@ -98,7 +98,7 @@ def load_task(spec: TrialSpec) -> tuple[Any, Any]:
 
     options = dict(spec.domain_options)
     prompt_format = options.pop("prompt_format", None)
-    if prompt_format in ("compact", "full"):
+    if prompt_format is not None:  # both training formats are zero-shot (checked when the sweep loads)
         options.setdefault("one_shot", False)
     if spec.domain_file and spec.problem_file and os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
         domain, task = load_planning_task(

@@ -40,10 +40,10 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
 
         base_url, model = parse_model_spec(spec)
         return OpenAIModel(base_url=base_url, model=model)
-    if Path(spec).expanduser().is_dir() or ("/" not in spec and _adapter(spec) is not None):
+    adapter = _adapter(spec)
+    if adapter is not None or Path(spec).expanduser().is_dir():
         from llm_modulo.models.local import LocalModel
 
-        adapter = _adapter(spec)
         if adapter is not None:  # a LoRA adapter from `llm-modulo train`: base + adapter, merged once
             return LocalModel(_merged(adapter), device=device, seed=seed)
         return LocalModel(Path(spec).expanduser(), device=device, seed=seed)
@@ -65,15 +65,13 @@ def _adapter(spec: str) -> Path | None:
 def _merged(adapter: Path) -> Path:
     """``<adapter>/merged``: the base with the adapter folded in, written on first use and again
     whenever the adapter's weights change (a shipped adapter merges into the cache instead)."""
-    import hashlib
     import os
     import shutil
     import tempfile
 
-    from llm_modulo.training.lora import adapters_root, merge_to_folder, packaged_adapters_root
+    from llm_modulo.training.lora import adapter_digest, adapters_root, merge_to_folder, packaged_adapters_root
 
-    weights = adapter / "adapter_model.safetensors"
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else ""
+    digest = adapter_digest(adapter) or ""
     merged = adapter / "merged"
     if adapter.resolve().is_relative_to(packaged_adapters_root()) or not os.access(adapter, os.W_OK):
         merged = adapters_root() / ".merged" / f"{adapter.name}-{digest[:16]}"

@@ -41,7 +41,8 @@ from llm_modulo.errors import InputError
 log = logging.getLogger(__name__)
 
 DataSource = Literal["expert", "imitation", "both"]
-SAMPLE_STRATEGIES = ("best-of-n", "modulo", "search")
+SampleStrategy = Literal["best-of-n", "modulo", "search"]
+SAMPLE_STRATEGIES: tuple[str, ...] = SampleStrategy.__args__
 EVAL_STRATEGIES = ("direct", "best-of-n", "modulo", "search")
 # Held-out sets (never trained on) per domain: (domain, set); all instances unless ``eval_count``.
 EVAL_SETS: dict[str, list[tuple[str, str]]] = {
@@ -68,7 +69,7 @@ class ImproveConfig(BaseModel):
     min_blocks: int = Field(3, ge=1)
     max_blocks: int = Field(8, ge=1)
     data: DataSource = "expert"
-    sample_strategy: str = "search"
+    sample_strategy: SampleStrategy = "search"
     sample_n: int = Field(8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
     sample_nodes: int = Field(64, ge=1, description="search: expansions per problem")
     sample_heuristic: str = Field("none", description="search: 'none' = the model's own best-first search")
@@ -88,13 +89,6 @@ class ImproveConfig(BaseModel):
     device: str = "cpu"
     workers: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
-
-    @field_validator("sample_strategy")
-    @classmethod
-    def _sample_strategy(cls, value: str) -> str:
-        if value not in SAMPLE_STRATEGIES:
-            raise ValueError(f"one of {', '.join(SAMPLE_STRATEGIES)}, not {value!r}")
-        return value
 
     @field_validator("sample_heuristic")
     @classmethod
@@ -153,8 +147,6 @@ def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str |
             entry.update(n=n, budgets=[{"nodes": nodes, "samples": "none", "rounds": "none"}])
             if heuristic is not None:
                 entry["heuristic"] = heuristic
-        elif name in ("self-consistency", "self-critique"):
-            entry.update(n=n if name == "self-consistency" else 1, constrained="well-formed")
         else:
             raise InputError(f"unknown strategy {name!r} for improve; known: {', '.join(EVAL_STRATEGIES)}")
         entries.append(entry)
@@ -163,8 +155,6 @@ def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str |
 
 def sample_sweep(cfg: ImproveConfig, round_no: int, data_dir: Path, model: str) -> dict[str, Any]:
     """The sweep that samples the current model with critics on the round's training problems."""
-    if cfg.sample_strategy not in SAMPLE_STRATEGIES:
-        raise InputError(f"sample strategy must be one of {', '.join(SAMPLE_STRATEGIES)}, not {cfg.sample_strategy!r}")
     if cfg.domain == "blocksworld":
         folder = (data_dir / "problems").resolve()
         files = [p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()]
@@ -209,9 +199,8 @@ def eval_sweep(cfg: ImproveConfig, models: Sequence[str]) -> dict[str, Any]:
 
 def write_sweep(config: dict[str, Any], path: Path) -> Path:
     """Write a sweep config as YAML (``rounds: none`` and friends spelled as bench expects)."""
-    clean = json.loads(json.dumps(config))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(clean, sort_keys=False))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
@@ -326,8 +315,6 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             (folder / "expert.part.jsonl").replace(folder / "expert.jsonl")
         adapter = folder / "adapter"
         if not (adapter / "adapter_model.safetensors").is_file() or not (adapter / "train.json").is_file():
-            from .lora import base_folder
-
             tokenizer = _tokenizer(cfg.base) if cfg.train_tokens is not None else None
             records = round_data(cfg, out, r, tokenizer)
             if not records:
@@ -336,7 +323,6 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
                     "try --data both, a larger --problems or another --sample-strategy"
                 )
             targets.write_jsonl(records, folder / "train.jsonl")
-            base_folder(cfg.base)  # fails early, with the reason, when the base cannot be found
             commands.train_adapter(folder / "train.jsonl", adapter, base=cfg.base, epochs=cfg.epochs, lr=cfg.lr,
                                    rank=cfg.rank, alpha=cfg.alpha, batch_size=cfg.batch_size, max_len=cfg.max_len,
                                    seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps)  # fmt: skip
@@ -370,12 +356,15 @@ def round_table(store: str | Path, rounds: dict[str, int], random: str | None = 
     """
     from llm_modulo.experiments.store import TrialStore
 
+    def same(spec: str) -> str:  # a model folder however it was spelled
+        return str(Path(spec).resolve()) if Path(spec).is_dir() else spec
+
     groups: dict[tuple[int, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    resolved = {str(Path(m).resolve()) if Path(m).is_dir() else m: r for m, r in rounds.items()}
+    resolved = {same(m): r for m, r in rounds.items()}
     with TrialStore(store, readonly=True) as db:
         for row in db.rows(sweep="eval"):
             model = row["model"]
-            key = str(Path(model).resolve()) if Path(model).is_dir() else model
+            key = same(model)
             if key in resolved:
                 r = resolved[key]
             elif random is not None and model == random:

@@ -96,6 +96,12 @@ def is_adapter(path: str | Path) -> bool:
     return (Path(path).expanduser() / ADAPTER_CONFIG).is_file()
 
 
+def adapter_digest(adapter: str | Path) -> str | None:
+    """sha256 of an adapter folder's weights (None without them): what identifies a trained adapter."""
+    weights = Path(adapter) / "adapter_model.safetensors"
+    return _sha256(weights) if weights.is_file() else None
+
+
 def packaged_adapters_root() -> Path:
     """``llm_modulo/adapters``: adapters shipped with the package (selectable by name for every user)."""
     return Path(__file__).resolve().parent.parent / "adapters"
