@@ -18,11 +18,13 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -325,8 +327,9 @@ def run_sweep(
                             if "fatal" in outcome:
                                 raise FatalTrialError(outcome["fatal"])
                             row = outcome["row"]
-                            if store.insert(row, replace_error=retry_errors):
-                                ran += 1
+                            with _ctrl_c_deferred():  # a committed trial is always counted in the run record
+                                if store.insert(row, replace_error=retry_errors):
+                                    ran += 1
                             finished += 1
                             verified += int(row["verified"])
                             info = outcome.get("model")
@@ -385,6 +388,17 @@ def run_sweep(
         return outcome
     finally:
         store.close()
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold SIGINT until the block ends (a Ctrl-C arriving inside it is raised right after)."""
+    blocked = {signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
 def _ok_text(verified: int, finished: int) -> str:
