@@ -66,6 +66,7 @@ def make_expert_data(
     sweep: str | None = None,
     roots: list[Path] | None = None,
     max_per_problem: int | None = None,
+    keys: list[str] | None = None,
 ) -> dict[str, Any]:
     """Write ``out`` (JSONL): the certified samples of language-model runs in the sweep store ``store``.
 
@@ -78,7 +79,7 @@ def make_expert_data(
         raise InputError(f"no trial store at {store}")
     records = targets.expert_records(
         store, prompt_format=prompt_format, allow_test=allow_test, include_random=include_random,
-        roots=roots or (), sweep=sweep, max_per_problem=max_per_problem,
+        roots=roots or (), sweep=sweep, max_per_problem=max_per_problem, keys=keys,
     )  # fmt: skip
     written = targets.write_jsonl(records, out)
     return {"store": str(store), "records": written, "data": str(out), "allow_test": allow_test}

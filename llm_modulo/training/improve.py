@@ -86,9 +86,18 @@ class ImproveConfig(BaseModel):
     max_len: int = Field(512, ge=16)
     max_steps: int | None = Field(None, ge=1)
     train_tokens: int | None = Field(None, ge=1, description="cap on completion tokens trained on per round")
+    store: str | None = Field(
+        None, description="one trial store for every sweep (None: <out>/eval.sqlite and round-<r>/sample.sqlite); "
+        "runs that share one run the base model's evaluation and identical samples once",
+    )  # fmt: skip
     device: str = "cpu"
     workers: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
+
+    @field_validator("store")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        return None if value is None else str(Path(value).resolve())
 
     @field_validator("sample_heuristic")
     @classmethod
@@ -153,14 +162,14 @@ def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str |
     return entries
 
 
-def sample_sweep(cfg: ImproveConfig, round_no: int, data_dir: Path, model: str) -> dict[str, Any]:
+def sample_sweep(cfg: ImproveConfig, round_no: int, data: Path, model: str) -> dict[str, Any]:
     """The sweep that samples the current model with critics on the round's training problems."""
     if cfg.domain == "blocksworld":
-        folder = (data_dir / "problems").resolve()
+        folder = (data / "problems").resolve()
         files = [p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()]
         sets = [{"domain": "blocksworld", "set": str(folder), "count": len(files)}]
     else:
-        puzzles = (data_dir / "puzzles.txt").read_text().split("\n")
+        puzzles = (data / "puzzles.txt").read_text().split("\n")
         sets = [{"domain": "game24", "set": "all", "ids": [p for p in puzzles if p.strip()]}]
     heuristic = cfg.sample_heuristic if cfg.sample_strategy == "search" else None
     return {
@@ -207,18 +216,34 @@ def write_sweep(config: dict[str, Any], path: Path) -> Path:
 # -- the loop ----------------------------------------------------------------------------------
 
 
+# Settings a rerun may change: more rounds; evaluation breadth (the store adds the new trials, every
+# round's eval sweep is rerun so all rounds stay on the same instances); how the work is executed.
+_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "device", "workers", "threads"}
+
+
 def _check_settings(cfg: ImproveConfig, out: Path) -> None:
     saved = out / "improve.json"
     current = cfg.model_dump(mode="json")
     if saved.is_file():
         before = json.loads(saved.read_text())
-        changed = {k for k in set(before) | set(current) if k != "rounds" and before.get(k) != current.get(k)}
+        changed = {k for k in (set(before) | set(current)) - _RESUMABLE_CHANGES if before.get(k) != current.get(k)}
         if changed:
             raise InputError(
                 f"{out} holds an improve run with other settings ({', '.join(sorted(changed))}); use another --out"
             )
     out.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(current, indent=1))
+
+
+def _keys(sweep_files: Sequence[Path]) -> list[str]:
+    """The trial keys of sweep files (what a shared store holds for this run)."""
+    from llm_modulo.experiments.config import load_sweep
+
+    return list(dict.fromkeys(t.key for f in sweep_files if f.is_file() for t in load_sweep(f).trials))
+
+
+def _eval_files(out: Path) -> list[Path]:
+    return [out / "round-0" / "eval.yaml", *sorted(out.glob("round-*/eval.yaml"))]
 
 
 def _run(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: bool) -> None:
@@ -263,6 +288,19 @@ def cap_tokens(records: list[dict[str, Any]], tokens: int | None, count: Callabl
     return kept
 
 
+def data_dir(cfg: ImproveConfig, out: Path, round_no: int) -> Path:
+    """Where round ``round_no``'s new problems and their imitation targets live.
+
+    ``<out>/round-<r>/data``; with a shared ``store``, a folder beside it named by everything the
+    data follows from, so runs that share the store share the problems (and so the samples' trial keys).
+    """
+    if cfg.store is None:
+        return out / f"round-{round_no}" / "data"
+    store = Path(cfg.store)
+    blocks = f"-b{cfg.min_blocks}-{cfg.max_blocks}" if cfg.domain == "blocksworld" else ""
+    return store.parent / f"{store.stem}-data" / f"{cfg.domain}-seed{cfg.seed}-round{round_no}-n{cfg.problems}{blocks}"
+
+
 def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | None = None) -> list[dict[str, Any]]:
     """The training set of round ``round_no``: the chosen sources of rounds 1..round_no, deduplicated."""
     from . import targets
@@ -271,7 +309,7 @@ def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | No
     for r in range(1, round_no + 1):
         folder = out / f"round-{r}"
         if cfg.data in ("imitation", "both"):
-            records += targets.read_jsonl(folder / "data" / "train.jsonl")
+            records += targets.read_jsonl(data_dir(cfg, out, r) / "train.jsonl")
         if cfg.data in ("expert", "both"):
             records += targets.read_jsonl(folder / "expert.jsonl")
     records = _dedupe(records)
@@ -298,20 +336,22 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
     _check_settings(cfg, out)
     if cfg.device != "cpu":
         os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
-    eval_store = out / "eval.sqlite"
+    eval_store = Path(cfg.store).resolve() if cfg.store else out / "eval.sqlite"
     models = {0: cfg.base}
 
     for r in range(1, cfg.rounds + 1):
         folder = out / f"round-{r}"
-        data_dir = folder / "data"
-        if not (data_dir / "data.json").is_file():
+        data = data_dir(cfg, out, r)
+        if not (data / "data.json").is_file():
             log.info("round %d: generating %d problems", r, cfg.problems)
-            commands.make_data(cfg.domain, data_dir, count=cfg.problems, seed=cfg.seed * 1000 + r,
+            commands.make_data(cfg.domain, data, count=cfg.problems, seed=cfg.seed * 1000 + r,
                                min_blocks=cfg.min_blocks, max_blocks=cfg.max_blocks)  # fmt: skip
         if cfg.data in ("expert", "both") and not (folder / "expert.jsonl").is_file():
-            store = folder / "sample.sqlite"
-            _run(write_sweep(sample_sweep(cfg, r, data_dir, models[r - 1]), folder / "sample.yaml"), store, cfg, progress)
-            commands.make_expert_data(store, folder / "expert.part.jsonl", roots=[data_dir / "problems"])
+            store = Path(cfg.store).resolve() if cfg.store else folder / "sample.sqlite"
+            sweep_file = write_sweep(sample_sweep(cfg, r, data, models[r - 1]), folder / "sample.yaml")
+            _run(sweep_file, store, cfg, progress)
+            commands.make_expert_data(store, folder / "expert.part.jsonl", roots=[data / "problems"],
+                                      keys=_keys([sweep_file]))  # fmt: skip
             (folder / "expert.part.jsonl").replace(folder / "expert.jsonl")
         adapter = folder / "adapter"
         if not (adapter / "adapter_model.safetensors").is_file() or not (adapter / "train.json").is_file():
@@ -328,11 +368,12 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
                                    seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps)  # fmt: skip
             (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
         models[r] = str(adapter)
-        if r == 1:  # round 0, the base model and the random control, after the first adapter exists (it matters more)
+        _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)
+        if r == 1:  # round 0, the base model and the random control, after round 1 (the trained model matters more)
             _run(write_sweep(eval_sweep(cfg, [cfg.base, *(["random"] if cfg.eval_random else [])]),
                              out / "round-0" / "eval.yaml"), eval_store, cfg, progress)  # fmt: skip
-        _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)
-    rows = round_table(eval_store, {m: r for r, m in models.items()}, random="random" if cfg.eval_random else None)
+    rows = round_table(eval_store, {m: r for r, m in models.items()}, random="random" if cfg.eval_random else None,
+                       keys=_keys(_eval_files(out)))  # fmt: skip
     write_tables(rows, out, cfg)
     return rows
 
@@ -348,11 +389,12 @@ def _tokenizer(base: str) -> Any:
 # -- tables ------------------------------------------------------------------------------------
 
 
-def round_table(store: str | Path, rounds: dict[str, int], random: str | None = "random") -> list[RoundRow]:
+def round_table(store: str | Path, rounds: dict[str, int], random: str | None = "random",
+                keys: Sequence[str] | None = None) -> list[RoundRow]:  # fmt: skip
     """Per (round, set, strategy): solved, LLM calls and generated tokens per solved instance.
 
     ``rounds`` maps a model spec (as the sweeps name it) to its round; the random control is
-    reported as round ``-1``.
+    reported as round ``-1``. ``keys``: only these trials (the run's own, in a shared store).
     """
     from llm_modulo.experiments.store import TrialStore
 
@@ -362,7 +404,7 @@ def round_table(store: str | Path, rounds: dict[str, int], random: str | None = 
     groups: dict[tuple[int, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     resolved = {same(m): r for m, r in rounds.items()}
     with TrialStore(store, readonly=True) as db:
-        for row in db.rows(sweep="eval"):
+        for row in db.rows(sweep=None if keys is not None else "eval", keys=keys):
             model = row["model"]
             key = same(model)
             if key in resolved:
@@ -440,15 +482,18 @@ def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
     """The settings and table of an ``improve`` run folder, from its files alone."""
     out = Path(out)
     saved = out / "improve.json"
-    if not saved.is_file() or not (out / "eval.sqlite").is_file():
-        raise InputError(f"{out} is not an improve run (improve.json and eval.sqlite expected)")
+    if not saved.is_file():
+        raise InputError(f"{out} is not an improve run (improve.json expected)")
     cfg = ImproveConfig.model_validate_json(saved.read_text())
+    store = Path(cfg.store) if cfg.store else out / "eval.sqlite"
+    if not store.is_file():
+        raise InputError(f"{out}: its evaluation store {store} is missing")
     models = {cfg.base: 0}
     for folder in sorted(out.glob("round-*/adapter")):
         r = int(folder.parent.name.removeprefix("round-"))
         if (folder / "adapter_model.safetensors").is_file():
             models[str(folder)] = r
-    return cfg, round_table(out / "eval.sqlite", models, random="random" if cfg.eval_random else None)
+    return cfg, round_table(store, models, random="random" if cfg.eval_random else None, keys=_keys(_eval_files(out)))
 
 
 def compare_runs(outs: Sequence[str | Path]) -> str:

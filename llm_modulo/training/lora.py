@@ -378,6 +378,11 @@ def train(
                             "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 4)})
             if bar is not None:
                 bar.update(task, advance=1, loss=f"{value:.4f}")
+            if step % 10 == 0 or step == total:  # a trace for logs where no progress bar shows (nohup, CI)
+                recent = step_seconds[-10:]
+                log.info("step %d/%d loss %.4f, %.1f s/step, about %.0f min left", step, total,
+                         sum(h["loss"] for h in history[-10:]) / len(history[-10:]), sum(recent) / len(recent),
+                         (total - step) * sum(recent) / len(recent) / 60)  # fmt: skip
             if step % save_every == 0 or step == total:
                 _save_checkpoint(model, optimizer, scheduler, step, history, identity, ckpt_root, keep_checkpoints)
     model.eval()

@@ -299,6 +299,7 @@ def expert_records(
     roots: Sequence[str | Path] = (),
     sweep: str | None = None,
     max_per_problem: int | None = None,
+    keys: Iterable[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Certified samples of a language-model proposer in a sweep store, as training records.
 
@@ -310,6 +311,7 @@ def expert_records(
     (``include_random``) and test instances (``allow_test``; checked by canonical key, so a
     renamed copy counts) are dropped. Planning problems are found as PlanBench names or as
     ``<instance>.pddl`` under the current folder, the sweep config's folder or ``roots``.
+    ``keys``: only these trials (a store shared by several sweeps), else ``sweep``'s, else all.
     """
     from llm_modulo.experiments.store import TrialStore
     from llm_modulo.types import Result
@@ -320,7 +322,7 @@ def expert_records(
     counts = {"rows": 0, "random": 0, "test": 0, "unknown": 0, "uncertified": 0, "kept": 0}
     with TrialStore(store, readonly=True) as db:
         config_dirs = _config_dirs(db)
-        for row in db.rows(sweep=sweep):
+        for row in db.rows(sweep=None if keys is not None else sweep, keys=keys):
             counts["rows"] += 1
             if row["proposer"] == "random" and not include_random:
                 counts["random"] += 1

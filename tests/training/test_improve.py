@@ -65,11 +65,17 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     with pytest.raises(InputError, match="other settings"):
         improve.run_improve(_config(tiny_base, problems=4), out, progress=False)
 
+    # evaluation may widen on a rerun: every round (base, control, trained) gets the new strategy, nothing retrains
+    trained = (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
+    wider = improve.run_improve(_config(tiny_base, eval_strategies=["direct", "search", "best-of-n"]), out, progress=False)
+    assert {(r.round, r.strategy) for r in wider} == {(k, st) for k in (-1, 0, 1) for st in ("direct", "search", "best-of-n")}
+    assert (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == trained
+
     # the table is rebuilt from the folder alone, and runs compare side by side
     _, reloaded = improve.load_rows(out)
-    assert [r.model_dump() for r in reloaded] == [r.model_dump() for r in rows]
+    assert [r.model_dump() for r in reloaded] == [r.model_dump() for r in wider]
     table = improve.compare_runs([out])
-    assert table.startswith("| run | data |") and len(table.strip().splitlines()) == 2 + 4 * 2
+    assert table.startswith("| run | data |") and len(table.strip().splitlines()) == 2 + len(sets) * 3
     with pytest.raises(InputError, match="not an improve run"):
         improve.load_rows(tmp_path)
 
@@ -140,3 +146,26 @@ def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base:
     model = load_model("tiny-planner")
     assert Path(model.source).parent == cache / ".merged" and not (shipped / "tiny-planner" / "merged").exists()
     assert lora.resolve_adapter("no-such-adapter") is None
+
+
+def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path, tmp_path: Path, one_thread: Any) -> None:
+    store = tmp_path / "shared.sqlite"
+    expert = improve.run_improve(_config(tiny_base, store=str(store), eval_strategies=["direct"]), tmp_path / "expert", progress=False)
+    with TrialStore(store, readonly=True) as db:
+        first = db.count()
+    assert not (tmp_path / "expert" / "eval.sqlite").exists() and not (tmp_path / "expert" / "round-1" / "sample.sqlite").exists()
+
+    both = improve.run_improve(_config(tiny_base, store=str(store), eval_strategies=["direct"], data="both"), tmp_path / "both", progress=False)
+    with TrialStore(store, readonly=True) as db:
+        added = db.count() - first
+    sets = len(improve.EVAL_SETS["blocksworld"])
+    assert improve.data_dir(_config(tiny_base, store=str(store)), tmp_path / "both", 1).parent == tmp_path / "shared-data"
+    assert added == sets  # only the new adapter's evaluation: base, control and round-1 samples were found in the store
+    assert targets.read_jsonl(tmp_path / "both" / "round-1" / "expert.jsonl") == targets.read_jsonl(tmp_path / "expert" / "round-1" / "expert.jsonl")
+
+    # each run's table holds its own adapter, beside the same base and control rows
+    for out, rows in ((tmp_path / "expert", expert), (tmp_path / "both", both)):
+        assert {r.model for r in rows if r.round == 1} == {str(out / "round-1" / "adapter")}
+        assert len(rows) == 3 * sets
+        assert [r.model_dump() for r in improve.load_rows(out)[1]] == [r.model_dump() for r in rows]
+    assert [r.model_dump() for r in expert if r.round < 1] == [r.model_dump() for r in both if r.round < 1]
