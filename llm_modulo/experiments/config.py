@@ -133,6 +133,8 @@ class StrategySpec(BaseModel):
     budgets: list[BudgetSpec] | None = None
     models: list[str] | None = None
     seeds: list[int] | None = None
+    # this strategy's own sampling (e.g. greedy `direct` beside sampled best-of-n); default: the sweep's
+    sampling: SamplingSpec | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -404,7 +406,7 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
                         budget=budget,
                         feedback=feedback,
                         seed=seed,
-                        sampling=config.sampling,
+                        sampling=st.sampling or config.sampling,
                         sweep=name,
                         label=labels[st_idx],
                         model_resolved=resolved,

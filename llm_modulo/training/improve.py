@@ -140,14 +140,17 @@ class RoundRow(BaseModel):
 # -- sweeps written by the loop ----------------------------------------------------------------
 
 
-def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str | None = None) -> list[dict[str, Any]]:
-    """Sweep ``strategies`` entries for ``names`` with the compact prompts."""
+def _strategy_entries(names: Sequence[str], n: int, nodes: int, heuristic: str | None = None,
+                      max_tokens: int = 128) -> list[dict[str, Any]]:  # fmt: skip
+    """Sweep ``strategies`` entries for ``names`` with the compact prompts; ``direct`` decodes greedily
+    (the model alone at temperature 0, as PlanBench measured GPT-4), the others sample."""
     compact = {"prompt_format": "compact"}
     entries: list[dict[str, Any]] = []
     for name in names:
         entry: dict[str, Any] = {"name": name, "domain_options": dict(compact)}
         if name == "direct":
-            entry.update(constrained="well-formed", budgets=[{"samples": 1, "rounds": 1}])
+            entry.update(constrained="well-formed", budgets=[{"samples": 1, "rounds": 1}],
+                         sampling={"temperature": 0.0, "top_p": 1.0, "max_tokens": max_tokens})  # fmt: skip
         elif name == "best-of-n":
             entry.update(n=n, constrained="well-formed")
         elif name == "modulo":
@@ -202,7 +205,7 @@ def eval_sweep(cfg: ImproveConfig, models: Sequence[str]) -> dict[str, Any]:
         "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": cfg.max_tokens},
         "budgets": [{"samples": 8, "rounds": "none"}],
         "instance_sets": sets,
-        "strategies": _strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes),
+        "strategies": _strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes, max_tokens=cfg.max_tokens),
     }
 
 

@@ -201,6 +201,7 @@ KEY_CHANGES = [
     {"strategies__0__n": 4},
     {"strategies__0__constrained": "executable"},
     {"strategies__0__history": True},
+    {"strategies__0__sampling": {"temperature": 0.0}},
     {"strategies__0__name": "modulo"},
     {"instance_sets__0__domain": "pddl"},
 ]
@@ -221,6 +222,15 @@ def test_sweep_name_and_label_do_not_change_keys(planbench, tmp_path):
     trial = load(tmp_path, variant()).trials[0]
     assert trial.key == trial_key(trial.config())
     assert "sweep" not in trial.config() and "label" not in trial.config()
+
+
+def test_a_strategy_may_sample_on_its_own_terms(planbench, tmp_path):
+    greedy = {"name": "direct", "constrained": "well-formed", "sampling": {"temperature": 0.0, "top_p": 1.0}}
+    sweep = load(tmp_path, variant(sampling={"temperature": 0.8}, strategies=[BASE["strategies"][0], greedy]))
+    by_strategy = {t.strategy: t.sampling for t in sweep.trials}
+    assert by_strategy["direct"].temperature == 0.0 and by_strategy["direct"].top_p == 1.0
+    assert by_strategy["best-of-n"].temperature == 0.8  # the sweep's
+    assert "sampling" not in sweep.trials[0].options
 
 
 def test_two_sweeps_share_identical_trials(planbench, tmp_path):

@@ -49,6 +49,7 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     assert len(stored) == 3 * 4 * 2
     compact = [json.loads(r["config_json"]) for r in stored]
     assert all(c["domain_options"] == {"prompt_format": "compact"} for c in compact)
+    assert {c["sampling"]["temperature"] for c in compact if c["strategy"] == "direct"} == {0.0}  # the model alone: greedy
     adapter_rows = [c for c in compact if c["model"].endswith("adapter")]
     assert adapter_rows and all(c.get("model_digest") for c in adapter_rows)  # retraining is a new setting
 
