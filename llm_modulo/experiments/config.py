@@ -3,7 +3,7 @@
 A config is a grid: instance sets x strategies x models x budgets x feedback levels x seeds,
 plus sampling settings and the prompt style. A strategy entry carries the keyword options of
 its class's constructor (``n``, ``constrained``, ``reuse_prefix``, ``history``, ``k``, ...)
-and may override the grid's ``feedback``, ``budgets``, ``models`` and ``seeds``::
+and may override the grid's ``feedback``, ``budgets``, ``models``, ``seeds`` and ``sampling``::
 
     name = "tiny"
     models = ["random"]
