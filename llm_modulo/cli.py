@@ -278,6 +278,7 @@ def train(
     max_steps: Annotated[Optional[int], typer.Option(help="stop after this many steps")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: every core)")] = None,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="start afresh instead of from the latest checkpoint")] = False,
 ) -> None:
     """LoRA-train the embedded model on certified traces (completion tokens only), resumable, with a loss curve."""
@@ -286,7 +287,7 @@ def train(
 
         summary = train_adapter(data, out, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
                                 max_len=max_len, seed=seed, device=device, resume=not no_resume,
-                                max_steps=max_steps, name=name)
+                                max_steps=max_steps, name=name, threads=threads)
     except LLMModuloError as exc:
         _fail(exc)
         return
@@ -321,7 +322,7 @@ def improve(
     store: Annotated[Optional[Path], typer.Option(help="one trial store for all sweeps, shareable by several runs (an ablation): the base model's evaluation and identical samples run once")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda (training and sampling)")] = "cpu",
     workers: Annotated[int, typer.Option(help="sweep workers")] = 1,
-    threads: Annotated[Optional[int], typer.Option(help="torch threads per sweep worker")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="torch threads per sweep worker and while training (default: every core)")] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log each step")] = False,
 ) -> None:
     """Expert iteration: sample with critics -> keep certified traces -> train -> evaluate, for N rounds.

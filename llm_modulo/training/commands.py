@@ -102,8 +102,12 @@ def train_adapter(
     save_every: int = 50,
     max_steps: int | None = None,
     name: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """LoRA-train the embedded model (or ``base``) on ``data``; the adapter goes to ``out``.
+
+    ``threads``: torch's CPU threads while training (None: torch's default, every core); the
+    previous setting is restored afterwards.
 
     With ``name`` (e.g. ``smollm2-135m-planner``) the finished adapter is also copied to
     ``<cache root>/adapters/<name>`` so that ``--model <name>`` finds it.
@@ -113,11 +117,19 @@ def train_adapter(
 
     from . import lora
 
-    report = lora.train(
-        data, out, base=base, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
-        max_len=max_len, seed=seed, device=device, resume=resume, progress=progress, save_every=save_every,
-        max_steps=max_steps,
-    )  # fmt: skip
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        report = lora.train(
+            data, out, base=base, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
+            max_len=max_len, seed=seed, device=device, resume=resume, progress=progress, save_every=save_every,
+            max_steps=max_steps,
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
     summary = {k: v for k, v in asdict(report).items() if k != "losses"}
     if name:
         if "/" in name or name in ("default", "random"):

@@ -368,7 +368,8 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             targets.write_jsonl(records, folder / "train.jsonl")
             commands.train_adapter(folder / "train.jsonl", adapter, base=cfg.base, epochs=cfg.epochs, lr=cfg.lr,
                                    rank=cfg.rank, alpha=cfg.alpha, batch_size=cfg.batch_size, max_len=cfg.max_len,
-                                   seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps)  # fmt: skip
+                                   seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps,
+                                   threads=cfg.threads)  # fmt: skip
             (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
         models[r] = str(adapter)
         _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)

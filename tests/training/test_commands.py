@@ -36,3 +36,24 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_train_adapter_trains_on_the_threads_asked_and_restores_them(tiny_base: Path, tmp_path: Path, game24_records: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    from llm_modulo.training import lora
+
+    seen: list[int] = []
+    real = lora.train
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    monkeypatch.setattr(lora, "train", spy)
+    summary = commands.train_adapter(tmp_path / "d.jsonl", tmp_path / "a", base=str(tiny_base), max_steps=1,
+                                     batch_size=2, rank=2, alpha=4, progress=False, threads=other)  # fmt: skip
+    assert seen == [other] and torch.get_num_threads() == before
+    assert summary["steps"] == 1 and (tmp_path / "a" / "adapter_model.safetensors").is_file()
