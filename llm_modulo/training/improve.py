@@ -469,7 +469,8 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
         f"Domain {cfg.domain}; base {cfg.base}; data {cfg.data}; {cfg.problems} new problems a round; sampling "
         f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
-        "certified; `direct` is the model alone (syntax-constrained decoding, the critic only scores).",
+        "certified; `direct` is the model alone (one greedy, syntax-constrained decode; the critic only scores); "
+        "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw).",
         "",
         "",
     ]
