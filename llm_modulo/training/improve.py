@@ -131,6 +131,11 @@ class RoundRow(BaseModel):
     llm_calls_per_solved: float | None
     generated_tokens_per_solved: float | None
     seconds_per_instance: float
+    # partial credit where the critic is a plan validator (None elsewhere): trials with a sample whose
+    # every step is applicable (the goal may still fail), and the mean over trials of the best
+    # sample's applicable prefix as a share of its length
+    executable: int | None = None
+    executable_prefix: float | None = None
 
     @property
     def rate(self) -> float:
@@ -423,18 +428,46 @@ def round_table(store: str | Path, rounds: dict[str, int], random: str | None = 
         solved = [x for x in rows if x["verified"] or x["status"] == "no_solution"]
         n = len(rows)
         calls = sum(x["llm_calls"] or 0 for x in rows)
+        progress = [p for p in (plan_progress(x.get("result_json")) for x in rows) if p is not None]
+        graded = len(progress) == n and n > 0
         table.append(RoundRow(
             round=r, model=model, domain=domain, instance_set=iset, strategy=strategy, trials=n, solved=len(solved),
             llm_calls_per_instance=calls / n if n else 0.0,
             llm_calls_per_solved=(sum(x["llm_calls"] or 0 for x in solved) / len(solved)) if solved else None,
             generated_tokens_per_solved=(sum(x["generated_tokens"] or 0 for x in solved) / len(solved)) if solved else None,
             seconds_per_instance=sum(x["seconds"] or 0.0 for x in rows) / n if n else 0.0,
+            executable=sum(e for e, _ in progress) if graded else None,
+            executable_prefix=sum(f for _, f in progress) / n if graded else None,
         ))  # fmt: skip
     return table
 
 
+def plan_progress(result_json: str | None) -> tuple[bool, float] | None:
+    """(some sample's plan is executable throughout, best applicable-prefix share) from a trial's
+    stored result; None when no critic reported plan prefixes (not a planning trial)."""
+    if not result_json:
+        return None
+    found, executable, best = False, False, 0.0
+    for entry in json.loads(result_json).get("trace") or []:
+        for sample in entry.get("samples") or []:
+            for verdict in sample.get("verdicts") or []:
+                info = verdict.get("info") or {}
+                if "valid_prefix_len" not in info or "plan_len" not in info:
+                    continue
+                found = True
+                length, prefix = int(info["plan_len"]), int(info["valid_prefix_len"])
+                if length > 0:
+                    executable = executable or prefix >= length
+                    best = max(best, min(prefix, length) / length)
+    return (executable, best) if found else None
+
+
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _graded(row: RoundRow) -> str:
+    return "-" if row.executable is None else f"{row.executable}/{row.trials}"
 
 
 def markdown_table(rows: Sequence[RoundRow]) -> str:
@@ -447,15 +480,17 @@ def markdown_table(rows: Sequence[RoundRow]) -> str:
         by_set[row.instance_set].append(row)
     lines: list[str] = []
     for iset, group in by_set.items():
-        lines += [f"### {iset}", "", "| round | model | strategy | solved | 95% CI | LLM calls / instance | "
-                  "LLM calls / solved | generated tokens / solved | s / instance |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [f"### {iset}", "", "| round | model | strategy | solved | 95% CI | executable plans | "
+                  "applicable prefix | LLM calls / instance | LLM calls / solved | generated tokens / solved | s / instance |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for row in sorted(group, key=lambda x: (x.strategy, x.round)):
             lo, hi = wilson_interval(row.solved, row.trials)
             name = "random control" if row.round < 0 else ("base" if row.round == 0 else Path(row.model).parent.name)
             lines.append(
                 f"| {'-' if row.round < 0 else row.round} | {name} | {row.strategy} | {row.solved}/{row.trials} "
-                f"({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | {_fmt(row.llm_calls_per_instance)} | "
+                f"({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | {_graded(row)} | "
+                f"{_fmt(None if row.executable_prefix is None else 100 * row.executable_prefix, 0)}{'' if row.executable_prefix is None else '%'} | "
+                f"{_fmt(row.llm_calls_per_instance)} | "
                 f"{_fmt(row.llm_calls_per_solved)} | {_fmt(row.generated_tokens_per_solved, 0)} | {_fmt(row.seconds_per_instance)} |"
             )
         lines.append("")
@@ -470,7 +505,9 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
         f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
         "certified; `direct` is the model alone (one greedy, syntax-constrained decode; the critic only scores); "
-        "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw).",
+        "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw). "
+        "Partial credit from the plan validator: *executable plans*, trials with a sample whose every step applies "
+        "(the goal may still fail); *applicable prefix*, the mean share of the best sample's steps that apply before the first flaw.",
         "",
         "",
     ]
@@ -501,13 +538,18 @@ def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
     return cfg, round_table(store, models, random="random" if cfg.eval_random else None, keys=_keys(_eval_files(out)))
 
 
+def _share(row: RoundRow | None) -> str:
+    return "-" if row is None or row.executable_prefix is None else f"{100 * row.executable_prefix:.0f}%"
+
+
 def compare_runs(outs: Sequence[str | Path]) -> str:
     """One table over several ``improve`` runs (the data-source ablation: expert / imitation / both at
     equal training tokens): each run's latest round per set and strategy, beside the base and the random control."""
     from llm_modulo.experiments.stats import wilson_interval
 
-    lines = ["| run | data | train tokens | set | strategy | base | random control | latest round | solved | 95% CI |",
-             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| run | data | train tokens | set | strategy | base | random control | latest round | solved | 95% CI | "
+             "executable plans (base / control / round) | applicable prefix (base / control / round) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for out in outs:
         cfg, rows = load_rows(out)
         latest = max((r.round for r in rows), default=0)
@@ -521,10 +563,12 @@ def compare_runs(outs: Sequence[str | Path]) -> str:
             lines.append(
                 f"| {Path(out).name} | {cfg.data} | {cfg.train_tokens or 'all'} | {iset} | {strategy} | "
                 f"{f'{base.solved}/{base.trials}' if base else '-'} | {f'{rnd.solved}/{rnd.trials}' if rnd else '-'} | "
-                f"{latest} | {row.solved}/{row.trials} ({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% |"
+                f"{latest} | {row.solved}/{row.trials} ({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | "
+                f"{' / '.join(_graded(x) if x else '-' for x in (base, rnd, row))} | "
+                f"{' / '.join(_share(x) for x in (base, rnd, row))} |"
             )
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "round_table", "run_improve",
-           "sample_sweep"]  # fmt: skip
+__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "plan_progress",
+           "round_table", "run_improve", "sample_sweep"]  # fmt: skip

@@ -44,6 +44,7 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     seen = {(r.round, r.instance_set, r.strategy) for r in rows}
     assert seen == {(k, s, st) for k in (-1, 0, 1) for s in sets for st in ("direct", "search")}
     assert all(r.trials == 1 for r in rows)
+    assert all(r.executable is not None and 0.0 <= (r.executable_prefix or 0.0) <= 1.0 for r in rows if r.strategy == "direct")
     with TrialStore(out / "eval.sqlite", readonly=True) as db:
         stored = list(db.rows(sweep="eval"))
     assert len(stored) == 3 * 4 * 2
@@ -170,3 +171,15 @@ def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path,
         assert len(rows) == 3 * sets
         assert [r.model_dump() for r in improve.load_rows(out)[1]] == [r.model_dump() for r in rows]
     assert [r.model_dump() for r in expert if r.round < 1] == [r.model_dump() for r in both if r.round < 1]
+
+
+def test_plan_progress_is_partial_credit_from_the_validators_prefixes() -> None:
+    def result(*samples: tuple[int, int]) -> str:
+        verdicts = [[{"critic": "plan-validator", "info": {"valid_prefix_len": v, "plan_len": n}}] for v, n in samples]
+        return json.dumps({"trace": [{"samples": [{"verdicts": v} for v in verdicts]}]})
+
+    assert improve.plan_progress(result((2, 8), (6, 8))) == (False, 0.75)  # the best sample counts
+    assert improve.plan_progress(result((1, 4), (5, 5))) == (True, 1.0)  # executable to the end, goal or not
+    assert improve.plan_progress(result((0, 0))) == (False, 0.0)  # an empty plan is no progress
+    assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [{"critic": "game24", "info": {}}]}]}]})) is None
+    assert improve.plan_progress(None) is None
