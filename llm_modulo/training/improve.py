@@ -505,9 +505,10 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
         f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
         "certified; `direct` is the model alone (one greedy, syntax-constrained decode; the critic only scores); "
-        "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw). "
-        "Partial credit from the plan validator: *executable plans*, trials with a sample whose every step applies "
-        "(the goal may still fail); *applicable prefix*, the mean share of the best sample's steps that apply before the first flaw.",
+        "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw)."
+        + (" Partial credit from the plan validator: *executable plans*, trials with a sample whose every step applies "
+           "(the goal may still fail); *applicable prefix*, the mean share of the best sample's steps that apply before "
+           "the first flaw." if any(r.executable is not None for r in rows) else ""),
         "",
         "",
     ]

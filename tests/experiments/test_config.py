@@ -326,6 +326,22 @@ def test_shipped_example_config(planbench):
     assert {t.budget.nodes for t in sweep.trials if t.strategy == "search"} == {64}
 
 
+def test_the_planner_benchmark_config_matches_the_improve_evaluation(planbench):
+    from llm_modulo.training import improve
+
+    sweep = load_sweep(REPO / "benchmarks" / "configs" / "planner_planbench.toml")
+    assert len(sweep.trials) == 1200 * 3 * 2  # BW 600 + Mystery 600, three proposers, direct and modulo
+    direct = [t for t in sweep.trials if t.strategy == "direct"]
+    assert {t.sampling.temperature for t in direct} == {0.0}
+    assert {t.model for t in sweep.trials} == {"smollm2-135m-planner", "default", "random"}
+    # the same trials as improve's evaluation (same keys: an improve eval store can seed this one)
+    entries = {e["name"]: e for e in improve._strategy_entries(["direct", "modulo"], 8, 64)}
+    for t in sweep.trials[:12]:
+        entry = dict(entries[t.strategy])
+        assert t.domain_options == entry.pop("domain_options")
+        assert t.options == {k: v for k, v in entry.items() if k not in ("name", "budgets", "sampling")}
+
+
 DOMAIN_OPTIONS = """
 name = "shots"
 models = ["default"]
