@@ -251,7 +251,7 @@ def _keys(sweep_files: Sequence[Path]) -> list[str]:
 
 
 def _eval_files(out: Path) -> list[Path]:
-    return [out / "round-0" / "eval.yaml", *sorted(out.glob("round-*/eval.yaml"))]
+    return sorted(out.glob("round-*/eval.yaml"))  # round-0 (base, control) and every trained round
 
 
 def _run(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: bool) -> None:
@@ -344,7 +344,8 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
     _check_settings(cfg, out)
     if cfg.device != "cpu":
         os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
-    eval_store = Path(cfg.store).resolve() if cfg.store else out / "eval.sqlite"
+    shared = Path(cfg.store) if cfg.store else None  # absolute already (the config resolves it)
+    eval_store = shared or out / "eval.sqlite"
     models = {0: cfg.base}
 
     for r in range(1, cfg.rounds + 1):
@@ -355,7 +356,7 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             commands.make_data(cfg.domain, data, count=cfg.problems, seed=cfg.seed * 1000 + r,
                                min_blocks=cfg.min_blocks, max_blocks=cfg.max_blocks)  # fmt: skip
         if cfg.data in ("expert", "both") and not (folder / "expert.jsonl").is_file():
-            store = Path(cfg.store).resolve() if cfg.store else folder / "sample.sqlite"
+            store = shared or folder / "sample.sqlite"
             sweep_file = write_sweep(sample_sweep(cfg, r, data, models[r - 1]), folder / "sample.yaml")
             _run(sweep_file, store, cfg, progress)
             commands.make_expert_data(store, folder / "expert.part.jsonl", roots=[data / "problems"],
@@ -413,7 +414,7 @@ def round_table(store: str | Path, rounds: dict[str, int], random: str | None = 
     groups: dict[tuple[int, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     resolved = {same(m): r for m, r in rounds.items()}
     with TrialStore(store, readonly=True) as db:
-        for row in db.rows(sweep=None if keys is not None else "eval", keys=keys):
+        for row in db.rows(sweep="eval", keys=keys):  # keys, when given, select alone
             model = row["model"]
             key = same(model)
             if key in resolved:
@@ -470,6 +471,10 @@ def _graded(row: RoundRow) -> str:
     return "-" if row.executable is None else f"{row.executable}/{row.trials}"
 
 
+def _share(row: RoundRow | None) -> str:
+    return "-" if row is None or row.executable_prefix is None else f"{100 * row.executable_prefix:.0f}%"
+
+
 def markdown_table(rows: Sequence[RoundRow]) -> str:
     """The per-round table, one block per held-out set."""
     from llm_modulo.experiments.stats import wilson_interval
@@ -489,7 +494,7 @@ def markdown_table(rows: Sequence[RoundRow]) -> str:
             lines.append(
                 f"| {'-' if row.round < 0 else row.round} | {name} | {row.strategy} | {row.solved}/{row.trials} "
                 f"({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | {_graded(row)} | "
-                f"{_fmt(None if row.executable_prefix is None else 100 * row.executable_prefix, 0)}{'' if row.executable_prefix is None else '%'} | "
+                f"{_share(row)} | "
                 f"{_fmt(row.llm_calls_per_instance)} | "
                 f"{_fmt(row.llm_calls_per_solved)} | {_fmt(row.generated_tokens_per_solved, 0)} | {_fmt(row.seconds_per_instance)} |"
             )
@@ -537,10 +542,6 @@ def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
         if (folder / "adapter_model.safetensors").is_file():
             models[str(folder)] = r
     return cfg, round_table(store, models, random="random" if cfg.eval_random else None, keys=_keys(_eval_files(out)))
-
-
-def _share(row: RoundRow | None) -> str:
-    return "-" if row is None or row.executable_prefix is None else f"{100 * row.executable_prefix:.0f}%"
 
 
 def compare_runs(outs: Sequence[str | Path]) -> str:

@@ -322,7 +322,7 @@ def expert_records(
     counts = {"rows": 0, "random": 0, "test": 0, "unknown": 0, "uncertified": 0, "kept": 0}
     with TrialStore(store, readonly=True) as db:
         config_dirs = _config_dirs(db)
-        for row in db.rows(sweep=None if keys is not None else sweep, keys=keys):
+        for row in db.rows(sweep=sweep, keys=keys):  # keys, when given, select alone
             counts["rows"] += 1
             if row["proposer"] == "random" and not include_random:
                 counts["random"] += 1
