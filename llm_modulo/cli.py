@@ -502,6 +502,7 @@ def bench(
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (with --executor ray); default: start a local Ray")] = None,
     workers: Annotated[Optional[int], typer.Option(help="trials at once; default: CPU cores; 1 runs them in this process")] = None,
     threads: Annotated[Optional[int], typer.Option(help="torch threads per worker; default: the cores split between the workers (set 1 when sweeps share a machine: oversubscribed threads run many times slower)")] = None,
+    batch: Annotated[Optional[int], typer.Option(help="run N trials at once in this process and decode their local-model calls as shared batches (the fast way to run a local model, on CPU or GPU; with --workers 1)")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="do not read or write the completion cache")] = False,
     cache: Annotated[Optional[Path], typer.Option(help="completion cache file; default: <store>.cache.sqlite beside the store")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the trials per arm (and how many are stored), then exit")] = False,
@@ -537,7 +538,7 @@ def bench(
             out.print(plan_table(sweep, store_path))
             return
         outcome = run_sweep(sweep, store_path, executor=executor, address=address, workers=workers, threads=threads,
-                            cache=not no_cache, cache_path=cache, retry_errors=retry_errors, limit=limit,
+                            batch=batch, cache=not no_cache, cache_path=cache, retry_errors=retry_errors, limit=limit,
                             console=out, command=shlex.join(["llm-modulo", *sys.argv[1:]]))
     except SweepInterrupted as stop:
         o = stop.outcome

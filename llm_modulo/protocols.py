@@ -128,6 +128,31 @@ class LanguageModel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SampleRequest:
+    """The arguments of one :meth:`LanguageModel.sample` call, for :class:`MultiSamplingModel`."""
+
+    prompt: Prompt
+    n: int
+    params: SamplingParams
+    constraint: LineConstraint | None = None
+
+
+@runtime_checkable
+class MultiSamplingModel(Protocol):
+    """Optional: a model that decodes several ``sample`` calls (different prompts) as one batch.
+
+    ``sample_many(requests)`` returns, per request and in order, what ``sample`` would return
+    for it, or the :class:`~llm_modulo.errors.InputError` that ``sample`` would raise for it
+    (one bad request does not fail the others). :class:`~llm_modulo.models.batching.BatchingModel`
+    uses it to batch the calls of trials that run concurrently.
+    """
+
+    name: str
+
+    def sample_many(self, requests: Sequence[SampleRequest]) -> list[Batch | Exception]: ...
+
+
 @runtime_checkable
 class ScoringModel(Protocol):
     """Optional: a model that can rank given continuations (used by the ``search`` strategy).
@@ -262,9 +287,11 @@ __all__ = [
     "Feedback",
     "LanguageModel",
     "LineConstraint",
+    "MultiSamplingModel",
     "OptionalCriticHooks",
     "OptionalDomainHooks",
     "Prompt",
+    "SampleRequest",
     "SamplingParams",
     "ScoreBatch",
     "ScoringModel",

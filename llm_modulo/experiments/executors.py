@@ -7,6 +7,11 @@ on which worker ran what before. An ordinary exception inside a trial becomes a 
 ``error``; errors that doom every trial (a bad model spec, a model that will not load, an
 unreachable server, a task that cannot be read) abort the sweep instead (:class:`FatalTrialError`).
 
+With ``--batch K`` (:class:`BatchedExecutor`) K trials run at once in this process, in threads,
+and a local model's ``sample`` calls from all of them are decoded together
+(:class:`~llm_modulo.models.batching.BatchingModel`): the forward passes are shared, which is
+where a small model's throughput comes from, on a GPU above all.
+
 The executors share one small interface (:class:`Executor`): ``submit`` a spec, ``wait`` for
 finished handles, ``outcome`` of a handle, ``shutdown``. The driver alone writes the store.
 """
@@ -20,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -37,6 +43,10 @@ FATAL_AT_SETUP: tuple[type[BaseException], ...] = (InputError, *FATAL_ALWAYS)
 
 _MODELS: dict[tuple[str, str | None], Any] = {}  # per process: (spec, cache path) -> model
 _THREADS: int | None = None
+_MODELS_LOCK = threading.Lock()  # one load per model when trials run in threads
+_SETUP_LOCK = threading.Lock()  # task loading (unified-planning's parser) is not thread-safe
+_BATCHING = threading.Event()  # set while a BatchedExecutor runs in this process
+_BATCH_LOCK = threading.RLock()  # one batch at a time across this process's models (they share the cores)
 
 
 DEVICE_ENV = "LLM_MODULO_DEVICE"  # where local models run in the workers (cpu, cuda); `bench --device` sets it
@@ -55,7 +65,9 @@ def fresh_per_trial(spec: str) -> bool:
 
 
 def _describe(model: Any) -> str:
-    inner = getattr(model, "model", model) if type(model).__name__ == "CachingModel" else model
+    inner = model
+    while type(inner).__name__ in ("CachingModel", "BatchingModel"):
+        inner = inner.model
     description = getattr(inner, "description", None)
     if isinstance(description, str):
         return description
@@ -70,19 +82,34 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
 
     if fresh_per_trial(spec.model):
         return load_model(spec.model_resolved, seed=spec.seed)
-    key = (spec.model_resolved, cache_path)
-    model = _MODELS.get(key)
-    if model is None:
-        device = os.environ.get(DEVICE_ENV, "cpu")  # not a setting of the trial: the hardware is recorded per run
-        model = load_model(spec.model_resolved, device=device)
-        if hasattr(model, "load"):
-            model.load()
-        _set_threads()
-        if cache_path is not None:
-            from llm_modulo.experiments.cache import CachingModel
+    key = (spec.model_resolved, cache_path, _BATCHING.is_set())
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            device = os.environ.get(DEVICE_ENV, "cpu")  # not a setting of the trial: the hardware is recorded per run
+            model = load_model(spec.model_resolved, device=device)
+            if hasattr(model, "load"):
+                model.load()
+            _set_threads()
+            if key[2]:  # concurrent trials: their calls meet in one batch (one batch at a time)
+                from llm_modulo.models.batching import BatchingModel
 
-            model = CachingModel(model, spec.model, cache_path)
-        _MODELS[key] = model
+                model = BatchingModel(model, lock=_BATCH_LOCK)
+            if cache_path is not None:
+                from llm_modulo.experiments.cache import CachingModel
+
+                model = CachingModel(model, spec.model, cache_path)
+            _MODELS[key] = model
+    return model
+
+
+def batcher_of(model: Any) -> Any:
+    """The :class:`~llm_modulo.models.batching.BatchingModel` inside ``model`` (cache wrapper
+    included), or None."""
+    from llm_modulo.models.batching import BatchingModel
+
+    while model is not None and not isinstance(model, BatchingModel):
+        model = model.__dict__.get("model") if hasattr(model, "__dict__") else None
     return model
 
 
@@ -140,7 +167,8 @@ def run_trial(spec: TrialSpec, cache_path: str | None = None) -> dict[str, Any]:
     status ``error`` and a one-line message."""
     try:
         model = model_for(spec, cache_path)
-        domain, task = load_task(spec)
+        with _SETUP_LOCK:
+            domain, task = load_task(spec)
         strategy = build_strategy(spec, model, domain)
     except FATAL_AT_SETUP:
         raise
@@ -216,7 +244,7 @@ def execute_trial(spec_data: dict[str, Any], threads: int | None = None, cache_p
     except FATAL_AT_SETUP as exc:
         return {"key": spec.key, "fatal": f"{spec.model} on {spec.instance}: {exc.format_message()}",
                 "fatal_type": type(exc).__name__}
-    model = _MODELS.get((spec.model_resolved, cache_path))
+    model = _MODELS.get((spec.model_resolved, cache_path, _BATCHING.is_set()))
     info = {"name": getattr(model, "name", spec.model), "description": _describe(model)} if model is not None else None
     if info is None and fresh_per_trial(spec.model):
         info = {"name": "random" if spec.model == "random" else "scripted", "description": _fresh_description(spec.model)}
@@ -318,7 +346,70 @@ class InProcessExecutor:
         self._pending.clear()
 
 
-class LocalExecutor:
+class _FuturesExecutor:
+    """Handles are ``concurrent.futures`` futures."""
+
+    def wait(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
+        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def ready(self, handles: Sequence[Any]) -> list[Any]:
+        return [h for h in handles if h.done() and not h.cancelled()]
+
+
+def _batched_trial(spec_data: dict[str, Any], threads: int | None, cache_path: str | None) -> dict[str, Any]:
+    """:func:`execute_trial` in a :class:`BatchedExecutor` thread, counted as a client of its
+    model's batcher while it runs (a batch starts at once when every client waits)."""
+    spec = TrialSpec.model_validate(spec_data)
+    batcher = None
+    if not fresh_per_trial(spec.model):
+        try:
+            batcher = batcher_of(model_for(spec, cache_path))
+        except FATAL_AT_SETUP:
+            pass  # execute_trial meets the error again and reports it as fatal
+    if batcher is None:
+        return execute_trial(spec_data, threads, cache_path)
+    with batcher.client():
+        return execute_trial(spec_data, threads, cache_path)
+
+
+class BatchedExecutor(_FuturesExecutor):
+    """``--batch K``: K trials at once in this process, in threads, their local-model calls
+    decoded as shared batches. One batch runs at a time, on all ``threads``."""
+
+    name = "local"
+
+    def __init__(self, batch: int, cache_path: str | None = None, threads: int | None = None) -> None:
+        self.workers = batch
+        self.batch = batch
+        self.cache_path = cache_path
+        self.threads = threads or threads_per_worker(1)
+        _BATCHING.set()
+        _configure(self.threads)
+        self._pool = cf.ThreadPoolExecutor(max_workers=batch, thread_name_prefix="llm-modulo-trial")
+
+    def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
+        return self._pool.submit(_batched_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
+
+    def outcome(self, handle: Any) -> dict[str, Any]:
+        return handle.result()  # type: ignore[no-any-return]
+
+    def shutdown(self, kill: bool = False, handles: Sequence[Any] = ()) -> None:
+        # threads cannot be killed: with ``kill`` the queued trials are dropped and the ones in
+        # flight finish their current batch (their rows are not committed)
+        if kill:
+            for model in list(_MODELS.values()):
+                batcher = batcher_of(model)
+                if batcher is not None:
+                    batcher.abandon()
+        self._pool.shutdown(wait=not kill, cancel_futures=kill)
+        _BATCHING.clear()
+        if kill:  # abandoned batchers refuse calls: the next run in this process makes new ones
+            for key in [k for k, m in _MODELS.items() if k[2]]:
+                del _MODELS[key]
+
+
+class LocalExecutor(_FuturesExecutor):
     """A pool of ``workers`` processes (the "spawn" start method: no inherited locks or threads)."""
 
     name = "local"
@@ -336,13 +427,6 @@ class LocalExecutor:
 
     def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
         return self._pool.submit(execute_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
-
-    def wait(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
-        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return list(done)
-
-    def ready(self, handles: Sequence[Any]) -> list[Any]:
-        return [h for h in handles if h.done() and not h.cancelled()]
 
     def outcome(self, handle: Any) -> dict[str, Any]:
         try:
@@ -429,9 +513,21 @@ class RayExecutor:
 
 
 def make_executor(
-    kind: str, workers: int, address: str | None = None, cache_path: str | None = None, threads: int | None = None
+    kind: str,
+    workers: int,
+    address: str | None = None,
+    cache_path: str | None = None,
+    threads: int | None = None,
+    batch: int | None = None,
 ) -> Any:
-    """``threads``: torch threads per local worker (default: the cores split between the workers)."""
+    """``threads``: torch threads per local worker (default: the cores split between the workers);
+    ``batch``: trials at once in this process, their model calls batched (local, one worker)."""
+    if batch is not None and batch > 1:
+        if kind != "local" or workers > 1:
+            raise InputError("--batch runs the trials in threads of one process: use it with --workers 1 and the local executor")
+        if threads is not None and threads < 1:
+            raise InputError("--threads must be at least 1")
+        return BatchedExecutor(batch, cache_path, threads)
     if kind == "ray":
         return RayExecutor(workers, address, cache_path)
     if kind != "local":
@@ -444,6 +540,7 @@ def make_executor(
 
 
 __all__ = [
+    "BatchedExecutor",
     "FatalTrialError",
     "InProcessExecutor",
     "LocalExecutor",

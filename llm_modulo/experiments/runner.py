@@ -252,6 +252,7 @@ def run_sweep(
     address: str | None = None,
     workers: int | None = None,
     threads: int | None = None,
+    batch: int | None = None,
     cache: bool = True,
     cache_path: str | Path | None = None,
     retry_errors: bool = False,
@@ -270,7 +271,7 @@ def run_sweep(
 
     console = console or Console()
     store_file = Path(store_path) if store_path is not None else default_store_path(sweep)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    workers = workers if workers is not None else (1 if batch is not None and batch > 1 else (os.cpu_count() or 1))
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor {executor!r}; known: local, ray")
     if workers < 1:
@@ -279,6 +280,8 @@ def run_sweep(
         raise InputError("--address joins a Ray cluster: use it with --executor ray")
     if limit is not None and limit < 0:
         raise InputError("--limit must be 0 or more")
+    if batch is not None and batch < 1:
+        raise InputError("--batch must be at least 1")
     cache_file = None
     if cache:
         # absolute: workers (Ray's especially) may run in another folder
@@ -304,9 +307,11 @@ def run_sweep(
             record = run_record(executor, workers, command, _uses_local_model(pending))
             # no more local workers than trials to run (each worker loads its own model)
             runner = make_executor(executor, workers if executor == "ray" else min(workers, len(pending)),
-                                   address, cache_file, threads)
+                                   address, cache_file, threads,
+                                   batch=min(batch, len(pending)) if batch is not None else None)
             record["workers"] = runner.workers
             record["threads"] = getattr(runner, "threads", None)
+            record["batch"] = getattr(runner, "batch", None)
             store.set_meta(record_key, record)
             models = dict(store.get_meta("models", {}) or {})
             verified = sum(int(r["verified"]) for r in store.rows(keys=expected & done))

@@ -7,6 +7,8 @@ n completions of one prompt are one batched call: the shared prompt is prefilled
 size 1, and the n rows are decoded together by a small sampling loop (temperature, top-p, stop
 strings, EOS, optional :class:`LineConstraint` mask) that attends every row to the one copy of
 the prompt's KV cache (see ``_shared_prefix``). Finished rows leave the batch.
+``sample_many`` decodes several such calls (different prompts, parameters and grammars) as one
+left-padded batch: concurrent trials share the model's forward passes.
 
 torch and transformers are imported when the model is first used, never at import time.
 """
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from llm_modulo.errors import InputError, ModelLoadError
 from llm_modulo.models import _shared_prefix, smollm2
 from llm_modulo.models.constrained import GrammarState, LineGrammar
-from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams, ScoreBatch
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SampleRequest, SamplingParams, ScoreBatch
 
 if TYPE_CHECKING:
     import torch
@@ -171,14 +173,60 @@ class LocalModel:
         so a prefill without a final newline gets one, and the text then starts with that
         ``"\\n"`` so that ``prefill + text`` is always the whole answer.
         """
-        if n < 0:
-            raise InputError(f"n must be >= 0, got {n}")
-        started = time.perf_counter()
-        if n == 0:
-            return Batch([], 0.0, {"model": self.name})
-        import torch
+        result = self.sample_many([SampleRequest(prompt, n, params, constraint)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
+    def sample_many(self, requests: Sequence[SampleRequest]) -> list[Batch | Exception]:
+        """Several ``sample`` calls decoded together: what each would return, in order.
+
+        Each prompt is prefilled once at batch size 1; then every row of every request is decoded
+        in one batch, each row attending to its own prompt (left-padded to the longest, the
+        padding masked, see ``_shared_prefix.expand_padded``) at its own positions, sampled with
+        its own request's parameters, generator, grammar and stop strings. A request ``sample``
+        would reject gets its :class:`~llm_modulo.errors.InputError` in its place. A request's
+        result equals its own ``sample`` call up to float rounding (batched matmuls round
+        differently).
+        """
+        started = time.perf_counter()
+        results: list[Batch | Exception | None] = [None] * len(requests)
+        jobs: list[_Job] = []
+        for i, request in enumerate(requests):
+            if request.n < 0:
+                results[i] = InputError(f"n must be >= 0, got {request.n}")
+            elif request.n == 0:
+                results[i] = Batch([], 0.0, {"model": self.name})
+            else:
+                try:
+                    jobs.append(self._prepare(i, request))
+                except InputError as exc:
+                    results[i] = exc
+        if jobs:
+            import torch
+
+            with torch.inference_mode():
+                self._decode(jobs)
+        seconds = time.perf_counter() - started
+        for job in jobs:
+            completions = []
+            for row in job.rows:
+                body, finish = self._finish_text(row, job.request.params.stop)
+                completions.append(Completion(job.lead + body, len(row.tokens), job.prompt_tokens, finish))
+            meta = dict(job.meta)
+            meta.update(
+                model=self.name,
+                prompt_tokens=job.prompt_tokens,
+                constrained=job.grammar is not None,
+                token_ids=[row.tokens for row in job.rows],  # generated ids per completion (stop/EOS included)
+            )
+            results[job.index] = Batch(completions, seconds, meta)
+        return [r for r in results if r is not None]
+
+    def _prepare(self, index: int, request: SampleRequest) -> _Job:
+        """Tokenize one request and check it against the context window (InputError if too long)."""
         self.load()
+        prompt, params, constraint = request.prompt, request.params, request.constraint
         prefill, lead = prompt.prefill, ""
         if constraint is not None and prefill and not prefill.endswith("\n"):
             prefill, lead = prefill + "\n", "\n"
@@ -192,20 +240,7 @@ class LocalModel:
                 raise InputError(f"the prompt has {prompt_tokens} tokens; {self.name} reads at most {context}")
             max_tokens = min(max_tokens, context - prompt_tokens)
         grammar = self._grammar(constraint) if constraint is not None else None
-        generator = self._call_generator(params.seed)
-        with torch.inference_mode():
-            rows, meta = self._decode(ids, n, max_tokens, params, grammar, generator)
-        completions = []
-        for row in rows:
-            body, finish = self._finish_text(row, params.stop)
-            completions.append(Completion(lead + body, len(row.tokens), prompt_tokens, finish))
-        meta.update(
-            model=self.name,
-            prompt_tokens=prompt_tokens,
-            constrained=grammar is not None,
-            token_ids=[row.tokens for row in rows],  # generated ids per completion (stop/EOS included)
-        )
-        return Batch(completions, time.perf_counter() - started, meta)
+        return _Job(index, request, lead, ids, max_tokens, grammar, self._call_generator(params.seed))
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -297,71 +332,110 @@ class LocalModel:
             self._grammars[constraint] = grammar
         return grammar
 
-    def _decode(
-        self,
-        ids: torch.Tensor,
-        n: int,
-        max_tokens: int,
-        params: SamplingParams,
-        grammar: LineGrammar | None,
-        generator: torch.Generator | None,
-    ) -> tuple[list[_Row], dict[str, object]]:
+    def _decode(self, jobs: list[_Job]) -> None:
+        """Decode every row of ``jobs`` in one batch."""
         import torch
 
-        model = self._model
-        rows = [_Row(grammar.start() if grammar else None) for _ in range(n)]
-        for row in rows:
-            if row.state is not None and row.state.done:  # e.g. end == "" and max_lines == 0
-                row.finish = "stop"
-        if max_tokens == 0 or all(r.finish for r in rows):
-            for row in rows:
-                row.finish = row.finish or "length"
-            return rows, {"prefill_seconds": 0.0, "decode_seconds": 0.0}
-        t0 = time.perf_counter()
-        cache = _shared_prefix.new_cache(model)
-        kw = self._cache_kwarg
-        out = model(input_ids=ids, **{kw: cache}, use_cache=True, logits_to_keep=1)
-        logits = out.logits[:, -1, :].float().expand(n, -1)
-        shared = self._shareable and _shared_prefix.can_share(model, cache)
-        _shared_prefix.expand(cache, n, reserve=max_tokens, shared=shared)
+        model, kw = self._model, self._cache_kwarg
+        live = []
+        for job in jobs:
+            if job.max_tokens == 0 or all(r.finish for r in job.rows):
+                for row in job.rows:
+                    row.finish = row.finish or "length"
+                job.meta.update(prefill_seconds=0.0, decode_seconds=0.0)
+            else:
+                live.append(job)
+        if not live:
+            return
+        caches, firsts = [], []
+        for job in live:  # each prompt prefilled once, at batch size 1
+            t0 = time.perf_counter()
+            cache = _shared_prefix.new_cache(model)
+            out = model(input_ids=job.ids, **{kw: cache}, use_cache=True, logits_to_keep=1)
+            caches.append(cache)
+            firsts.append(out.logits[:, -1, :].float().expand(len(job.rows), -1))
+            job.meta["prefill_seconds"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        active = list(range(n))  # batch row -> index into rows
-        stop_tail = 4 * max((len(s) for s in params.stop), default=0) + 4
-        for step in range(max_tokens):
-            if grammar is not None:
-                logits = logits + grammar.mask([rows[i].state for i in active], logits.shape[-1], logits.device)
-            chosen = _sample(logits, params.temperature, params.top_p, generator).tolist()
+        counts = [len(job.rows) for job in live]
+        reserve = max(j.max_tokens for j in live)
+        mask = None  # several prompts: [rows, cache length] 1 = attend, 0 = left padding
+        if len(live) == 1:
+            cache = caches[0]
+            shared = self._shareable and _shared_prefix.can_share(model, cache)
+            _shared_prefix.expand(cache, counts[0], reserve=reserve, shared=shared)
+        else:
+            shared = False
+            cache, pads = _shared_prefix.expand_padded(caches, counts, reserve)
+            width = max(job.prompt_tokens for job in live)
+            mask = (torch.arange(width)[None, :] >= torch.tensor(pads)[:, None]).long().to(self.device)
+        logits = torch.cat(firsts) if len(firsts) > 1 else firsts[0]
+        # batch row -> (job, row); rows stay grouped by job, in job order, as rows leave
+        active = [(job, row) for job in live for row in job.rows]
+        positions = torch.tensor([job.prompt_tokens for job, _ in active], device=logits.device)
+        tails = {id(job): 4 * max((len(s) for s in job.request.params.stop), default=0) + 4 for job in live}
+        while True:
+            chosen = self._choose(active, logits)
             keep = []
-            for b, (i, tok) in enumerate(zip(active, chosen)):
-                row = rows[i]
+            for b, ((job, row), tok) in enumerate(zip(active, chosen)):
                 row.tokens.append(tok)
-                if grammar is not None:
-                    row.state = grammar.advance(row.state, tok)
+                if job.grammar is not None:
+                    row.state = job.grammar.advance(row.state, tok)
                     if row.state.done:
                         row.finish = "stop"
                         continue
                 if tok in self._eos_ids:
                     row.finish = "stop"
                     continue
-                if params.stop and self._hits_stop(row.tokens[-stop_tail:], params.stop):
+                stop = job.request.params.stop
+                if stop and self._hits_stop(row.tokens[-tails[id(job)]:], stop):
                     row.finish = "stop"
                     continue
-                keep.append(b)
-            if not keep or step == max_tokens - 1:
+                if len(row.tokens) < job.max_tokens:
+                    keep.append(b)
+            if not keep:
                 break
             if len(keep) < len(active):
                 index = torch.tensor(keep, device=logits.device)
                 cache.batch_select_indices(index)
+                positions = positions[index]
+                mask = mask[index] if mask is not None else None
                 active = [active[b] for b in keep]
                 chosen = [chosen[b] for b in keep]
             step_ids = torch.tensor(chosen, device=logits.device)[:, None]
+            step_positions = (positions + torch.tensor([len(row.tokens) - 1 for _, row in active],
+                                                       device=logits.device))[:, None]
+            extra = {}
+            if mask is not None:  # the padding stays hidden; the new token is seen
+                mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+                extra["attention_mask"] = mask
             with _shared_prefix.active(model, cache, shared):
-                out = model(input_ids=step_ids, **{kw: cache}, use_cache=True)
+                out = model(input_ids=step_ids, position_ids=step_positions, **{kw: cache}, use_cache=True, **extra)
             logits = out.logits[:, -1, :].float()
-        for row in rows:
-            row.finish = row.finish or "length"
-        t2 = time.perf_counter()
-        return rows, {"prefill_seconds": t1 - t0, "decode_seconds": t2 - t1, "shared_prefix": shared}
+        seconds = time.perf_counter() - t1
+        for job in live:
+            for row in job.rows:
+                row.finish = row.finish or "length"
+            job.meta.update(decode_seconds=seconds, shared_prefix=shared)
+            if len(live) > 1:
+                job.meta["batched_requests"] = len(live)
+
+    def _choose(self, active: list[tuple[_Job, _Row]], logits: torch.Tensor) -> list[int]:
+        """The next token of every active row: each job's rows masked by its grammar and sampled
+        with its own parameters and generator (one slice of the batch per job)."""
+        chosen: list[int] = []
+        start = 0
+        while start < len(active):
+            job = active[start][0]
+            end = start
+            while end < len(active) and active[end][0] is job:
+                end += 1
+            part = logits[start:end]
+            if job.grammar is not None:
+                part = part + job.grammar.mask([row.state for _, row in active[start:end]], part.shape[-1], part.device)
+            params = job.request.params
+            chosen.extend(_sample(part, params.temperature, params.top_p, job.generator).tolist())
+            start = end
+        return chosen
 
     def _hits_stop(self, tail: list[int], stop: tuple[str, ...]) -> bool:
         text = self._tokenizer.decode(tail, skip_special_tokens=True)
@@ -376,6 +450,34 @@ class LocalModel:
         if cuts:
             return text[: min(cuts)], "stop"
         return text, row.finish or "length"
+
+
+class _Job:
+    """One request being decoded: its tokens, limits, grammar, generator and rows."""
+
+    def __init__(
+        self,
+        index: int,
+        request: SampleRequest,
+        lead: str,
+        ids: torch.Tensor,
+        max_tokens: int,
+        grammar: LineGrammar | None,
+        generator: torch.Generator | None,
+    ) -> None:
+        self.index = index
+        self.request = request
+        self.lead = lead
+        self.ids = ids
+        self.prompt_tokens = int(ids.shape[1])
+        self.max_tokens = max_tokens
+        self.grammar = grammar
+        self.generator = generator
+        self.rows = [_Row(grammar.start() if grammar else None) for _ in range(request.n)]
+        for row in self.rows:
+            if row.state is not None and row.state.done:  # e.g. end == "" and max_lines == 0
+                row.finish = "stop"
+        self.meta: dict[str, object] = {}
 
 
 class _Row:

@@ -26,39 +26,6 @@ END = "[PLAN END]"
 PROMPT = Prompt(({"role": "user", "content": "Stack block a on block b. Write the plan."},))
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer random Llama (hidden 64, GQA) with the SmolLM2 tokenizer and chat template."""
-    try:
-        tokenizer = smollm2.load_tokenizer()
-    except ModelLoadError as exc:
-        pytest.skip(str(exc))
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(config)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def lm(tiny_model_dir: Path) -> LocalModel:
-    return LocalModel(tiny_model_dir).load()
-
-
 def params(**kw: object) -> SamplingParams:
     # top_p=1 by default: on a random model's flat distribution the nucleus is most of the vocabulary
     base = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 12, "seed": 0}

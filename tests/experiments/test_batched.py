@@ -1,0 +1,70 @@
+"""``--batch K``: trials run in threads of one process and their local-model calls are decoded
+together; the rows equal a one-at-a-time run (tiny random Llama, fast)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from llm_modulo.cli import app  # noqa: E402
+from llm_modulo.errors import InputError  # noqa: E402
+from llm_modulo.experiments import executors  # noqa: E402
+from llm_modulo.experiments.config import load_sweep  # noqa: E402
+from llm_modulo.experiments.runner import run_sweep  # noqa: E402
+
+COLUMNS = "key, status, verified, samples, llm_calls, generated_tokens, answer_len"
+
+
+def write_sweep(folder: Path, model: Path, count: int = 3) -> Path:
+    path = folder / "b.toml"
+    path.write_text(
+        f'name = "b"\nmodels = ["{model}", "random"]\nseeds = [0]\nfeedback = ["first"]\n'
+        '[sampling]\ntemperature = 1.0\ntop_p = 1.0\nmax_tokens = 24\n'
+        '[[budgets]]\nsamples = 4\nrounds = "none"\n'
+        f'[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = {count}\n'
+        '[[strategies]]\nname = "modulo"\nn = 2\nconstrained = "executable"\n'
+        '[[strategies]]\nname = "direct"\nconstrained = "well-formed"\nbudgets = [{ samples = 1, rounds = 1 }]\n'
+        'sampling = { temperature = 0.0, top_p = 1.0, max_tokens = 24 }\n'
+    )
+    return path
+
+
+def stored(path: Path) -> list[tuple]:
+    return list(sqlite3.connect(path).execute(f"SELECT {COLUMNS} FROM trials ORDER BY key"))
+
+
+def run_record(path: Path) -> dict:
+    rows = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key LIKE 'sweep/b/run/%'").fetchall()
+    return json.loads(rows[-1][0])
+
+
+def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir))
+    one = run_sweep(sweep, tmp_path / "one.sqlite", workers=1, progress=False, cache=False)
+    many = run_sweep(sweep, tmp_path / "many.sqlite", batch=6, threads=1, progress=False, cache=False)
+    assert one.ran == many.ran == len(sweep.trials) == 12 and many.errors == 0
+    assert stored(tmp_path / "one.sqlite") == stored(tmp_path / "many.sqlite")
+    record = run_record(tmp_path / "many.sqlite")
+    assert record["batch"] == 6 and record["workers"] == 6 and record["threads"] == 1
+    assert record["status"] == "finished"
+    # the local model's calls really met: some batch held more than one trial's request
+    batchers = [executors.batcher_of(m) for key, m in executors._MODELS.items() if key[0] == str(tiny_model_dir) and key[2]]
+    batchers = [b for b in batchers if b is not None]
+    assert batchers and max(b.requests - b.batches for b in batchers) > 0
+
+
+def test_batch_needs_one_local_worker(planbench, tiny_model_dir, tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir, count=1))
+    with pytest.raises(InputError, match="--batch"):
+        run_sweep(sweep, tmp_path / "x.sqlite", workers=2, batch=4, progress=False)
+    with pytest.raises(InputError, match="--batch must be"):
+        run_sweep(sweep, tmp_path / "x.sqlite", batch=0, progress=False)
+    result = CliRunner().invoke(app, ["bench", str(tmp_path / "b.toml"), "--store", str(tmp_path / "y.sqlite"),
+                                      "--batch", "3", "--workers", "2"])
+    assert result.exit_code == 2 and "--batch" in result.output
