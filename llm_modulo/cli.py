@@ -323,6 +323,7 @@ def improve(
     device: Annotated[str, typer.Option(help="cpu or cuda (training and sampling)")] = "cpu",
     workers: Annotated[int, typer.Option(help="sweep workers")] = 1,
     threads: Annotated[Optional[int], typer.Option(help="torch threads per sweep worker and while training (default: every core)")] = None,
+    batch_trials: Annotated[Optional[int], typer.Option(help="run N trials at once in the sampling and evaluation sweeps, their model calls decoded together (bench --batch; with --workers 1)")] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log each step")] = False,
 ) -> None:
     """Expert iteration: sample with critics -> keep certified traces -> train -> evaluate, for N rounds.
@@ -345,7 +346,7 @@ def improve(
                 eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
                 base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
                 train_tokens=train_tokens, seed=seed, store=str(store) if store else None, device=device,
-                workers=workers, threads=threads,
+                workers=workers, threads=threads, batch_trials=batch_trials,
             )  # fmt: skip
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -93,6 +93,7 @@ class ImproveConfig(BaseModel):
     device: str = "cpu"
     workers: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
+    batch_trials: int | None = Field(None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)")
 
     @field_validator("store")
     @classmethod
@@ -226,7 +227,7 @@ def write_sweep(config: dict[str, Any], path: Path) -> Path:
 
 # Settings a rerun may change: more rounds; evaluation breadth (the store adds the new trials, every
 # round's eval sweep is rerun so all rounds stay on the same instances); how the work is executed.
-_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "device", "workers", "threads"}
+_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "device", "workers", "threads", "batch_trials"}
 
 
 def _check_settings(cfg: ImproveConfig, out: Path) -> None:
@@ -262,7 +263,7 @@ def _run(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: bool) -> N
 
     sweep = load_sweep(sweep_file)
     console = Console(stderr=True, quiet=not progress)
-    outcome = run_sweep(sweep, store, workers=cfg.workers, threads=cfg.threads, console=console,
+    outcome = run_sweep(sweep, store, workers=cfg.workers, threads=cfg.threads, batch=cfg.batch_trials, console=console,
                         progress=progress, command=f"llm-modulo improve ({sweep_file.name})")  # fmt: skip
     log.info("%s: %s", sweep_file.name, outcome)
 

@@ -67,9 +67,10 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     with pytest.raises(InputError, match="other settings"):
         improve.run_improve(_config(tiny_base, problems=4), out, progress=False)
 
-    # evaluation may widen on a rerun: every round (base, control, trained) gets the new strategy, nothing retrains
+    # evaluation may widen on a rerun (and run batched): every round gets the new strategy, nothing retrains
     trained = (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
-    wider = improve.run_improve(_config(tiny_base, eval_strategies=["direct", "search", "best-of-n"]), out, progress=False)
+    wider = improve.run_improve(_config(tiny_base, eval_strategies=["direct", "search", "best-of-n"], batch_trials=4),
+                                out, progress=False)  # the new arm runs batched, four trials at once
     assert {(r.round, r.strategy) for r in wider} == {(k, st) for k in (-1, 0, 1) for st in ("direct", "search", "best-of-n")}
     assert (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == trained
 
