@@ -15,6 +15,7 @@ torch and transformers are imported when the model is first used, never at impor
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 import time
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 #                         decode n=16 196-292 vs 345-366 ms/step
 # (a 512x576x1536 matmul: 224 vs 46 GFLOPS). bf16 stays the default on GPUs.
 _AUTO_CPU_DTYPE = "float32"
+# Bytes of recent prompts' KV caches kept for reuse (SmolLM2-135M in fp32: ~46 KB a token).
+_PROMPT_CACHE_BYTES = 1 << 30
 _DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -80,7 +83,12 @@ class LocalModel:
         self._grammars: dict[LineConstraint, LineGrammar] = {}
         self._cache_kwarg = "past_key_values"
         self._shareable = False
-        self._scored_prompt: tuple[tuple[int, ...], list[tuple[Any, Any]], Any] | None = None
+        # recent prompts' KV caches, most recent last: (token ids, [(keys, values) per layer], last logits)
+        self._prompts: collections.OrderedDict[tuple[int, ...], tuple[list[tuple[Any, Any]], Any, int]] = (
+            collections.OrderedDict()
+        )
+        self._prompt_bytes = 0
+        self.prompt_cache_bytes = _PROMPT_CACHE_BYTES
         self.load_seconds: float | None = None
 
     def __repr__(self) -> str:
@@ -283,33 +291,57 @@ class LocalModel:
         return ScoreBatch(totals, sum(len(r) for r in rows), fresh, time.perf_counter() - started)
 
     def _prefill_reusing(self, ids: list[int]) -> tuple[Any, Any, int]:
-        """(cache holding the prompt, logits at its last position [1, 1, V], tokens prefilled now)."""
-        import torch
+        """(cache holding the prompt, logits at its last position [1, 1, V], tokens prefilled now).
 
+        Recent prompts' caches are kept (up to ``prompt_cache_bytes``): the prompt is
+        prefilled only after its longest common token prefix with one of them. A trial's second
+        call (the same problem, then feedback) or two strategies on the same instance re-read
+        only what is new. Reused keys/values equal a fresh prefill up to float rounding.
+        """
         model, kw = self._model, self._cache_kwarg
         cache = _shared_prefix.new_cache(model)
         reusable = self._shareable and _shared_prefix.can_share(model, cache)
-        common = 0
-        kept = self._scored_prompt
-        if reusable and kept is not None:
-            old = kept[0]
-            limit = min(len(old), len(ids))
-            while common < limit and old[common] == ids[common]:
-                common += 1
-            if common == len(ids) == len(old):
-                for layer, (k, v) in zip(cache.layers, kept[1]):
+        key = tuple(ids)
+        common, best = 0, None
+        if reusable:
+            for old in reversed(self._prompts):
+                limit = min(len(old), len(ids))
+                n = 0
+                while n < limit and old[n] == ids[n]:
+                    n += 1
+                if n > common:
+                    common, best = n, old
+                if n == len(ids) == len(old):
+                    break
+        if best is not None:
+            layers, last, _ = self._prompts[best]
+            self._prompts.move_to_end(best)
+            if common == len(ids) == len(best):
+                for layer, (k, v) in zip(cache.layers, layers):
                     layer.update(k, v)
-                return cache, kept[2], 0
+                return cache, last, 0
             common = min(common, len(ids) - 1)  # at least one token to read, for its logits
-            if common:
-                for layer, (k, v) in zip(cache.layers, kept[1]):
-                    layer.update(k[:, :, :common], v[:, :, :common])
-        rest = torch.tensor([ids[common:]], dtype=torch.long, device=self.device)
+            for layer, (k, v) in zip(cache.layers, layers):
+                layer.update(k[:, :, :common], v[:, :, :common])
+        rest = torch_tensor([ids[common:]], self.device)
         out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
         last = out.logits[:, -1:, :]
         if reusable:
-            self._scored_prompt = (tuple(ids), [(layer.keys, layer.values) for layer in cache.layers], last)
+            layers = [(layer.keys, layer.values) for layer in cache.layers]
+            size = sum(k.numel() * k.element_size() * 2 for k, _ in layers)
+            if key in self._prompts:
+                self._prompt_bytes -= self._prompts.pop(key)[2]
+            if size <= self.prompt_cache_bytes:
+                self._prompts[key] = (layers, last, size)
+                self._prompt_bytes += size
+                while self._prompt_bytes > self.prompt_cache_bytes:
+                    self._prompt_bytes -= self._prompts.popitem(last=False)[1][2]
         return cache, last, len(ids) - common
+
+    def clear_prompt_cache(self) -> None:
+        """Forget the kept prompt caches (needed after changing the weights or hooking the model)."""
+        self._prompts.clear()
+        self._prompt_bytes = 0
 
     def _call_generator(self, seed: int | None) -> torch.Generator | None:
         import torch
@@ -348,13 +380,12 @@ class LocalModel:
         if not live:
             return
         caches, firsts = [], []
-        for job in live:  # each prompt prefilled once, at batch size 1
+        for job in live:  # each prompt prefilled once, at batch size 1, after what recent prompts share
             t0 = time.perf_counter()
-            cache = _shared_prefix.new_cache(model)
-            out = model(input_ids=job.ids, **{kw: cache}, use_cache=True, logits_to_keep=1)
+            cache, last, fresh = self._prefill_reusing(job.ids[0].tolist())
             caches.append(cache)
-            firsts.append(out.logits[:, -1, :].float().expand(len(job.rows), -1))
-            job.meta["prefill_seconds"] = time.perf_counter() - t0
+            firsts.append(last[:, -1, :].float().expand(len(job.rows), -1))
+            job.meta.update(prefill_seconds=time.perf_counter() - t0, prefill_tokens=fresh)
         t1 = time.perf_counter()
         counts = [len(job.rows) for job in live]
         reserve = max(j.max_tokens for j in live)
@@ -531,6 +562,12 @@ def _inverse_cdf(weights: torch.Tensor, generator: torch.Generator | None) -> to
     cdf = weights.cumsum(dim=-1)
     u = torch.rand((weights.shape[0], 1), generator=generator, device=weights.device) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).clamp_(max=weights.shape[-1] - 1)
+
+
+def torch_tensor(rows: list[list[int]], device: str) -> torch.Tensor:
+    import torch
+
+    return torch.tensor(rows, dtype=torch.long, device=device)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -110,10 +110,12 @@ def test_eos_ends_a_row(lm: LocalModel) -> None:
         return output
 
     handle = lm._model.lm_head.register_forward_hook(prefer_eos)
+    lm.clear_prompt_cache()  # the kept prompt logits predate the hook
     try:
         batch = lm.sample(PROMPT, 3, params(max_tokens=10))
     finally:
         handle.remove()
+        lm.clear_prompt_cache()
     assert [(c.text, c.tokens, c.finish_reason) for c in batch.completions] == [("", 1, "stop")] * 3
 
 

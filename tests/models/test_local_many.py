@@ -75,3 +75,40 @@ def test_bad_request_fails_alone(lm: LocalModel) -> None:
     assert isinstance(results[3], InputError)
     with pytest.raises(InputError):
         lm.sample(PROMPT, -1, params())
+
+
+def test_recent_prompts_are_not_prefilled_again(lm: LocalModel) -> None:
+    lm.clear_prompt_cache()
+    problem = _prompt(" ".join(["the blue block is on the table"] * 12))
+    feedback = Prompt(problem.messages + ({"role": "assistant", "content": "(pick-up a)"},
+                                          {"role": "user", "content": "That fails: a is not clear."}))
+    greedy = params(temperature=0.0, max_tokens=10)
+    first = lm.sample(problem, 2, greedy)
+    again = lm.sample(problem, 2, greedy)  # the same prompt: nothing to prefill
+    later = lm.sample(feedback, 2, greedy)  # the problem's tokens are shared: only the rest is read
+    assert first.meta["prefill_tokens"] == first.completions[0].prompt_tokens
+    assert again.meta["prefill_tokens"] == 0 and _view(again) == _view(first)
+    shared = int(later.meta["prefill_tokens"])  # type: ignore[call-overload]
+    assert 0 < shared < later.completions[0].prompt_tokens - first.completions[0].prompt_tokens // 2
+    lm.clear_prompt_cache()
+    fresh = lm.sample(feedback, 2, greedy)
+    assert fresh.meta["prefill_tokens"] == fresh.completions[0].prompt_tokens
+    assert _view(fresh) == _view(later)  # reused keys and values decode the same tokens
+
+
+def test_the_prompt_cache_is_bounded(lm: LocalModel) -> None:
+    lm.clear_prompt_cache()
+    lm.sample(PROMPT, 1, params(max_tokens=2))
+    one = lm._prompt_bytes
+    assert one > 0
+    old = lm.prompt_cache_bytes
+    lm.prompt_cache_bytes = int(one * 2.5)
+    try:
+        for i in range(5):
+            lm.sample(_prompt(f"Task number {i}: stack block a on block b."), 1, params(max_tokens=2))
+        assert len(lm._prompts) <= 2 and lm._prompt_bytes <= lm.prompt_cache_bytes
+        first = tuple(lm.tokenizer(lm.render(PROMPT), add_special_tokens=False)["input_ids"])
+        assert first not in lm._prompts  # the oldest went first
+    finally:
+        lm.prompt_cache_bytes = old
+        lm.clear_prompt_cache()
