@@ -109,6 +109,24 @@ def expand_padded(caches: list[Any], counts: list[int], reserve: int) -> tuple[A
     return first, [longest - length for length, count in zip(lengths, counts) for _ in range(count)]
 
 
+def load_padded(model: Any, cache: Any, prefixes: list[list[tuple[Any, Any]] | None], width: int, room: int,
+                device: Any) -> None:
+    """Fill a fresh ``cache`` (from :func:`new_cache`) with one row per entry of ``prefixes``: the
+    row's kept prompt prefix (per layer (keys, values) [1, Hkv, L, D], or None for nothing kept)
+    right-aligned at ``width``, zeros before it, and room for ``room`` more tokens. The caller
+    masks the zeros and passes each row's positions."""
+    import torch
+
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    dtype = next(model.parameters()).dtype
+    for i, layer in enumerate(cache.layers):
+        rows = [None if p is None else p[i] for p in prefixes]
+        k = torch.zeros((len(rows), heads, width + max(room, 1), head_dim), dtype=dtype, device=device)
+        layer.load_rows(rows, width, k, torch.zeros_like(k))
+
+
 @contextlib.contextmanager
 def active(model: Any, cache: Any, shared: bool) -> Iterator[None]:
     """Route the attention of ``model``'s forward calls inside the block to ``cache``'s shared prefix.
@@ -244,6 +262,17 @@ def _build_layer_class() -> Any:
                 row += count
             self._len = longest
             self.keys, self.values = self._k[:, :, : self._len], self._v[:, :, : self._len]
+
+        def load_rows(self, rows: list[tuple[Any, Any] | None], width: int, k: Any, v: Any) -> None:
+            """Rows' prefixes right-aligned at ``width`` in the zeroed buffers ``k``/``v``."""
+            for row, kv in enumerate(rows):
+                if kv is not None and kv[0].shape[-2]:
+                    length = kv[0].shape[-2]
+                    k[row, :, width - length : width] = kv[0][0]
+                    v[row, :, width - length : width] = kv[1][0]
+            self._k, self._v, self._len = k, v, width
+            self.keys, self.values = k[:, :, :width], v[:, :, :width]
+            self.device, self.is_initialized = k.device, True
 
         def _grow(self, needed: int) -> None:
             shape = (*self._k.shape[:2], max(needed, 2 * self._k.shape[-2]), self._k.shape[-1])

@@ -89,6 +89,7 @@ class LocalModel:
         )
         self._prompt_bytes = 0
         self.prompt_cache_bytes = _PROMPT_CACHE_BYTES
+        self._head_split: bool | None = None
         self.load_seconds: float | None = None
 
     def __repr__(self) -> str:
@@ -300,10 +301,29 @@ class LocalModel:
         """
         model, kw = self._model, self._cache_kwarg
         cache = _shared_prefix.new_cache(model)
-        reusable = self._shareable and _shared_prefix.can_share(model, cache)
-        key = tuple(ids)
+        common, layers, last = self._cached_prefix(ids)
+        if layers is not None and last is not None:  # the whole prompt
+            for layer, (k, v) in zip(cache.layers, layers):
+                layer.update(k, v)
+            return cache, last, 0
+        if layers is not None:
+            for layer, (k, v) in zip(cache.layers, layers):
+                layer.update(k[:, :, :common], v[:, :, :common])
+        rest = torch_tensor([ids[common:]], self.device)
+        out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
+        last = out.logits[:, -1:, :]
+        if self._reusable():
+            self._remember(ids, [(layer.keys, layer.values) for layer in cache.layers], last)
+        return cache, last, len(ids) - common
+
+    def _reusable(self) -> bool:
+        return self._shareable and _shared_prefix.can_share(self._model, _shared_prefix.new_cache(self._model))
+
+    def _cached_prefix(self, ids: list[int]) -> tuple[int, list[tuple[Any, Any]] | None, Any]:
+        """(tokens of ``ids`` a kept prompt holds, its per-layer keys/values, its last logits when
+        it is exactly ``ids`` else None). At least one token is left to read unless exact."""
         common, best = 0, None
-        if reusable:
+        if self._prompts and self._reusable():
             for old in reversed(self._prompts):
                 limit = min(len(old), len(ids))
                 n = 0
@@ -313,30 +333,85 @@ class LocalModel:
                     common, best = n, old
                 if n == len(ids) == len(old):
                     break
-        if best is not None:
-            layers, last, _ = self._prompts[best]
-            self._prompts.move_to_end(best)
-            if common == len(ids) == len(best):
-                for layer, (k, v) in zip(cache.layers, layers):
-                    layer.update(k, v)
-                return cache, last, 0
-            common = min(common, len(ids) - 1)  # at least one token to read, for its logits
-            for layer, (k, v) in zip(cache.layers, layers):
-                layer.update(k[:, :, :common], v[:, :, :common])
-        rest = torch_tensor([ids[common:]], self.device)
-        out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
-        last = out.logits[:, -1:, :]
-        if reusable:
-            layers = [(layer.keys, layer.values) for layer in cache.layers]
-            size = sum(k.numel() * k.element_size() * 2 for k, _ in layers)
-            if key in self._prompts:
-                self._prompt_bytes -= self._prompts.pop(key)[2]
-            if size <= self.prompt_cache_bytes:
-                self._prompts[key] = (layers, last, size)
-                self._prompt_bytes += size
-                while self._prompt_bytes > self.prompt_cache_bytes:
-                    self._prompt_bytes -= self._prompts.popitem(last=False)[1][2]
-        return cache, last, len(ids) - common
+        if best is None:
+            return 0, None, None
+        layers, last, _ = self._prompts[best]
+        self._prompts.move_to_end(best)
+        if common == len(ids) == len(best):
+            return common, layers, last
+        return min(common, len(ids) - 1), layers, None
+
+    def _remember(self, ids: list[int], layers: list[tuple[Any, Any]], last: Any) -> None:
+        key = tuple(ids)
+        size = sum(k.numel() * k.element_size() * 2 for k, _ in layers)
+        if key in self._prompts:
+            self._prompt_bytes -= self._prompts.pop(key)[2]
+        if size <= self.prompt_cache_bytes:
+            self._prompts[key] = (layers, last, size)
+            self._prompt_bytes += size
+            while self._prompt_bytes > self.prompt_cache_bytes:
+                self._prompt_bytes -= self._prompts.popitem(last=False)[1][2]
+
+    def _head_split_ok(self) -> bool:
+        """Whether logits are the output embedding applied to the decoder's last hidden state
+        (checked once on a few tokens): then several prompts prefill in one forward pass."""
+        if self._head_split is None:
+            import torch
+
+            ok = False
+            try:
+                decoder, head = self._model.get_decoder(), self._model.get_output_embeddings()
+                ids = torch_tensor([[1, 2, 3, 4]], self.device)
+                with torch.inference_mode():
+                    full = self._model(input_ids=ids).logits[:, -1].float()
+                    split = head(decoder(input_ids=ids).last_hidden_state[:, -1]).float()
+                ok = bool(torch.allclose(full, split, atol=1e-3, rtol=1e-3))
+            except Exception as exc:  # noqa: BLE001 - an unusual model: prefill one prompt at a time
+                log.debug("no batched prefill for %s: %s", self.name, exc)
+            self._head_split = ok
+        return self._head_split
+
+    def _prefill_many(self, live: list[_Job]) -> tuple[Any, Any, Any]:
+        """Prefill several prompts in one forward pass: (cache of one row per job, attention mask
+        [jobs, cache length], logits [jobs, V]).
+
+        Each row holds the longest prefix a kept prompt shares (left-padded to the longest such
+        prefix), then its own new tokens (right-padded); the mask hides both paddings from then
+        on, and each row keeps its own positions. The prompts are remembered for reuse.
+        """
+        import torch
+
+        model = self._model
+        found = [self._cached_prefix(job.ids[0].tolist()) for job in live]
+        commons = [c if layers is not None else 0 for c, layers, _ in found]
+        commons = [min(c, job.prompt_tokens - 1) for c, job in zip(commons, live)]  # each row reads >= 1 token
+        fresh = [job.prompt_tokens - c for c, job in zip(commons, live)]
+        width_p, width_f = max(commons), max(fresh)
+        cache = _shared_prefix.new_cache(model)
+        prefixes = [[(k[:, :, :c], v[:, :, :c]) for k, v in layers] if layers is not None and c else None
+                    for (_, layers, _), c in zip(found, commons)]
+        _shared_prefix.load_padded(model, cache, prefixes, width_p, width_f + max(j.max_tokens for j in live), self.device)
+        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._eos_ids[0]
+        ids = torch.full((len(live), width_f), pad, dtype=torch.long, device=self.device)
+        positions = torch.zeros((len(live), width_f), dtype=torch.long, device=self.device)
+        mask = torch.zeros((len(live), width_p + width_f), dtype=torch.long, device=self.device)
+        for j, (job, c, f) in enumerate(zip(live, commons, fresh)):
+            ids[j, :f] = job.ids[0, c:]
+            positions[j] = c + torch.arange(width_f, device=self.device)
+            mask[j, width_p - c : width_p + f] = 1
+        decoder, head = model.get_decoder(), model.get_output_embeddings()
+        hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                         **{self._cache_kwarg: cache}).last_hidden_state
+        last_index = torch.tensor([f - 1 for f in fresh], device=self.device)
+        last = head(hidden[torch.arange(len(live), device=self.device), last_index]).float()  # [jobs, V]
+        if self._reusable():
+            for j, (job, c, f) in enumerate(zip(live, commons, fresh)):
+                layers = [(layer._k[j : j + 1, :, width_p - c : width_p + f].clone(),
+                           layer._v[j : j + 1, :, width_p - c : width_p + f].clone()) for layer in cache.layers]
+                self._remember(job.ids[0].tolist(), layers, last[j : j + 1, None, :])
+        for job, f in zip(live, fresh):
+            job.meta["prefill_tokens"] = f
+        return cache, mask, last
 
     def clear_prompt_cache(self) -> None:
         """Forget the kept prompt caches (needed after changing the weights or hooking the model)."""
@@ -379,27 +454,36 @@ class LocalModel:
                 live.append(job)
         if not live:
             return
-        caches, firsts = [], []
-        for job in live:  # each prompt prefilled once, at batch size 1, after what recent prompts share
-            t0 = time.perf_counter()
-            cache, last, fresh = self._prefill_reusing(job.ids[0].tolist())
-            caches.append(cache)
-            firsts.append(last[:, -1, :].float().expand(len(job.rows), -1))
-            job.meta.update(prefill_seconds=time.perf_counter() - t0, prefill_tokens=fresh)
-        t1 = time.perf_counter()
+        t0 = time.perf_counter()
         counts = [len(job.rows) for job in live]
-        reserve = max(j.max_tokens for j in live)
-        mask = None  # several prompts: [rows, cache length] 1 = attend, 0 = left padding
-        if len(live) == 1:
-            cache = caches[0]
+        mask = None  # several prompts: [rows, cache length] 1 = attend, 0 = padding
+        if len(live) == 1:  # one prompt: prefilled once, its rows share its one KV copy
+            cache, last, fresh = self._prefill_reusing(live[0].ids[0].tolist())
+            live[0].meta["prefill_tokens"] = fresh
             shared = self._shareable and _shared_prefix.can_share(model, cache)
-            _shared_prefix.expand(cache, counts[0], reserve=reserve, shared=shared)
-        else:
+            _shared_prefix.expand(cache, counts[0], reserve=live[0].max_tokens, shared=shared)
+            logits = last[:, -1, :].float().expand(counts[0], -1)
+        elif self._head_split_ok():  # several prompts: one padded prefill, each row repeated n times
             shared = False
-            cache, pads = _shared_prefix.expand_padded(caches, counts, reserve)
+            cache, mask, last = self._prefill_many(live)
+            index = torch.tensor([j for j, n in enumerate(counts) for _ in range(n)], device=last.device)
+            cache.batch_select_indices(index)
+            mask, logits = mask[index], last[index]
+        else:  # several prompts, one prefill each
+            shared = False
+            caches, firsts = [], []
+            for job, n in zip(live, counts):
+                cache, last, fresh = self._prefill_reusing(job.ids[0].tolist())
+                job.meta["prefill_tokens"] = fresh
+                caches.append(cache)
+                firsts.append(last[:, -1, :].float().expand(n, -1))
+            cache, pads = _shared_prefix.expand_padded(caches, counts, max(j.max_tokens for j in live))
             width = max(job.prompt_tokens for job in live)
             mask = (torch.arange(width)[None, :] >= torch.tensor(pads)[:, None]).long().to(self.device)
-        logits = torch.cat(firsts) if len(firsts) > 1 else firsts[0]
+            logits = torch.cat(firsts)
+        t1 = time.perf_counter()
+        for job in live:
+            job.meta["prefill_seconds"] = t1 - t0
         # batch row -> (job, row); rows stay grouped by job, in job order, as rows leave
         active = [(job, row) for job in live for row in job.rows]
         positions = torch.tensor([job.prompt_tokens for job, _ in active], device=logits.device)

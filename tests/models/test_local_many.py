@@ -34,10 +34,23 @@ def _view(batch: Batch) -> list[tuple[str, int, int, str]]:
     return [(c.text, c.tokens, c.prompt_tokens, c.finish_reason) for c in batch.completions]
 
 
-def test_many_equals_one_by_one(lm: LocalModel) -> None:
+@pytest.mark.parametrize("kept", ["cold", "warm", "part"])
+@pytest.mark.parametrize("one_prefill", [True, False], ids=["one-prefill", "prefill-each"])
+def test_many_equals_one_by_one(lm: LocalModel, monkeypatch: pytest.MonkeyPatch, kept: str, one_prefill: bool) -> None:
+    """Every request gets its own call's tokens, whether the prompts prefill in one padded pass
+    or one by one, and whether recent prompts' caches hold none, all or part of them."""
     assert isinstance(lm, MultiSamplingModel)
+    assert lm._head_split_ok()  # a Llama: logits are the head on the last hidden state
+    monkeypatch.setattr(lm, "_head_split", one_prefill)
     requests = _requests()
+    lm.clear_prompt_cache()
     alone = [lm.sample(r.prompt, r.n, r.params, r.constraint) for r in requests]
+    if kept == "cold":
+        lm.clear_prompt_cache()
+    elif kept == "part":  # the kept prompts share only a prefix with two of the requests
+        lm.clear_prompt_cache()
+        for r in requests[:2]:
+            lm.sample(Prompt(r.prompt.messages + ({"role": "assistant", "content": "x"},)), 1, params(max_tokens=1))
     together = lm.sample_many(requests)
     assert len(together) == len(requests)
     for one, many in zip(alone, together):
@@ -47,6 +60,16 @@ def test_many_equals_one_by_one(lm: LocalModel) -> None:
         assert many.meta["batched_requests"] == len(requests) and "batched_requests" not in one.meta
     # the texts really differ between requests (no row was decoded against another's prompt)
     assert len({c.text for b in together if isinstance(b, Batch) for c in b.completions}) > 4
+    fresh = [b.meta["prefill_tokens"] for b in together if isinstance(b, Batch)]
+    if kept == "warm":
+        assert fresh == [0] * 4 if not one_prefill else all(f == 1 for f in fresh)  # exact hits
+    elif kept == "cold":  # (one by one, a later prompt reuses the chat template an earlier one read)
+        full = [b.completions[0].prompt_tokens for b in together if isinstance(b, Batch)]
+        assert fresh[0] == full[0] and all(0 < f <= n for f, n in zip(fresh, full))
+        assert fresh == full or not one_prefill
+    else:
+        assert 0 < fresh[0] < together[0].completions[0].prompt_tokens  # type: ignore[union-attr]
+    lm.clear_prompt_cache()
 
 
 def test_many_rows_match_a_from_scratch_forward(lm: LocalModel) -> None:
