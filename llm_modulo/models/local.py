@@ -83,6 +83,7 @@ class LocalModel:
         self._grammars: dict[LineConstraint, LineGrammar] = {}
         self._cache_kwarg = "past_key_values"
         self._shareable = False
+        self._reuse = False  # prompt caches can be kept and reused (plain full-attention layers)
         # recent prompts' KV caches, most recent last: (token ids, [(keys, values) per layer], last logits)
         self._prompts: collections.OrderedDict[tuple[int, ...], tuple[list[tuple[Any, Any]], Any, int]] = (
             collections.OrderedDict()
@@ -124,6 +125,7 @@ class LocalModel:
             raise ModelLoadError(f"cannot load model {self.source or self.name!r}: {_first_line(exc)}") from exc
         model.to(self.device).eval()
         self._shareable = _shared_prefix.supports(model)
+        self._reuse = self._shareable and _shared_prefix.can_share(model, _shared_prefix.new_cache(model))
         eos = set()
         for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
             if isinstance(source, int):
@@ -312,18 +314,15 @@ class LocalModel:
         rest = torch_tensor([ids[common:]], self.device)
         out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
         last = out.logits[:, -1:, :]
-        if self._reusable():
+        if self._reuse:
             self._remember(ids, [(layer.keys, layer.values) for layer in cache.layers], last)
         return cache, last, len(ids) - common
-
-    def _reusable(self) -> bool:
-        return self._shareable and _shared_prefix.can_share(self._model, _shared_prefix.new_cache(self._model))
 
     def _cached_prefix(self, ids: list[int]) -> tuple[int, list[tuple[Any, Any]] | None, Any]:
         """(tokens of ``ids`` a kept prompt holds, its per-layer keys/values, its last logits when
         it is exactly ``ids`` else None). At least one token is left to read unless exact."""
         common, best = 0, None
-        if self._prompts and self._reusable():
+        if self._prompts and self._reuse:
             for old in reversed(self._prompts):
                 limit = min(len(old), len(ids))
                 n = 0
@@ -404,7 +403,7 @@ class LocalModel:
                          **{self._cache_kwarg: cache}).last_hidden_state
         last_index = torch.tensor([f - 1 for f in fresh], device=self.device)
         last = head(hidden[torch.arange(len(live), device=self.device), last_index]).float()  # [jobs, V]
-        if self._reusable():
+        if self._reuse:
             for j, (job, c, f) in enumerate(zip(live, commons, fresh)):
                 layers = [(layer._k[j : j + 1, :, width_p - c : width_p + f].clone(),
                            layer._v[j : j + 1, :, width_p - c : width_p + f].clone()) for layer in cache.layers]
