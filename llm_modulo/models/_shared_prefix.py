@@ -9,7 +9,7 @@ attention): the prefix is read once per step instead of n times, and nothing is 
 Other models (sliding-window or hybrid layers, eager-only attention) fall back to repeating the
 prompt's cache n times into the same preallocated buffers, still without per-step ``torch.cat``.
 
-Several prompts decode in one batch (:func:`expand_padded`) the standard way: each row's prompt
+Several prompts decode in one batch (:func:`load_padded`) the standard way: each row's prompt
 is copied into the buffer *left-padded* to the longest prompt, the caller passes an attention
 mask that hides the padding and each row's own positions, and attention is plain SDPA (one
 kernel per layer; a per-prompt cascade would cost one small call per prompt per layer).
@@ -95,18 +95,6 @@ def expand(cache: Any, n: int, reserve: int, shared: bool) -> None:
             layer.expand(n, reserve, shared)
         else:
             layer.batch_repeat_interleave(n)
-
-
-def expand_padded(caches: list[Any], counts: list[int], reserve: int) -> tuple[Any, list[int]]:
-    """After batch-1 prefills of several prompts (caches from :func:`new_cache`): one cache of
-    ``counts[i]`` rows of prompt ``i``, in order, each left-padded to the longest prompt, with
-    room for ``reserve`` new tokens. Returns (cache, left padding of each row)."""
-    first = caches[0]
-    lengths = [c.get_seq_length() for c in caches]
-    for i, layer in enumerate(first.layers):
-        layer.expand_padded([(c.layers[i].keys, c.layers[i].values) for c in caches], counts, reserve)
-    longest = max(lengths)
-    return first, [longest - length for length, count in zip(lengths, counts) for _ in range(count)]
 
 
 def load_padded(model: Any, cache: Any, prefixes: list[list[tuple[Any, Any]] | None], width: int, room: int,
@@ -244,23 +232,6 @@ def _build_layer_class() -> Any:
                 self._k[:, :, :length] = keys.repeat_interleave(n, dim=0)
                 self._v[:, :, :length] = values.repeat_interleave(n, dim=0)
                 self._len = length
-            self.keys, self.values = self._k[:, :, : self._len], self._v[:, :, : self._len]
-
-        def expand_padded(self, prompts: list[tuple[Any, Any]], counts: list[int], reserve: int) -> None:
-            """Rows of several prompts in one buffer, each prompt right-aligned at the longest one's end."""
-            keys = prompts[0][0]
-            _, h, _, d = keys.shape
-            longest = max(k.shape[-2] for k, _ in prompts)
-            shape = (sum(counts), h, longest + max(reserve, 1), d)
-            self._k = torch.zeros(shape, dtype=keys.dtype, device=keys.device)
-            self._v = torch.zeros_like(self._k)
-            row = 0
-            for (k, v), count in zip(prompts, counts):
-                length = k.shape[-2]
-                self._k[row : row + count, :, longest - length : longest] = k
-                self._v[row : row + count, :, longest - length : longest] = v
-                row += count
-            self._len = longest
             self.keys, self.values = self._k[:, :, : self._len], self._v[:, :, : self._len]
 
         def load_rows(self, rows: list[tuple[Any, Any] | None], width: int, k: Any, v: Any) -> None:

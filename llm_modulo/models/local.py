@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 #                         decode n=16 196-292 vs 345-366 ms/step
 # (a 512x576x1536 matmul: 224 vs 46 GFLOPS). bf16 stays the default on GPUs.
 _AUTO_CPU_DTYPE = "float32"
+# At most this many token positions (padding included) in one prefill forward pass.
+_PREFILL_TOKENS = 16384
 # Bytes of recent prompts' KV caches kept for reuse (SmolLM2-135M in fp32: ~46 KB a token).
 _PROMPT_CACHE_BYTES = 1 << 30
 _DTYPES = ("float32", "bfloat16", "float16")
@@ -194,7 +196,7 @@ class LocalModel:
 
         Each prompt is prefilled once at batch size 1; then every row of every request is decoded
         in one batch, each row attending to its own prompt (left-padded to the longest, the
-        padding masked, see ``_shared_prefix.expand_padded``) at its own positions, sampled with
+        padding masked, see ``_shared_prefix.load_padded``) at its own positions, sampled with
         its own request's parameters, generator, grammar and stop strings. A request ``sample``
         would reject gets its :class:`~llm_modulo.errors.InputError` in its place. A request's
         result equals its own ``sample`` call up to float rounding (batched matmuls round
@@ -370,47 +372,79 @@ class LocalModel:
             self._head_split = ok
         return self._head_split
 
-    def _prefill_many(self, live: list[_Job]) -> tuple[Any, Any, Any]:
-        """Prefill several prompts in one forward pass: (cache of one row per job, attention mask
-        [jobs, cache length], logits [jobs, V]).
+    def _prefill_each(self, live: list[_Job]) -> list[tuple[list[tuple[Any, Any]], Any]]:
+        """Every job's prompt: (per-layer keys/values [1, Hkv, L, D], logits at its last token [1, V]).
 
-        Each row holds the longest prefix a kept prompt shares (left-padded to the longest such
-        prefix), then its own new tokens (right-padded); the mask hides both paddings from then
-        on, and each row keeps its own positions. The prompts are remembered for reuse.
+        With a split head (:meth:`_head_split_ok`) the prompts prefill in a few padded forward
+        passes, grouped by the length still to read so that padding stays under a quarter of
+        the work; otherwise one by one. Both read only what no kept prompt already holds.
         """
+        if not self._head_split_ok():
+            out = []
+            for job in live:
+                cache, last, fresh = self._prefill_reusing(job.ids[0].tolist())
+                job.meta["prefill_tokens"] = fresh
+                out.append(([(layer.keys, layer.values) for layer in cache.layers], last[:, -1, :]))
+            return out
+        found = {id(job): self._cached_prefix(job.ids[0].tolist()) for job in live}
+        kv: dict[int, tuple[list[tuple[Any, Any]], Any]] = {}
+        for job in live:
+            _, layers, last = found[id(job)]
+            if layers is not None and last is not None:  # kept whole: nothing to read
+                kv[id(job)] = (layers, last[:, -1, :])
+                job.meta["prefill_tokens"] = 0
+        todo = sorted((job for job in live if id(job) not in kv), key=lambda job: job.prompt_tokens - found[id(job)][0])
+        groups: list[list[_Job]] = []
+        for job in todo:  # ascending new tokens: a group grows while its padding stays small
+            new = job.prompt_tokens - found[id(job)][0]
+            group = groups[-1] if groups else None
+            if group is not None:
+                real = sum(j.prompt_tokens - found[id(j)][0] for j in group) + new
+                if (len(group) + 1) * new <= 1.25 * real and (len(group) + 1) * new <= _PREFILL_TOKENS:
+                    group.append(job)
+                    continue
+            groups.append([job])
+        for group in groups:
+            for job, entry in zip(group, self._prefill_group(group, [found[id(j)] for j in group])):
+                kv[id(job)] = entry
+        return [kv[id(job)] for job in live]
+
+    def _prefill_group(self, group: list[_Job], found: list[tuple[int, Any, Any]]) -> list[tuple[list[tuple[Any, Any]], Any]]:
+        """One padded forward pass over ``group``'s prompts: each row holds the prefix a kept prompt
+        shares (left-padded) then its new tokens (right-padded), both paddings masked, at the
+        row's own positions; logits come from the output embedding on each row's last hidden
+        state. Returns each prompt's own keys/values and last logits, and remembers them."""
         import torch
 
-        model = self._model
-        found = [self._cached_prefix(job.ids[0].tolist()) for job in live]
+        model, device = self._model, self.device
         commons = [c if layers is not None else 0 for c, layers, _ in found]
-        commons = [min(c, job.prompt_tokens - 1) for c, job in zip(commons, live)]  # each row reads >= 1 token
-        fresh = [job.prompt_tokens - c for c, job in zip(commons, live)]
+        fresh = [job.prompt_tokens - c for c, job in zip(commons, group)]
         width_p, width_f = max(commons), max(fresh)
         cache = _shared_prefix.new_cache(model)
         prefixes = [[(k[:, :, :c], v[:, :, :c]) for k, v in layers] if layers is not None and c else None
                     for (_, layers, _), c in zip(found, commons)]
-        _shared_prefix.load_padded(model, cache, prefixes, width_p, width_f + max(j.max_tokens for j in live), self.device)
+        _shared_prefix.load_padded(model, cache, prefixes, width_p, width_f, device)
         pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._eos_ids[0]
-        ids = torch.full((len(live), width_f), pad, dtype=torch.long, device=self.device)
-        positions = torch.zeros((len(live), width_f), dtype=torch.long, device=self.device)
-        mask = torch.zeros((len(live), width_p + width_f), dtype=torch.long, device=self.device)
-        for j, (job, c, f) in enumerate(zip(live, commons, fresh)):
+        ids = torch.full((len(group), width_f), pad, dtype=torch.long, device=device)
+        positions = torch.zeros((len(group), width_f), dtype=torch.long, device=device)
+        mask = torch.zeros((len(group), width_p + width_f), dtype=torch.long, device=device)
+        for j, (job, c, f) in enumerate(zip(group, commons, fresh)):
             ids[j, :f] = job.ids[0, c:]
-            positions[j] = c + torch.arange(width_f, device=self.device)
+            positions[j] = c + torch.arange(width_f, device=device)
             mask[j, width_p - c : width_p + f] = 1
-        decoder, head = model.get_decoder(), model.get_output_embeddings()
-        hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                         **{self._cache_kwarg: cache}).last_hidden_state
-        last_index = torch.tensor([f - 1 for f in fresh], device=self.device)
-        last = head(hidden[torch.arange(len(live), device=self.device), last_index]).float()  # [jobs, V]
-        if self._reuse:
-            for j, (job, c, f) in enumerate(zip(live, commons, fresh)):
-                layers = [(layer._k[j : j + 1, :, width_p - c : width_p + f].clone(),
-                           layer._v[j : j + 1, :, width_p - c : width_p + f].clone()) for layer in cache.layers]
+        hidden = model.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                                     **{self._cache_kwarg: cache}).last_hidden_state
+        rows = torch.arange(len(group), device=device)
+        last = model.get_output_embeddings()(hidden[rows, torch.tensor(fresh, device=device) - 1]).float()
+        out = []
+        for j, (job, c, f) in enumerate(zip(group, commons, fresh)):
+            span = slice(width_p - c, width_p + f)
+            layers = [(layer._k[j : j + 1, :, span].clone(), layer._v[j : j + 1, :, span].clone()) for layer in cache.layers]
+            if self._reuse:
                 self._remember(job.ids[0].tolist(), layers, last[j : j + 1, None, :])
-        for job, f in zip(live, fresh):
             job.meta["prefill_tokens"] = f
-        return cache, mask, last
+            out.append((layers, last[j : j + 1]))
+        return out
 
     def clear_prompt_cache(self) -> None:
         """Forget the kept prompt caches (needed after changing the weights or hooking the model)."""
@@ -462,24 +496,17 @@ class LocalModel:
             shared = self._shareable and _shared_prefix.can_share(model, cache)
             _shared_prefix.expand(cache, counts[0], reserve=live[0].max_tokens, shared=shared)
             logits = last[:, -1, :].float().expand(counts[0], -1)
-        elif self._head_split_ok():  # several prompts: one padded prefill, each row repeated n times
+        else:  # several prompts: each row holds its prompt left-padded to the longest, padding masked
             shared = False
-            cache, mask, last = self._prefill_many(live)
-            index = torch.tensor([j for j, n in enumerate(counts) for _ in range(n)], device=last.device)
-            cache.batch_select_indices(index)
-            mask, logits = mask[index], last[index]
-        else:  # several prompts, one prefill each
-            shared = False
-            caches, firsts = [], []
-            for job, n in zip(live, counts):
-                cache, last, fresh = self._prefill_reusing(job.ids[0].tolist())
-                job.meta["prefill_tokens"] = fresh
-                caches.append(cache)
-                firsts.append(last[:, -1, :].float().expand(n, -1))
-            cache, pads = _shared_prefix.expand_padded(caches, counts, max(j.max_tokens for j in live))
+            prompts = self._prefill_each(live)
+            rows = [prompts[j] for j, n in enumerate(counts) for _ in range(n)]
             width = max(job.prompt_tokens for job in live)
-            mask = (torch.arange(width)[None, :] >= torch.tensor(pads)[:, None]).long().to(self.device)
-            logits = torch.cat(firsts)
+            cache = _shared_prefix.new_cache(model)
+            _shared_prefix.load_padded(model, cache, [layers for layers, _ in rows], width,
+                                       max(j.max_tokens for j in live), self.device)
+            lengths = torch.tensor([job.prompt_tokens for job in live for _ in range(len(job.rows))])
+            mask = (torch.arange(width)[None, :] >= (width - lengths)[:, None]).long().to(self.device)
+            logits = torch.cat([last.float().expand(n, -1) for (_, last), n in zip(prompts, counts)])
         t1 = time.perf_counter()
         for job in live:
             job.meta["prefill_seconds"] = t1 - t0

@@ -62,7 +62,7 @@ def test_many_equals_one_by_one(lm: LocalModel, monkeypatch: pytest.MonkeyPatch,
     assert len({c.text for b in together if isinstance(b, Batch) for c in b.completions}) > 4
     fresh = [b.meta["prefill_tokens"] for b in together if isinstance(b, Batch)]
     if kept == "warm":
-        assert fresh == [0] * 4 if not one_prefill else all(f == 1 for f in fresh)  # exact hits
+        assert fresh == [0] * 4  # kept whole: nothing is read again
     elif kept == "cold":  # (one by one, a later prompt reuses the chat template an earlier one read)
         full = [b.completions[0].prompt_tokens for b in together if isinstance(b, Batch)]
         assert fresh[0] == full[0] and all(0 < f <= n for f, n in zip(fresh, full))
@@ -135,3 +135,23 @@ def test_the_prompt_cache_is_bounded(lm: LocalModel) -> None:
     finally:
         lm.prompt_cache_bytes = old
         lm.clear_prompt_cache()
+
+
+def test_prompts_prefill_in_groups_of_similar_length(lm: LocalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    lm.clear_prompt_cache()
+    groups: list[list[int]] = []
+    original = lm._prefill_group
+
+    def record(group, found):  # type: ignore[no-untyped-def]
+        groups.append(sorted(job.prompt_tokens - f[0] for job, f in zip(group, found)))
+        return original(group, found)
+
+    monkeypatch.setattr(lm, "_prefill_group", record)
+    greedy = params(temperature=0.0, max_tokens=3)
+    short_a, short_b = _prompt("Stack a on b."), _prompt("Stack b on c.")
+    long = _prompt(" ".join(["the green block is on the table"] * 20))
+    results = lm.sample_many([SampleRequest(p, 1, greedy) for p in (long, short_a, short_b)])
+    assert all(isinstance(r, Batch) for r in results)
+    assert len(groups) == 2 and len(groups[0]) == 2 and len(groups[1]) == 1  # the long one alone
+    assert groups[1][0] > 3 * groups[0][1]
+    lm.clear_prompt_cache()
