@@ -155,3 +155,25 @@ def test_prompts_prefill_in_groups_of_similar_length(lm: LocalModel, monkeypatch
     assert len(groups) == 2 and len(groups[0]) == 2 and len(groups[1]) == 1  # the long one alone
     assert groups[1][0] > 3 * groups[0][1]
     lm.clear_prompt_cache()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_constrained_logits_only_for_allowed_tokens_decode_the_same(
+    lm: LocalModel, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    original = lm._restricted_logits
+    monkeypatch.setattr(lm, "_restricted_logits", lambda h, a: calls.append(a.numel()) or original(h, a))
+    constraint = LineConstraint(BW_LINES, END, max_lines=4)
+    requests = [SampleRequest(PROMPT, 3, params(seed=seed, max_tokens=48), constraint),
+                SampleRequest(_prompt("Plan: unstack c from d."), 2, params(temperature=0.0, max_tokens=48), constraint)]
+    restricted = lm.sample_many(requests)
+    assert calls and max(calls) < 1000  # the restricted head ran, over a few hundred tokens at most
+    lm.restrict_head = False
+    try:
+        full = lm.sample_many(requests)
+    finally:
+        lm.restrict_head = True
+    for a, b in zip(restricted, full):
+        assert isinstance(a, Batch) and isinstance(b, Batch)
+        assert a.meta["token_ids"] == b.meta["token_ids"]
