@@ -330,13 +330,21 @@ def test_the_planner_benchmark_config_matches_the_improve_evaluation(planbench):
     from llm_modulo.training import improve
 
     sweep = load_sweep(REPO / "benchmarks" / "configs" / "planner_planbench.toml")
-    assert len(sweep.trials) == 1200 * 3 * 2  # BW 600 + Mystery 600, three proposers, direct and modulo
+    assert len(sweep.trials) == 1200 * 2 * 2  # BW 600 + Mystery 600, planner and random, direct and modulo
+    base = load_sweep(REPO / "benchmarks" / "configs" / "planner_planbench_base.toml")
+    assert len(base.trials) == 400 * 2  # the base model on the first 100 of each set
+    assert {t.model for t in sweep.trials} == {"smollm2-135m-planner", "random"}
+    assert {t.model for t in base.trials} == {"default"}
+    # the base arms are the planner's arms with another model: same instances, options and sampling
+    arms = {(t.instance, t.strategy): t for t in sweep.trials if t.model == "random"}
+    for t in base.trials:
+        twin = arms[(t.instance, t.strategy)]
+        assert (t.options, t.domain_options, t.sampling, t.budget) == (twin.options, twin.domain_options, twin.sampling, twin.budget)
     direct = [t for t in sweep.trials if t.strategy == "direct"]
     assert {t.sampling.temperature for t in direct} == {0.0}
-    assert {t.model for t in sweep.trials} == {"smollm2-135m-planner", "default", "random"}
     # the same trials as improve's evaluation (same keys: an improve eval store can seed this one)
     entries = {e["name"]: e for e in improve._strategy_entries(["direct", "modulo"], 8, 64)}
-    for t in sweep.trials[:12]:
+    for t in sweep.trials[:12] + base.trials[:4]:
         entry = dict(entries[t.strategy])
         assert t.domain_options == entry.pop("domain_options")
         assert t.options == {k: v for k, v in entry.items() if k not in ("name", "budgets", "sampling")}
