@@ -86,10 +86,6 @@ class BatchingModel:
             return locked
         return value
 
-    @property
-    def description(self) -> str | None:
-        return getattr(self.model, "description", None)
-
     @contextlib.contextmanager
     def client(self) -> Iterator[None]:
         """Mark the calling thread as a client for the block (e.g. one trial): the dispatcher

@@ -396,17 +396,18 @@ class LocalModel:
             if layers is not None and last is not None:  # kept whole: nothing to read
                 kv[id(job)] = (layers, last[:, -1, :])
                 job.meta["prefill_tokens"] = 0
-        todo = sorted((job for job in live if id(job) not in kv), key=lambda job: job.prompt_tokens - found[id(job)][0])
+        new = {id(job): job.prompt_tokens - found[id(job)][0] for job in live if id(job) not in kv}
         groups: list[list[_Job]] = []
-        for job in todo:  # ascending new tokens: a group grows while its padding stays small
-            new = job.prompt_tokens - found[id(job)][0]
-            group = groups[-1] if groups else None
-            if group is not None:
-                real = sum(j.prompt_tokens - found[id(j)][0] for j in group) + new
-                if (len(group) + 1) * new <= 1.25 * real and (len(group) + 1) * new <= _PREFILL_TOKENS:
-                    group.append(job)
-                    continue
-            groups.append([job])
+        real = 0  # new tokens in the last group
+        for job in sorted((j for j in live if id(j) in new), key=lambda j: new[id(j)]):
+            # ascending new tokens: a group grows while its padding stays small
+            width = (len(groups[-1]) + 1) * new[id(job)] if groups else 0
+            if groups and width <= 1.25 * (real + new[id(job)]) and width <= _PREFILL_TOKENS:
+                groups[-1].append(job)
+                real += new[id(job)]
+            else:
+                groups.append([job])
+                real = new[id(job)]
         for group in groups:
             for job, entry in zip(group, self._prefill_group(group, [found[id(j)] for j in group])):
                 kv[id(job)] = entry
@@ -420,7 +421,7 @@ class LocalModel:
         import torch
 
         model, device = self._model, self.device
-        commons = [c if layers is not None else 0 for c, layers, _ in found]
+        commons = [c for c, _, _ in found]  # 0 where nothing is kept
         fresh = [job.prompt_tokens - c for c, job in zip(commons, group)]
         width_p, width_f = max(commons), max(fresh)
         cache = _shared_prefix.new_cache(model)
