@@ -264,9 +264,34 @@ def expert_data_cmd(
     sys.stdout.write(json.dumps(summary, indent=1) + "\n")
 
 
+@app.command("repair-data")
+def repair_data_cmd(
+    store: Annotated[Path, typer.Argument(help="trial store of a planning sweep on generated training problems")],
+    out: Annotated[Path, typer.Option(help="output JSONL")] = Path("runs/data/repair.jsonl"),
+    prompt_format: Annotated[str, typer.Option(help="compact or full: the prompts modulo will run with")] = "compact",
+    feedback: Annotated[str, typer.Option(help="feedback level of the critique: none, binary, first or all")] = "first",
+    reuse_prefix: Annotated[bool, typer.Option("--reuse-prefix/--no-reuse-prefix", help="open the answer at the rejected plan's valid prefix, as modulo's reuse_prefix does")] = True,
+    max_per_problem: Annotated[Optional[int], typer.Option(help="at most this many rejected answers per problem")] = None,
+    allow_test: Annotated[bool, typer.Option("--allow-test", help="keep test instances (never for training a model you evaluate on them)")] = False,
+) -> None:
+    """Critique-and-repair turns from rejected samples: modulo's back-prompt, answered by a shortest certified completion."""
+    try:
+        from llm_modulo.training.repair import make_repair_data
+        from llm_modulo.types import FeedbackLevel
+
+        if feedback not in {level.value for level in FeedbackLevel}:
+            raise InputError(f"unknown feedback level {feedback!r}; known: none, binary, first, all")
+        summary = make_repair_data(store, out, prompt_format=prompt_format, feedback=feedback, reuse_prefix=reuse_prefix,
+                                   max_per_problem=max_per_problem, allow_test=allow_test)
+    except LLMModuloError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+
+
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="training JSONL (make-data or expert-data)")],
+    data: Annotated[Path, typer.Argument(help="training JSONL (make-data, expert-data or repair-data; concatenate to mix)")],
     out: Annotated[Path, typer.Option(help="adapter folder (checkpoints, loss.png, log.json)")] = Path("runs/adapter"),
     name: Annotated[Optional[str], typer.Option(help="also install the adapter under this name (then --model NAME)")] = None,
     epochs: Annotated[float, typer.Option(help="passes over the data")] = 1.0,
@@ -280,6 +305,7 @@ def train(
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: every core)")] = None,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="start afresh instead of from the latest checkpoint")] = False,
+    init_adapter: Annotated[Optional[str], typer.Option(help="start from this trained adapter (name or folder; same rank and alpha) instead of from zero")] = None,
 ) -> None:
     """LoRA-train the embedded model on certified traces (completion tokens only), resumable, with a loss curve."""
     try:
@@ -287,7 +313,7 @@ def train(
 
         summary = train_adapter(data, out, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
                                 max_len=max_len, seed=seed, device=device, resume=not no_resume,
-                                max_steps=max_steps, name=name, threads=threads)
+                                max_steps=max_steps, name=name, threads=threads, init_adapter=init_adapter)
     except LLMModuloError as exc:
         _fail(exc)
         return

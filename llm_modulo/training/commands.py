@@ -103,6 +103,7 @@ def train_adapter(
     max_steps: int | None = None,
     name: str | None = None,
     threads: int | None = None,
+    init_adapter: str | None = None,
 ) -> dict[str, Any]:
     """LoRA-train the embedded model (or ``base``) on ``data``; the adapter goes to ``out``.
 
@@ -126,7 +127,7 @@ def train_adapter(
         report = lora.train(
             data, out, base=base, epochs=epochs, lr=lr, rank=rank, alpha=alpha, batch_size=batch_size,
             max_len=max_len, seed=seed, device=device, resume=resume, progress=progress, save_every=save_every,
-            max_steps=max_steps,
+            max_steps=max_steps, init_adapter=init_adapter,
         )  # fmt: skip
     finally:
         torch.set_num_threads(before)

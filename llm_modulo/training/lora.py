@@ -274,6 +274,7 @@ def train(
     warmup_steps: int = 0,
     max_steps: int | None = None,
     target_modules: Sequence[str] = TARGET_MODULES,
+    init_adapter: str | Path | None = None,
 ) -> TrainReport:
     """Train a LoRA adapter on the completions of ``dataset_jsonl``; write it to ``out_dir``.
 
@@ -282,6 +283,11 @@ def train(
     warms up linearly over ``warmup_steps``, then decays linearly to 0. With ``resume``, the
     latest checkpoint in ``out_dir`` is continued when its settings and data match (else
     :class:`InputError`); without, earlier checkpoints are deleted.
+
+    ``init_adapter`` (a folder or an adapter name) starts the LoRA weights from a trained adapter
+    of the same base, rank, alpha and target modules instead of from zero: a further round of
+    training on new data (expert iteration from the previous round's model). The result is still
+    one adapter on ``base``.
     """
     import torch
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
@@ -296,6 +302,7 @@ def train(
     if batch_size < 1 or max_len < 2 or epochs <= 0 or rank < 1:
         raise InputError("batch_size >= 1, max_len >= 2, epochs > 0 and rank >= 1 are required")
     folder = base_folder(base)
+    init = _init_adapter(init_adapter, base, rank, alpha, target_modules) if init_adapter is not None else None
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     examples, skipped = load_examples(data_path, tokenizer, max_len)
     if not examples:
@@ -309,8 +316,9 @@ def train(
         "dropout": dropout, "batch_size": batch_size, "max_len": max_len, "seed": seed,
         "warmup_steps": warmup_steps, "target_modules": list(target_modules), "total_steps": total,
         "data": str(data_path.resolve()), "data_sha256": _sha256(data_path),
+        **({"init_adapter": str(init), "init_adapter_sha256": adapter_digest(init)} if init is not None else {}),
     }  # fmt: skip
-    identity = {k: v for k, v in settings.items() if k not in ("base_folder", "data")}
+    identity = {k: v for k, v in settings.items() if k not in ("base_folder", "data", "init_adapter")}
 
     torch.manual_seed(seed)
     random.seed(seed)
@@ -319,6 +327,10 @@ def train(
         r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules), task_type="CAUSAL_LM"
     )
     model = get_peft_model(model, config)
+    if init is not None:  # a resumed checkpoint, below, replaces these weights
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(model, load_file(str(init / "adapter_model.safetensors")))
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -411,6 +423,23 @@ def train(
     (out / TRAINING_FILE).write_text(json.dumps(meta, indent=1))
     _plot(losses, out / "loss.png")
     return report
+
+
+def _init_adapter(spec: str | Path, base: str, rank: int, alpha: int, target_modules: Sequence[str]) -> Path:
+    """The adapter folder ``spec`` names, checked to fit the run (same base, rank, alpha, modules)."""
+    folder = resolve_adapter(str(spec))
+    if folder is None:
+        raise InputError(f"no LoRA adapter named or at {spec!r} to start from")
+    config = _read_json(folder / ADAPTER_CONFIG) or {}
+    its_base = (_read_json(folder / TRAINING_FILE) or {}).get("base", "default")
+    found = (config.get("r"), config.get("lora_alpha"), sorted(config.get("target_modules") or []))
+    wanted = (rank, alpha, sorted(target_modules))
+    if found != wanted or base_folder(its_base) != base_folder(base):
+        raise InputError(
+            f"adapter {spec!r} (rank {found[0]}, alpha {found[1]}, modules {found[2]}, base {its_base!r}) does not fit "
+            f"this run (rank {rank}, alpha {alpha}, modules {wanted[2]}, base {base!r})"
+        )
+    return folder
 
 
 def _progress(enabled: bool) -> Any:

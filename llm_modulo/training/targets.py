@@ -313,13 +313,56 @@ def expert_records(
     ``<instance>.pddl`` under the current folder, the sweep config's folder or ``roots``.
     ``keys``: only these trials (a store shared by several sweeps), else ``sweep``'s, else all.
     """
+    counts = {"uncertified": 0, "kept": 0}
+    seen: dict[str, set[str]] = {}
+    for domain, task, key, result, row in trial_tasks(store, prompt_format=prompt_format, allow_test=allow_test,
+                                                      include_random=include_random, roots=roots, sweep=sweep,
+                                                      keys=keys, counts=counts):  # fmt: skip
+        base = domain.prompt(task).prefill
+        end = domain.constraint(task).end
+        for attempt in result.trace:
+            for sample in attempt.samples:
+                if not sample.certified:
+                    continue
+                completion = _completion(sample.candidate.text, base, end)
+                kept = seen.setdefault(key, set())
+                if completion in kept or (max_per_problem is not None and len(kept) >= max_per_problem):
+                    continue
+                if not certify(domain, task, completion):
+                    counts["uncertified"] += 1
+                    continue
+                kept.add(completion)
+                counts["kept"] += 1
+                yield record(domain, task, completion, "expert", key, prompt_format,
+                             strategy=row["strategy"], model=row["model"], trial=row["key"],
+                             instance=row["instance"])
+    log.info("expert records: %s", counts)
+
+
+def trial_tasks(
+    store: str | Path,
+    *,
+    prompt_format: str = "compact",
+    allow_test: bool = False,
+    include_random: bool = False,
+    roots: Sequence[str | Path] = (),
+    sweep: str | None = None,
+    keys: Iterable[str] | None = None,
+    counts: dict[str, int] | None = None,
+) -> Iterator[tuple[Any, Task, str, Any, dict[str, Any]]]:
+    """(training domain, rebuilt task, canonical key, result, row) for each finished trial of a
+    language-model proposer in a sweep store, test instances left out (see :func:`expert_records`).
+
+    ``counts`` (updated in place) tallies the rows read and why any were left out.
+    """
     from llm_modulo.experiments.store import TrialStore
     from llm_modulo.types import Result
 
+    counts = {} if counts is None else counts
+    for name in ("rows", "random", "test", "unknown"):
+        counts.setdefault(name, 0)
     domains: dict[str, Any] = {}
     excluded: dict[str, frozenset[str]] = {}
-    seen: dict[str, set[str]] = {}
-    counts = {"rows": 0, "random": 0, "test": 0, "unknown": 0, "uncertified": 0, "kept": 0}
     with TrialStore(store, readonly=True) as db:
         config_dirs = _config_dirs(db)
         for row in db.rows(sweep=sweep, keys=keys):  # keys, when given, select alone
@@ -342,26 +385,7 @@ def expert_records(
             if key in excluded[name]:
                 counts["test"] += 1
                 continue
-            result = Result.model_validate_json(row["result_json"])
-            base = domain.prompt(task).prefill
-            end = domain.constraint(task).end
-            for attempt in result.trace:
-                for sample in attempt.samples:
-                    if not sample.certified:
-                        continue
-                    completion = _completion(sample.candidate.text, base, end)
-                    kept = seen.setdefault(key, set())
-                    if completion in kept or (max_per_problem is not None and len(kept) >= max_per_problem):
-                        continue
-                    if not certify(domain, task, completion):
-                        counts["uncertified"] += 1
-                        continue
-                    kept.add(completion)
-                    counts["kept"] += 1
-                    yield record(domain, task, completion, "expert", key, prompt_format,
-                                 strategy=row["strategy"], model=row["model"], trial=row["key"],
-                                 instance=row["instance"])
-    log.info("expert records: %s", counts)
+            yield domain, task, key, Result.model_validate_json(row["result_json"]), row
 
 
 def _completion(text: str, prefill: str, end: str) -> str:
@@ -449,5 +473,6 @@ __all__ = [
     "read_jsonl",
     "record",
     "shorten",
+    "trial_tasks",
     "write_jsonl",
 ]

@@ -46,6 +46,30 @@ def game24_records() -> list[dict[str, Any]]:
     return list(targets.imitation_game24(generate.game24_puzzles(8, seed=11), seed=11))
 
 
+def _store_trial(store: Any, domain_name: str, instance: str, task: Any, domain: Any, completions: list[str], proposer: str) -> None:
+    """Run best-of-n with a scripted model on ``task`` and store the trial as the runner would."""
+    from llm_modulo.models.scripted import ScriptedModel
+    from llm_modulo.strategies.best_of_n import BestOfN
+    from llm_modulo.types import Budget
+
+    result = BestOfN(ScriptedModel(completions), domain, Budget(samples=len(completions), rounds=1), n=len(completions)).run(task)
+    store.insert(
+        {
+            "key": f"{instance}-{proposer}", "sweep": "s", "label": "best-of-n", "domain": domain_name,
+            "instance_set": instance.rsplit("/", 1)[0], "instance": instance, "strategy": "best-of-n",
+            "model": "default" if proposer == "llm" else "random", "proposer": proposer, "feedback": "none",
+            "seed": 0, "budget_json": "{}", "status": result.status.value, "verified": int(result.verified),
+            "config_json": "{}", "result_json": result.model_dump_json(),
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture()
+def store_trial() -> Any:
+    """Store a trial of best-of-n with a scripted model: ``store_trial(store, domain_name, instance, task, domain, completions, proposer)``."""
+    return _store_trial
+
+
 @pytest.fixture()
 def one_thread() -> Any:
     """Training steps on a shared 2-core box are faster on one thread."""

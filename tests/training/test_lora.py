@@ -124,3 +124,34 @@ def test_resume_after_an_interruption_is_exact(tiny_base: Path, data: Path, tmp_
         lora.train(data, tmp_path / "cut", **{**settings, "lr": 5e-3})
     fresh = lora.train(data, tmp_path / "cut", **{**settings, "lr": 5e-3, "resume": False, "epochs": 0.5})
     assert fresh.resumed_from is None and fresh.steps == 2
+
+
+def test_init_adapter_starts_from_a_trained_adapter(tiny_base: Path, data: Path, tmp_path: Path, one_thread: Any) -> None:
+    import torch
+
+    settings = dict(base=str(tiny_base), lr=3e-2, rank=4, alpha=8, batch_size=4, max_len=512, seed=0, progress=False)
+    first = tmp_path / "first"
+    lora.train(data, first, epochs=1, **settings)
+    start = _adapter_tensors(first)
+    assert any(float(t.abs().sum()) > 0 for k, t in start.items() if "lora_B" in k)  # trained, not the zero init
+
+    # zero steps from the adapter: the weights are the adapter's own
+    same = lora.train(data, tmp_path / "same", epochs=1, max_steps=0, init_adapter=str(first), **settings)
+    assert same.steps == 0
+    for k, t in _adapter_tensors(tmp_path / "same").items():
+        assert torch.equal(t, start[k]), k
+    # zero steps from nothing: lora_B is zero (what init_adapter replaces)
+    lora.train(data, tmp_path / "zero", epochs=1, max_steps=0, **settings)
+    assert all(float(t.abs().sum()) == 0 for k, t in _adapter_tensors(tmp_path / "zero").items() if "lora_B" in k)
+
+    # further steps continue from it and lower the loss below a fresh start's first loss
+    more = lora.train(data, tmp_path / "more", epochs=1, init_adapter=str(first), **settings)
+    fresh = lora.train(data, tmp_path / "fresh", epochs=1, **settings)
+    assert more.losses[0] < fresh.losses[0]
+    meta = json.loads((tmp_path / "more" / "training.json").read_text())
+    assert meta["init_adapter"] == str(first.resolve()) and meta["init_adapter_sha256"] == lora.adapter_digest(first)
+
+    with pytest.raises(InputError, match="does not fit"):
+        lora.train(data, tmp_path / "bad", epochs=1, init_adapter=str(first), **{**settings, "rank": 8})
+    with pytest.raises(InputError, match="no LoRA adapter"):
+        lora.train(data, tmp_path / "bad", epochs=1, init_adapter=str(tmp_path / "nothing"), **settings)

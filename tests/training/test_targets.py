@@ -88,25 +88,7 @@ def test_game24_imitation(game24_records: list[dict[str, Any]]) -> None:
 # -- expert iteration from a store ----------------------------------------------------------------
 
 
-def _trial(store: Any, domain_name: str, instance: str, task: Any, domain: Any, completions: list[str], proposer: str) -> None:
-    """Run best-of-n with a scripted model on ``task`` and store the trial as the runner would."""
-    from llm_modulo.models.scripted import ScriptedModel
-    from llm_modulo.strategies.best_of_n import BestOfN
-    from llm_modulo.types import Budget
-
-    result = BestOfN(ScriptedModel(completions), domain, Budget(samples=len(completions), rounds=1), n=len(completions)).run(task)
-    store.insert(
-        {
-            "key": f"{instance}-{proposer}", "sweep": "s", "label": "best-of-n", "domain": domain_name,
-            "instance_set": instance.rsplit("/", 1)[0], "instance": instance, "strategy": "best-of-n",
-            "model": "default" if proposer == "llm" else "random", "proposer": proposer, "feedback": "none",
-            "seed": 0, "budget_json": "{}", "status": result.status.value, "verified": int(result.verified),
-            "config_json": "{}", "result_json": result.model_dump_json(),
-        }
-    )  # fmt: skip
-
-
-def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: Path, planbench: Path, tmp_path: Path) -> None:
+def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: Path, planbench: Path, tmp_path: Path, store_trial: Any) -> None:
     from llm_modulo.domains.blocksworld import blocksworld
     from llm_modulo.experiments.store import TrialStore
 
@@ -118,12 +100,12 @@ def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: 
             task = sweep_domain.load_files(problem_folder / "domain.pddl", problem_folder / f"{stem}.pddl")
             good = imitation[stem]["completion"]
             bad = good.split("\n", 1)[1]
-            _trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [bad, good, good + "\n"], "llm")
-            _trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [good], "random")
+            store_trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [bad, good, good + "\n"], "llm")
+            store_trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [good], "random")
         test_task = sweep_domain.load("blocksworld/generated_basic/instance-1")
         optimal, _ = targets.blocksworld_plan(sweep_domain, test_task, method="bfs")
         plan = sweep_domain.plan_text(optimal, test_task) + "[PLAN END]"
-        _trial(store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [plan], "llm")
+        store_trial(store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [plan], "llm")
 
     records = list(targets.expert_records(path))
     assert len(records) == 2  # one per training problem: duplicates merged, the failed sample, random and test runs dropped

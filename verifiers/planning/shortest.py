@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ._model import GroundAction
-from .pddl import PlanningProblem
+from .pddl import PlanningProblem, State
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,11 @@ class ShortestPlan:
         return None if self.plan is None else len(self.plan)
 
 
-def shortest_plan(problem: PlanningProblem, max_states: int = 20_000) -> ShortestPlan:
-    """A shortest plan of ``problem`` (grounded fragment only), or why there is none."""
-    start = problem.initial_state()
+def shortest_plan(problem: PlanningProblem, max_states: int = 20_000, start: State | None = None) -> ShortestPlan:
+    """A shortest plan of ``problem`` (grounded fragment only) from ``start`` (default: the initial
+    state), or why there is none."""
+    if start is None:
+        start = problem.initial_state()
     if problem.goal_reached(start):
         return ShortestPlan((), True, 1)
     if not relaxed_reachable(problem, start):
