@@ -326,6 +326,8 @@ def improve(
     out: Annotated[Path, typer.Option(help="run folder: round-<r>/ (data, samples, adapter), eval.sqlite, rounds.md")] = Path("runs/improve"),
     rounds: Annotated[int, typer.Option(help="rounds of sample -> train -> evaluate (a rerun with more resumes and adds)")] = 2,
     data: Annotated[str, typer.Option(help="training data: expert (the model's certified samples), imitation (planner / exact solutions) or both")] = "expert",
+    repair: Annotated[bool, typer.Option("--repair", help="blocksworld: also train on critique-and-repair turns from the rejected samples (so modulo's feedback helps)")] = False,
+    start: Annotated[Optional[str], typer.Option(help="continue from this trained adapter (name or folder): round 0 beside the base; each round trains on from the last")] = None,
     problems: Annotated[int, typer.Option(help="new training problems per round")] = 200,
     min_blocks: Annotated[int, typer.Option(help="blocksworld: fewest blocks in a training problem")] = 3,
     max_blocks: Annotated[int, typer.Option(help="blocksworld: most blocks in a training problem")] = 8,
@@ -366,7 +368,7 @@ def improve(
 
         try:
             cfg = ImproveConfig(
-                domain=domain, rounds=rounds, data=data, problems=problems, min_blocks=min_blocks, max_blocks=max_blocks,
+                domain=domain, rounds=rounds, data=data, repair=repair, start=start, problems=problems, min_blocks=min_blocks, max_blocks=max_blocks,
                 sample_strategy=sample_strategy,
                 sample_n=sample_n, sample_nodes=sample_nodes, sample_heuristic=sample_heuristic, eval_count=eval_count,
                 eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,

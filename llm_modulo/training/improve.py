@@ -10,12 +10,19 @@ round ``r >= 1``:
    data (rejection-sampling fine-tuning: the critics' verdict is the reward);
 3. **trains** a LoRA adapter from the base on the data of rounds ``1..r`` (``data``: expert,
    imitation or both; ``train_tokens`` caps the completion tokens so data sources compare at equal
-   training tokens), resumable from checkpoints;
+   training tokens), resumable from checkpoints; with ``repair`` (planning), also on critique-and-repair
+   turns made from the samples the critics rejected (:mod:`llm_modulo.training.repair`), so the model
+   learns to use ``modulo``'s feedback;
 4. **evaluates** the new model on the held-out sets (never trained on) with every evaluation
    strategy, into one store shared by all rounds (so round 0 is run once and any round reruns
    nothing it already has);
 5. writes ``rounds.md`` / ``rounds.csv``: success per round, set and strategy, with LLM calls and
    generated tokens per solved instance.
+
+With ``start`` (a trained adapter), the loop continues from that model instead: it is evaluated as
+round 0 beside the base, round 1 samples it, and each round's adapter starts from the previous
+round's weights and trains on that round's new data only (without ``start``, every round trains
+afresh from the base on the data of all rounds so far).
 
 Every step leaves its output in ``<out>/round-<r>/`` and is skipped when the output is there, so a
 killed run resumes where it stopped; the settings are kept in ``<out>/improve.json`` and a rerun
@@ -69,6 +76,8 @@ class ImproveConfig(BaseModel):
     min_blocks: int = Field(3, ge=1)
     max_blocks: int = Field(8, ge=1)
     data: DataSource = "expert"
+    repair: bool = Field(False, description="planning: also train on critique-and-repair turns from the rejected samples")
+    start: str | None = Field(None, description="a trained adapter to continue from (round 0 beside the base)")
     sample_strategy: SampleStrategy = "search"
     sample_n: int = Field(8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
     sample_nodes: int = Field(64, ge=1, description="search: expansions per problem")
@@ -269,10 +278,12 @@ def _run(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: bool) -> N
 
 
 def _dedupe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[tuple[str, str]] = set()
+    """One record per (problem, prompt, answer): an expert answer that repeats the imitation plan is
+    one example; a repair turn with that answer is another (its prompt differs)."""
+    seen: set[tuple[str, str, str, str]] = set()
     kept = []
     for rec in records:
-        key = (rec["problem_hash"], rec["completion"])
+        key = (rec["problem_hash"], json.dumps(rec["prompt"], sort_keys=True), rec.get("prefill", ""), rec["completion"])
         if key not in seen:
             seen.add(key)
             kept.append(rec)
@@ -311,16 +322,19 @@ def data_dir(cfg: ImproveConfig, out: Path, round_no: int) -> Path:
 
 
 def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | None = None) -> list[dict[str, Any]]:
-    """The training set of round ``round_no``: the chosen sources of rounds 1..round_no, deduplicated."""
+    """The training set of round ``round_no``: the chosen sources of rounds 1..round_no (of round
+    ``round_no`` alone with ``start``: its training continues from the previous round's), deduplicated."""
     from . import targets
 
     records: list[dict[str, Any]] = []
-    for r in range(1, round_no + 1):
+    for r in range(round_no if cfg.start is not None else 1, round_no + 1):
         folder = out / f"round-{r}"
         if cfg.data in ("imitation", "both"):
             records += targets.read_jsonl(data_dir(cfg, out, r) / "train.jsonl")
         if cfg.data in ("expert", "both"):
             records += targets.read_jsonl(folder / "expert.jsonl")
+        if cfg.repair:
+            records += targets.read_jsonl(folder / "repair.jsonl")
     records = _dedupe(records)
     if cfg.train_tokens is not None:
         if tokenizer is None:
@@ -347,7 +361,9 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
         os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
     shared = Path(cfg.store) if cfg.store else None  # absolute already (the config resolves it)
     eval_store = shared or out / "eval.sqlite"
-    models = {0: cfg.base}
+    if cfg.repair and cfg.domain != "blocksworld":
+        raise InputError("repair turns are made for planning domains; drop --repair for game24")
+    models = {0: cfg.start or cfg.base}
 
     for r in range(1, cfg.rounds + 1):
         folder = out / f"round-{r}"
@@ -356,13 +372,21 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             log.info("round %d: generating %d problems", r, cfg.problems)
             commands.make_data(cfg.domain, data, count=cfg.problems, seed=cfg.seed * 1000 + r,
                                min_blocks=cfg.min_blocks, max_blocks=cfg.max_blocks)  # fmt: skip
-        if cfg.data in ("expert", "both") and not (folder / "expert.jsonl").is_file():
+        wanted = (["expert"] if cfg.data in ("expert", "both") else []) + (["repair"] if cfg.repair else [])
+        missing = [name for name in wanted if not (folder / f"{name}.jsonl").is_file()]
+        if missing:
             store = shared or folder / "sample.sqlite"
             sweep_file = write_sweep(sample_sweep(cfg, r, data, models[r - 1]), folder / "sample.yaml")
             _run(sweep_file, store, cfg, progress)
-            commands.make_expert_data(store, folder / "expert.part.jsonl", roots=[data / "problems"],
-                                      keys=_keys([sweep_file]))  # fmt: skip
-            (folder / "expert.part.jsonl").replace(folder / "expert.jsonl")
+            roots, keys = [data / "problems"], _keys([sweep_file])
+            if "expert" in missing:
+                commands.make_expert_data(store, folder / "expert.part.jsonl", roots=roots, keys=keys)
+            if "repair" in missing:
+                from .repair import make_repair_data
+
+                make_repair_data(store, folder / "repair.part.jsonl", roots=roots, keys=keys)
+            for name in missing:
+                (folder / f"{name}.part.jsonl").replace(folder / f"{name}.jsonl")
         adapter = folder / "adapter"
         if not (adapter / "adapter_model.safetensors").is_file() or not (adapter / "train.json").is_file():
             tokenizer = _tokenizer(cfg.base) if cfg.train_tokens is not None else None
@@ -376,17 +400,22 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             commands.train_adapter(folder / "train.jsonl", adapter, base=cfg.base, epochs=cfg.epochs, lr=cfg.lr,
                                    rank=cfg.rank, alpha=cfg.alpha, batch_size=cfg.batch_size, max_len=cfg.max_len,
                                    seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps,
-                                   threads=cfg.threads)  # fmt: skip
+                                   threads=cfg.threads, init_adapter=models[r - 1] if cfg.start is not None else None)  # fmt: skip
             (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
         models[r] = str(adapter)
         _run(write_sweep(eval_sweep(cfg, [models[r]]), folder / "eval.yaml"), eval_store, cfg, progress)
         if r == 1:  # round 0, the base model and the random control, after round 1 (the trained model matters more)
-            _run(write_sweep(eval_sweep(cfg, [cfg.base, *(["random"] if cfg.eval_random else [])]),
+            _run(write_sweep(eval_sweep(cfg, [*_round_zero(cfg), *(["random"] if cfg.eval_random else [])]),
                              out / "round-0" / "eval.yaml"), eval_store, cfg, progress)  # fmt: skip
-    rows = round_table(eval_store, {m: r for r, m in models.items()}, random="random" if cfg.eval_random else None,
-                       keys=_keys(_eval_files(out)))  # fmt: skip
+    rows = round_table(eval_store, {**{m: 0 for m in _round_zero(cfg)}, **{m: r for r, m in models.items() if r}},
+                       random="random" if cfg.eval_random else None, keys=_keys(_eval_files(out)))  # fmt: skip
     write_tables(rows, out, cfg)
     return rows
+
+
+def _round_zero(cfg: ImproveConfig) -> list[str]:
+    """The models of round 0: the base, and the adapter the loop starts from."""
+    return [cfg.base, *([cfg.start] if cfg.start is not None else [])]
 
 
 def _tokenizer(base: str) -> Any:
@@ -491,7 +520,7 @@ def markdown_table(rows: Sequence[RoundRow]) -> str:
                   "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for row in sorted(group, key=lambda x: (x.strategy, x.round)):
             lo, hi = wilson_interval(row.solved, row.trials)
-            name = "random control" if row.round < 0 else ("base" if row.round == 0 else Path(row.model).parent.name)
+            name = "random control" if row.round < 0 else _model_name(row)
             lines.append(
                 f"| {'-' if row.round < 0 else row.round} | {name} | {row.strategy} | {row.solved}/{row.trials} "
                 f"({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | {_graded(row)} | "
@@ -503,11 +532,25 @@ def markdown_table(rows: Sequence[RoundRow]) -> str:
     return "\n".join(lines)
 
 
+def _model_name(row: RoundRow) -> str:
+    """How the table names a round's model: base, the starting adapter's name, or round-<r>."""
+    if row.round == 0:
+        return Path(row.model).name if _names_adapter(row.model) else "base"
+    return Path(row.model).parent.name
+
+
+def _names_adapter(spec: str) -> bool:
+    from .lora import resolve_adapter
+
+    return resolve_adapter(spec) is not None
+
+
 def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> None:
     head = [
         "# Expert iteration: every round on the held-out sets",
         "",
-        f"Domain {cfg.domain}; base {cfg.base}; data {cfg.data}; {cfg.problems} new problems a round; sampling "
+        f"Domain {cfg.domain}; base {cfg.base}; {f'continued from {cfg.start}; ' if cfg.start else ''}data {cfg.data}"
+        f"{' + repair turns' if cfg.repair else ''}; {cfg.problems} new problems a round; sampling "
         f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
         "certified; `direct` is the model alone (one greedy, syntax-constrained decode; the critic only scores); "
@@ -537,7 +580,7 @@ def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
     store = Path(cfg.store) if cfg.store else out / "eval.sqlite"
     if not store.is_file():
         raise InputError(f"{out}: its evaluation store {store} is missing")
-    models = {cfg.base: 0}
+    models = {m: 0 for m in _round_zero(cfg)}
     for folder in sorted(out.glob("round-*/adapter")):
         r = int(folder.parent.name.removeprefix("round-"))
         if (folder / "adapter_model.safetensors").is_file():

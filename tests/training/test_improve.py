@@ -184,3 +184,35 @@ def test_plan_progress_is_partial_credit_from_the_validators_prefixes() -> None:
     assert improve.plan_progress(result((0, 0))) == (False, 0.0)  # an empty plan is no progress
     assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [{"critic": "game24", "info": {}}]}]}]})) is None
     assert improve.plan_progress(None) is None
+
+
+def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
+    from llm_modulo.training import lora
+
+    targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
+    start = tmp_path / "start"
+    lora.train(tmp_path / "d.jsonl", start, base=str(tiny_base), rank=2, alpha=4, batch_size=4, max_steps=1, progress=False)
+    cfg = _config(tiny_base, rounds=2, start=str(start), repair=True, data="imitation", sample_strategy="best-of-n",
+                  eval_strategies=["direct"], eval_random=False)  # fmt: skip
+    out = tmp_path / "run"
+    rows = improve.run_improve(cfg, out, progress=False)
+
+    for r, init in ((1, start.resolve()), (2, out / "round-1" / "adapter")):
+        folder = out / f"round-{r}"
+        repair = targets.read_jsonl(folder / "repair.jsonl")  # the tiny model's rejected plans, answered
+        assert repair and all(x["source"] == "repair" and [m["role"] for m in x["prompt"]] == ["user", "assistant", "user"] for x in repair)
+        trained = targets.read_jsonl(folder / "train.jsonl")
+        own = {x["problem_hash"] for x in targets.read_jsonl(folder / "data" / "train.jsonl")}
+        assert {x["source"] for x in trained} == {"imitation", "repair"}
+        assert {x["problem_hash"] for x in trained} <= own  # this round's problems only: training continues from the last
+        meta = json.loads((folder / "adapter" / "training.json").read_text())
+        assert meta["init_adapter"] == str(init)
+    # round 0 is the base and the adapter the loop started from; then each round's adapter
+    assert {(r.round, r.model) for r in rows} == {(0, str(tiny_base)), (0, str(start)), (1, str(out / "round-1" / "adapter")),
+                                                  (2, str(out / "round-2" / "adapter"))}  # fmt: skip
+    text = (out / "rounds.md").read_text()
+    assert f"continued from {start}" in text and "| 0 | start |" in text and "| 0 | base |" in text
+    assert [r.model_dump() for r in improve.load_rows(out)[1]] == [r.model_dump() for r in rows]
+
+    with pytest.raises(InputError, match="planning"):
+        improve.run_improve(_config(tiny_base, domain="game24", repair=True), tmp_path / "g24", progress=False)
