@@ -378,7 +378,8 @@ def improve(
             )  # fmt: skip
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise InputError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+            where = f"--{str(first['loc'][0]).replace('_', '-')}: " if first["loc"] else ""  # a check across options has none
+            raise InputError(where + str(first["msg"]).removeprefix("Value error, ")) from None
         rows = run_improve(cfg, out)
     except LLMModuloError as exc:
         _fail(exc)

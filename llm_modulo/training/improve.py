@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llm_modulo.errors import InputError
 
@@ -117,6 +117,14 @@ class ImproveConfig(BaseModel):
         if value not in HEURISTICS:
             raise ValueError(f"one of {', '.join(HEURISTICS)}, not {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _repair_needs_whole_answers(self) -> ImproveConfig:
+        if self.repair and self.domain != "blocksworld":
+            raise ValueError("repair turns are made for planning domains; drop repair for game24")
+        if self.repair and self.sample_strategy == "search":
+            raise ValueError("repair turns are made from rejected whole plans: sample with best-of-n or modulo, not search")
+        return self
 
     @field_validator("eval_strategies")
     @classmethod
@@ -361,8 +369,6 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
         os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
     shared = Path(cfg.store) if cfg.store else None  # absolute already (the config resolves it)
     eval_store = shared or out / "eval.sqlite"
-    if cfg.repair and cfg.domain != "blocksworld":
-        raise InputError("repair turns are made for planning domains; drop --repair for game24")
     models = {0: cfg.start or cfg.base}
 
     for r in range(1, cfg.rounds + 1):

@@ -133,6 +133,8 @@ def test_bad_settings_fail_with_the_field() -> None:
         improve.ImproveConfig(eval_strategies=["beam"])
     with pytest.raises(ValueError, match="data"):
         improve.ImproveConfig(data="rl")
+    with pytest.raises(ValueError, match="best-of-n or modulo"):
+        improve.ImproveConfig(repair=True, sample_strategy="search")
 
 
 def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
@@ -214,5 +216,5 @@ def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path:
     assert f"continued from {start}" in text and "| 0 | start |" in text and "| 0 | base |" in text
     assert [r.model_dump() for r in improve.load_rows(out)[1]] == [r.model_dump() for r in rows]
 
-    with pytest.raises(InputError, match="planning"):
-        improve.run_improve(_config(tiny_base, domain="game24", repair=True), tmp_path / "g24", progress=False)
+    with pytest.raises(ValueError, match="planning"):
+        _config(tiny_base, domain="game24", repair=True, sample_strategy="best-of-n")

@@ -136,3 +136,18 @@ def test_repair_data_command(problem_folder: Path, imitation: dict[str, dict[str
     assert res.exit_code != 0 and "no trial store" in res.output
     res = CliRunner().invoke(app, ["repair-data", str(path), "--feedback", "loud"])
     assert res.exit_code != 0 and "unknown feedback level" in res.output
+
+
+def test_improve_refuses_repair_where_there_are_no_rejected_plans(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from llm_modulo.cli import app
+
+    for args, message in (
+        (["game24", "--repair", "--sample-strategy", "best-of-n"], "planning domains"),
+        (["blocksworld", "--repair"], "sample with best-of-n or modulo"),  # search's trace holds steps, not whole plans
+        (["blocksworld", "--sample-n", "0"], "--sample-n:"),
+    ):
+        res = CliRunner().invoke(app, ["improve", *args, "--out", str(tmp_path / "run")])
+        assert res.exit_code != 0 and message in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "run").exists()
