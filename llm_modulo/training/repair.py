@@ -26,7 +26,7 @@ from llm_modulo.errors import InputError
 from llm_modulo.protocols import Feedback
 from llm_modulo.types import FeedbackLevel, Task, certified
 
-from .targets import trial_tasks
+from .targets import certify, judge, trial_tasks
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ def repair_prompt(domain: Any, task: Task, text: str, level: FeedbackLevel, reus
     (where the round's best is always an improvement, so the prefix is cut back to the point of
     most progress).
     """
-    candidate = domain.parse(task, text)
-    verdicts = [critic.check(task, candidate) for critic in domain.critics(task)]
+    candidate, verdicts = judge(domain, task, text)
     critique = domain.critique(task, candidate, verdicts, level)
     prefill = domain.valid_prefix(task, candidate, verdicts, to_best=True) if reuse_prefix else ""
     prompt = domain.prompt(task, [Feedback(answer=candidate.text, critique=critique)], prefill)
@@ -116,8 +115,7 @@ def repair_records(
                 if completion is None:
                     counts["no_completion"] += 1
                     continue
-                answer = domain.parse(task, prompt.prefill + completion)
-                if not certified([critic.check(task, answer) for critic in domain.critics(task)]):
+                if not certify(domain, task, completion, prompt.prefill):
                     counts["uncertified"] += 1
                     continue
                 kept.add(candidate.text)

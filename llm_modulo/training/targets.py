@@ -44,12 +44,17 @@ PLAN_METHODS = ("auto", "bfs", "astar", "search")
 # -- certification ---------------------------------------------------------------------------------
 
 
-def certify(domain: Any, task: Task, completion: str) -> bool:
-    """True when the hard critics accept the answer ``prefill + completion`` for ``task``."""
-    text = domain.prompt(task).prefill + completion
+def judge(domain: Any, task: Task, text: str) -> tuple[Any, list[Any]]:
+    """(candidate, verdicts): the answer ``text`` parsed and judged by every critic of ``task``."""
     candidate = domain.parse(task, text)
-    verdicts = [critic.check(task, candidate) for critic in domain.critics(task)]
-    return certified(verdicts)
+    return candidate, [critic.check(task, candidate) for critic in domain.critics(task)]
+
+
+def certify(domain: Any, task: Task, completion: str, prefill: str | None = None) -> bool:
+    """True when the hard critics accept the answer ``prefill + completion`` for ``task``
+    (``prefill``: the opening of the prompt it answers; by default the bare prompt's)."""
+    opening = domain.prompt(task).prefill if prefill is None else prefill
+    return certified(judge(domain, task, opening + completion)[1])
 
 
 def record(domain: Any, task: Task, completion: str, source: str, key: str, prompt_format: str, **extra: Any) -> dict[str, Any]:
@@ -466,6 +471,7 @@ __all__ = [
     "astar_plan",
     "blocksworld_plan",
     "certify",
+    "judge",
     "expert_records",
     "game24_solution",
     "imitation_blocksworld",
