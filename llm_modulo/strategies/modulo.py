@@ -14,6 +14,7 @@ from that prefix again: the first-error critique acts on decoding, not only on t
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback
@@ -24,6 +25,13 @@ from llm_modulo.types import certified as certified_verdicts
 
 class Modulo(BaseStrategy):
     name = "modulo"
+
+    def __init__(self, *args: Any, retry_excluded: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_excluded = retry_excluded
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "retry_excluded": self.retry_excluded}
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
@@ -39,6 +47,7 @@ class Modulo(BaseStrategy):
             shown = feedback if self.history else feedback[-1:]
             prompt = self.domain.prompt(task, shown, prefill)
             constraint = self.constraint_for(task, prefill)
+            excluded_now = frozenset(rejected.get(prefill, ()))
             if constraint is not None and rejected.get(prefill):
                 constraint = replace(constraint, exclude_first=frozenset(rejected[prefill]))
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
@@ -60,7 +69,8 @@ class Modulo(BaseStrategy):
             critique = self.domain.critique(task, round_best.candidate, round_best.verdicts, self.feedback)
             feedback.append(Feedback(answer=round_best.candidate.text, critique=critique))
             if self.reuse_prefix:
-                prefill = self._next_prefix(task, round_best, improved, prefill, rejected)
+                learned = bool(rejected.get(prefill, set()) - excluded_now)
+                prefill = self._next_prefix(task, round_best, improved, prefill, rejected, learned)
                 # a candidate may reach the goal and then wander on: its cut-back prefix alone
                 # can already be an answer, which the critics judge like any other
                 candidate, verdicts = self.evaluate(task, prefill, critics)
@@ -70,19 +80,30 @@ class Modulo(BaseStrategy):
         return self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
 
     def _next_prefix(
-        self, task: Task, round_best: Sample, improved: bool, prefill: str, rejected: dict[str, set[str]]
+        self,
+        task: Task,
+        round_best: Sample,
+        improved: bool,
+        prefill: str,
+        rejected: dict[str, set[str]],
+        learned: bool = False,
     ) -> str:
         """Where the next round continues from.
 
         After progress: the best candidate's valid prefix, cut back to its point of most progress.
         Without progress: its whole valid prefix, so the search walks on past a local optimum.
-        If even that does not move, backtrack: drop the last line of the prefix and exclude it
+        If even that does not move and ``retry_excluded`` is set and this round rejected first
+        choices at the prefix that were not yet excluded there (``learned``), stay: the next round
+        decodes from the same prefix without them (say, a model that stops short of the goal is
+        made to write a next step). Otherwise backtrack: drop the last line of the prefix and exclude it
         there (answers are line-based wherever a grammar is used), so a deterministic model is
         not sent down the same dead end again.
         """
         nxt = self.domain.valid_prefix(task, round_best.candidate, round_best.verdicts, to_best=improved)
         if improved or nxt != prefill:
             return nxt
+        if self.retry_excluded and learned:
+            return prefill
         lines = prefill.splitlines(keepends=True)
         if not lines:
             return ""

@@ -208,6 +208,36 @@ def test_stuck_prefix_backtracks_and_excludes_the_dead_end(bw, sussman):
     assert "put down the orange block" in allowed  # the simulator allows it; the exclusion removes it
 
 
+@pytest.mark.parametrize("retry", [True, False])
+def test_retry_excluded_decodes_the_same_prefix_again_without_the_rejected_stop(bw, sussman, sussman_plan_text, retry):
+    """A model that stops short right after its best prefix: with ``retry_excluded`` the next round
+    starts from that prefix again with the end marker excluded (and the rest of the plan then
+    certifies); without it the loop backtracks a line, as before."""
+    steps = sussman_plan_text.splitlines()
+    head = "\n".join(steps[:2]) + "\n[PLAN END]"
+    rest = "\n".join(steps[2:])
+    grammars = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            grammars.append((prompt.prefill, constraint))
+            return super().sample(prompt, n, params, constraint)
+
+    model = Recorder([head, "[PLAN END]", rest])
+    result = Modulo(
+        model, bw, budget=Budget(rounds=3), n=1, constrained="executable", reuse_prefix=True, retry_excluded=retry
+    ).run(sussman)
+    prefix = "[PLAN]\n" + "\n".join(steps[:2]) + "\n"
+    assert [p for p, _ in grammars][:2] == [grammars[0][0], prefix]
+    if retry:
+        assert grammars[2][0] == prefix
+        assert "[PLAN END]" in grammars[2][1].exclude_first
+        assert result.verified and len(result.answer) == len(steps) - 1
+    else:
+        assert grammars[2][0] == "[PLAN]\n" + steps[0] + "\n"  # backtracked
+        assert not result.verified
+
+
 def test_goal_reached_inside_a_wandering_candidate_is_found(bw, sussman, sussman_plan_text):
     wander = sussman_plan_text.replace("[PLAN END]", "unstack the red block from on top of the blue block\n[PLAN END]")
     result = Modulo(ScriptedModel([wander]), bw, budget=Budget(rounds=3), n=1, reuse_prefix=True).run(sussman)
