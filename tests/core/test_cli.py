@@ -62,6 +62,20 @@ def test_unknown_model_is_one_line():
     assert "unknown model" in _one_line_error(result)
 
 
+def test_retry_excluded_outside_modulo_is_one_line():
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
+                                 "--model", "random", "--strategy", "best-of-n", "--retry-excluded"])
+    assert result.exit_code == 2
+    assert "modulo option" in _one_line_error(result)
+
+
+def test_retry_excluded_reaches_modulo():
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
+                                 "--retry-excluded", "--constrained", "executable", "--rounds", "2", "-n", "2", "--json"])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.output)["config"]["retry_excluded"] is True
+
+
 def test_bad_budget_is_one_line():
     result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
                                  "--model", "random", "--budget", "rounds=x"])
