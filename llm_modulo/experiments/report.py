@@ -85,20 +85,55 @@ def _columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return [(row[1], (row[2] or "").upper()) for row in conn.execute("PRAGMA table_info(trials)")]
 
 
+_ORDER = ("sweep", "domain", "instance_set", "label", "model", "instance", "seed", "key")
+
+
 def _select(conn: sqlite3.Connection, sweep: str | None, with_result: bool) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """The store's trials, or one sweep's: those it ran and those it found stored by another
+    sweep with the same key (``sweep/<name>/trials`` in the meta table), shown under its name and label."""
     cols = [(n, t) for n, t in _columns(conn) if with_result or n != "result_json"]
     names = ", ".join(f'"{n}"' for n, _ in cols)
+    keys = [n for n, _ in cols]
     query = f"SELECT {names} FROM trials"
     args: tuple[Any, ...] = ()
     if sweep is not None:
         query += " WHERE sweep = ?"
         args = (sweep,)
-    query += " ORDER BY sweep, domain, instance_set, label, model, instance, seed, key"
+    query += " ORDER BY " + ", ".join(_ORDER)
     try:
-        rows = [dict(zip([n for n, _ in cols], r)) for r in conn.execute(query, args)]
+        rows = [dict(zip(keys, r)) for r in conn.execute(query, args)]
+        if sweep is not None:
+            borrowed = _borrowed(conn, sweep, names, keys, {r["key"] for r in rows})
+            if borrowed:
+                rows = sorted(rows + borrowed, key=lambda r: tuple(str(r.get(k)) for k in _ORDER))
     except sqlite3.DatabaseError as exc:
         raise InputError(f"cannot read the trial store: {exc}") from None
     return cols, rows
+
+
+def _borrowed(conn: sqlite3.Connection, sweep: str, names: str, keys: list[str], have: set[str]) -> list[dict[str, Any]]:
+    """The trials of ``sweep`` stored under another sweep's name (bench ran them once for both)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+        return []
+    found = conn.execute("SELECT value FROM meta WHERE key = ?", (f"sweep/{sweep}/trials",)).fetchone()
+    if found is None:
+        return []
+    try:
+        labels = json.loads(found[0])
+    except (TypeError, json.JSONDecodeError):
+        return []
+    if not isinstance(labels, dict):
+        return []
+    wanted = [k for k in labels if k not in have]
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT {names} FROM trials WHERE key IN ({marks})", chunk):
+            row = dict(zip(keys, r))
+            row["sweep"], row["label"] = sweep, labels[row["key"]]
+            out.append(row)
+    return out
 
 
 def _sweeps(conn: sqlite3.Connection) -> list[str]:

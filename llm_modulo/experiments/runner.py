@@ -292,6 +292,9 @@ def run_sweep(
     store = TrialStore(store_file)
     try:
         store.set_meta(f"sweep/{sweep.name}/config", sweep.meta())
+        # the sweep's trials by key, with its labels: a report of this sweep then also shows the
+        # trials found stored by another sweep, which are not run again
+        store.set_meta(f"sweep/{sweep.name}/trials", {t.key: t.label for t in sweep.trials})
         done = store.done_keys(include_errors=not retry_errors)  # with --retry-errors, error rows are pending
         expected = {t.key for t in sweep.trials}
         pending = [t for t in sweep.trials if t.key not in done]

@@ -177,6 +177,29 @@ def test_two_sweeps_share_a_store_and_identical_trials(planbench, tmp_path):
     outcome = run_sweep(big, store, workers=1, progress=False)
     assert outcome.done_before == 6 and outcome.ran == 3
     assert {r["sweep"] for r in stored(store)} == {"small", "big"}
+    # a report of one sweep holds all its trials, those the other sweep ran included, under its own name
+    from llm_modulo.experiments.report import load_trials
+
+    rows = load_trials(store, "big")
+    assert len(rows) == 9 and {r["key"] for r in rows} == {t.key for t in big.trials}
+    assert {r["sweep"] for r in rows} == {"big"}
+    assert len(load_trials(store, "small")) == 6 and len(load_trials(store)) == 9
+
+
+def test_a_shared_trial_is_reported_under_each_sweeps_label(planbench, tmp_path):
+    one = load_sweep(write_sweep(tmp_path, name="one", models='["random"]', count=1,
+                                 strategies='[[strategies]]\nname = "best-of-n"\nlabel = "first-label"\nn = 4\nconstrained = "well-formed"\n'))
+    two = load_sweep(write_sweep(tmp_path, name="two", models='["random"]', count=2,
+                                 strategies='[[strategies]]\nname = "best-of-n"\nlabel = "second-label"\nn = 4\nconstrained = "well-formed"\n'))
+    store = tmp_path / "s.sqlite"
+    run_sweep(one, store, workers=1, progress=False)
+    run_sweep(two, store, workers=1, progress=False)
+    from llm_modulo.experiments.report import load_trials, write_report
+
+    assert [r["label"] for r in load_trials(store, "two")] == ["second-label", "second-label"]
+    assert [r["label"] for r in load_trials(store, "one")] == ["first-label"]
+    files = write_report(store, tmp_path / "rep", "two", csv_out=False, parquet_out=False)
+    assert files.trials == 2
 
 
 runner = CliRunner()
