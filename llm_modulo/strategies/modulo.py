@@ -48,8 +48,8 @@ class Modulo(BaseStrategy):
             prompt = self.domain.prompt(task, shown, prefill)
             constraint = self.constraint_for(task, prefill)
             excluded_now = frozenset(rejected.get(prefill, ()))
-            if constraint is not None and rejected.get(prefill):
-                constraint = replace(constraint, exclude_first=frozenset(rejected[prefill]))
+            if constraint is not None and excluded_now:
+                constraint = replace(constraint, exclude_first=excluded_now)
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
             trace.append(attempt)
             certified = next((s for s in attempt.samples if s.certified), None)
@@ -69,7 +69,7 @@ class Modulo(BaseStrategy):
             critique = self.domain.critique(task, round_best.candidate, round_best.verdicts, self.feedback)
             feedback.append(Feedback(answer=round_best.candidate.text, critique=critique))
             if self.reuse_prefix:
-                learned = bool(rejected.get(prefill, set()) - excluded_now)
+                learned = not rejected.get(prefill, set()) <= excluded_now
                 prefill = self._next_prefix(task, round_best, improved, prefill, rejected, learned)
                 # a candidate may reach the goal and then wander on: its cut-back prefix alone
                 # can already be an answer, which the critics judge like any other
