@@ -100,7 +100,8 @@ def plan_table(sweep: Sweep, store_path: Path | None = None) -> Table:
         cell[1] += trial.key in done
     table = Table(title=f"sweep {sweep.name}: {len(sweep.trials)} trials", title_justify="left")
     for column in ("label", "model", "feedback", "budget", "trials", "stored"):
-        table.add_column(column, justify="right" if column in ("trials", "stored") else "left")
+        # names are folded, never cut with an ellipsis: a reader copies them into commands
+        table.add_column(column, justify="right" if column in ("trials", "stored") else "left", overflow="fold")
     for (label, model, feedback, budget), (n, stored) in counts.items():
         table.add_row(label, model, feedback, budget, str(n), str(stored))
     total_done = sum(t.key in done for t in sweep.trials)

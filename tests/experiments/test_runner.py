@@ -214,13 +214,31 @@ def test_cli_bad_config_is_one_line_exit_2(planbench, tmp_path):
     assert not (tmp_path / "t.sqlite").exists()
 
 
-def test_cli_dry_run_prints_the_arms_and_runs_nothing(planbench, tmp_path):
+def test_cli_dry_run_prints_the_arms_and_runs_nothing(planbench, tmp_path, monkeypatch):
+    from llm_modulo import cli
+
+    # the CLI's console read the terminal's width when it was imported, whichever test did that
+    monkeypatch.setattr(cli.out, "width", 200)
     config = write_sweep(tmp_path, seeds="[0, 1]")
     result = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path / "t.sqlite"), "--dry-run"],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "36 trials" in result.output and "best-of-n" in result.output and "scripted:script.json" in result.output
     assert not (tmp_path / "t.sqlite").exists()
+
+
+def test_the_dry_run_table_never_cuts_a_name_on_a_narrow_terminal(planbench, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from llm_modulo.experiments.runner import plan_table
+
+    sweep = load_sweep(write_sweep(tmp_path, seeds="[0, 1]"))
+    buffer = io.StringIO()
+    Console(file=buffer, width=50, color_system=None).print(plan_table(sweep))
+    text = buffer.getvalue()
+    assert "…" not in text and "cript" in text  # folded onto more lines, never cut
 
 
 def test_cli_runs_and_resumes(planbench, tmp_path):
