@@ -22,11 +22,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/llm-modulo demo
 
+# -n auto: one pytest worker per core (pytest-xdist); most tests are single-threaded Python
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n auto -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_validator.py
