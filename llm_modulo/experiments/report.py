@@ -1203,7 +1203,7 @@ def print_summary(console: Any, files: ReportFiles) -> None:
         table = Table(title=f"{domain} · {instance_set}", title_justify="left")
         for col, justify in (("arm", "left"), ("proposer", "left"), ("budget", "left"), ("solved", "right"),
                              ("success", "right"), ("95% CI", "right"), ("tokens/trial", "right"), ("errors", "right")):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+            table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for a in group:
             table.add_row(a.name, a.proposer, a.budget_text, f"{a.solved}/{a.trials}",
                           _pct(a.rate) if a.trials else "–", _ci(a.lo, a.hi) if a.trials else "–",

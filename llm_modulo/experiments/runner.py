@@ -128,11 +128,11 @@ def summary_table(sweep: Sweep, rows: dict[str, dict[str, Any]]) -> Table:
             cell[0] += int(row["verified"])
             errors[arm] = errors.get(arm, 0) + (row["status"] == "error")
     table = Table(title=f"sweep {sweep.name}: verified / trials", title_justify="left")
-    table.add_column("label")
-    table.add_column("model")
+    table.add_column("label", overflow="fold")
+    table.add_column("model", overflow="fold")
     for domain in domains:
-        table.add_column(domain, justify="right")
-    table.add_column("errors", justify="right")
+        table.add_column(domain, justify="right", overflow="fold")
+    table.add_column("errors", justify="right", overflow="fold")
     for (label, model), by_domain in cells.items():
         texts = []
         for domain in domains:

@@ -227,18 +227,19 @@ def test_cli_dry_run_prints_the_arms_and_runs_nothing(planbench, tmp_path, monke
     assert not (tmp_path / "t.sqlite").exists()
 
 
-def test_the_dry_run_table_never_cuts_a_name_on_a_narrow_terminal(planbench, tmp_path):
+def test_console_tables_never_cut_a_name_on_a_narrow_terminal(planbench, tmp_path):
     import io
 
     from rich.console import Console
 
-    from llm_modulo.experiments.runner import plan_table
+    from llm_modulo.experiments.runner import plan_table, summary_table
 
     sweep = load_sweep(write_sweep(tmp_path, seeds="[0, 1]"))
-    buffer = io.StringIO()
-    Console(file=buffer, width=50, color_system=None).print(plan_table(sweep))
-    text = buffer.getvalue()
-    assert "…" not in text and "cript" in text  # folded onto more lines, never cut
+    for table in (plan_table(sweep), summary_table(sweep, {})):
+        buffer = io.StringIO()
+        Console(file=buffer, width=40, color_system=None).print(table)
+        text = buffer.getvalue()
+        assert "…" not in text and "scr" in text  # folded onto more lines, never cut
 
 
 def test_cli_runs_and_resumes(planbench, tmp_path):
