@@ -33,6 +33,13 @@ from llm_modulo.types import (
 log = logging.getLogger(__name__)
 
 
+def judge(domain: Domain, task: Task, text: str, critics: Sequence[Any] | None = None) -> tuple[Candidate, list[Verdict]]:
+    """(candidate, verdicts): ``text`` parsed by ``domain`` and judged by ``critics`` (by default
+    every critic the domain has for ``task``)."""
+    candidate = domain.parse(task, text)
+    return candidate, [critic.check(task, candidate) for critic in (domain.critics(task) if critics is None else critics)]
+
+
 def score(sample: Sample) -> tuple[float, float]:
     """How good a candidate is, for ranking: (the weakest hard critic's score, 1.0 only when
     certified; then the weakest soft critic's score, 1.0 without soft critics). Soft critics
@@ -109,8 +116,7 @@ class BaseStrategy:
         }
 
     def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:
-        candidate = self.domain.parse(task, text)
-        return candidate, [critic.check(task, candidate) for critic in critics]
+        return judge(self.domain, task, text, critics)
 
     def call(
         self,

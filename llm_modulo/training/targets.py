@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
+from llm_modulo.strategies.base import judge
 from llm_modulo.types import Budget, Task, certified
 
 from . import canon
@@ -42,12 +43,6 @@ PLAN_METHODS = ("auto", "bfs", "astar", "search")
 
 
 # -- certification ---------------------------------------------------------------------------------
-
-
-def judge(domain: Any, task: Task, text: str) -> tuple[Any, list[Any]]:
-    """(candidate, verdicts): the answer ``text`` parsed and judged by every critic of ``task``."""
-    candidate = domain.parse(task, text)
-    return candidate, [critic.check(task, candidate) for critic in domain.critics(task)]
 
 
 def certify(domain: Any, task: Task, completion: str, prefill: str | None = None) -> bool:
