@@ -113,15 +113,7 @@ def _select(conn: sqlite3.Connection, sweep: str | None, with_result: bool) -> t
 
 def _borrowed(conn: sqlite3.Connection, sweep: str, names: str, keys: list[str], have: set[str]) -> list[dict[str, Any]]:
     """The trials of ``sweep`` stored under another sweep's name (bench ran them once for both)."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
-        return []
-    found = conn.execute("SELECT value FROM meta WHERE key = ?", (f"sweep/{sweep}/trials",)).fetchone()
-    if found is None:
-        return []
-    try:
-        labels = json.loads(found[0])
-    except (TypeError, json.JSONDecodeError):
-        return []
+    labels = _meta_value(conn, f"sweep/{sweep}/trials")
     if not isinstance(labels, dict):
         return []
     wanted = [k for k in labels if k not in have]
@@ -138,21 +130,35 @@ def _borrowed(conn: sqlite3.Connection, sweep: str, names: str, keys: list[str],
 
 def _sweeps(conn: sqlite3.Connection) -> list[str]:
     names = {r[0] for r in conn.execute("SELECT DISTINCT sweep FROM trials")}
-    names |= {m.group(1) for key in _meta(conn) if (m := re.match(r"^sweep/(.+)/(config|run/[^/]+)$", key))}
+    if _has_meta(conn):  # the keys alone: the values (a sweep's key map among them) need no parsing here
+        keys = (r[0] for r in conn.execute("SELECT key FROM meta"))
+        names |= {m.group(1) for key in keys if (m := re.match(r"^sweep/(.+)/(config|run/[^/]+)$", key))}
     return sorted(names)
 
 
+def _has_meta(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+
+
+def _parse(value: Any) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        return value
+
+
+def _meta_value(conn: sqlite3.Connection, key: str) -> Any:
+    """One entry of the meta table, parsed from JSON; None when absent."""
+    if not _has_meta(conn):
+        return None
+    found = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if found is None else _parse(found[0])
+
+
 def _meta(conn: sqlite3.Connection) -> dict[str, Any]:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "meta" not in tables:
+    if not _has_meta(conn):
         return {}
-    meta: dict[str, Any] = {}
-    for key, value in conn.execute("SELECT key, value FROM meta ORDER BY key"):
-        try:
-            meta[key] = json.loads(value)
-        except (TypeError, json.JSONDecodeError):
-            meta[key] = value
-    return meta
+    return {key: _parse(value) for key, value in conn.execute("SELECT key, value FROM meta ORDER BY key")}
 
 
 def load_trials(store: str | Path, sweep: str | None = None, *, with_result: bool = False) -> list[dict[str, Any]]:
