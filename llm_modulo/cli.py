@@ -168,6 +168,7 @@ def solve(
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
     retry_excluded: Annotated[bool, typer.Option(help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking")] = False,
+    remember_rejected: Annotated[bool, typer.Option(help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it")] = False,
     constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain("executable"),
     n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 16,
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
@@ -193,8 +194,9 @@ def solve(
         from llm_modulo.registry import get_strategy
 
         the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
-        if retry_excluded and strategy.value != "modulo":
-            raise InputError(f"--retry-excluded is a modulo option, not one of {strategy.value}")
+        for flag, on in (("--retry-excluded", retry_excluded), ("--remember-rejected", remember_rejected)):
+            if on and strategy.value != "modulo":
+                raise InputError(f"{flag} is a modulo option, not one of {strategy.value}")
         options: dict[str, Any] = {"cot": True} if cot else {}
         if zero_shot:
             options["one_shot"] = False
@@ -210,6 +212,7 @@ def solve(
             constrained=constrained.value, feedback=feedback, history=history, reuse_prefix=reuse_prefix, seed=seed,
             **({"heuristic": heuristic, "queues": queues} if strategy.value == "search" else {}),
             **({"retry_excluded": True} if retry_excluded else {}),
+            **({"remember_rejected": True} if remember_rejected else {}),
         )
         result = runner.run(task)
     except LLMModuloError as exc:

@@ -51,6 +51,15 @@ class LineConstraint:
     # A dynamic grammar: given the lines generated so far, (lines allowed next, whether ``end``
     # may come next). A planning domain uses its simulator here to allow only executable steps.
     next_lines: Callable[[tuple[str, ...]], tuple[Collection[str], bool]] | None = None
+    # Choices ruled out after an exact sequence of generated lines: (lines so far, line or ``end``).
+    # The loop fills this from the first error of every rejected sample ("not this step after
+    # these steps"), so no later sample repeats a mistake the critics have already found.
+    exclude_after: frozenset[tuple[tuple[str, ...], str]] = frozenset()
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether the allowed lines depend on the lines generated so far."""
+        return self.next_lines is not None or bool(self.exclude_after)
 
     def first_choices(self) -> tuple[list[str], bool]:
         """(lines allowed first, whether ``end`` is allowed first); all of them if nothing is left."""
@@ -66,14 +75,21 @@ class LineConstraint:
         Static grammars allow every line (the first line less ``exclude_first``, see
         :meth:`first_choices`). Dynamic ones ask ``next_lines``, less ``exclude_first`` for the
         first line; where nothing is left, ending is allowed (a dead end may always stop).
+        Either way the choices ``exclude_after`` rules out after exactly ``generated`` are removed.
         """
         if self.next_lines is None:
-            return self.first_choices() if not generated else (self.lines, True)
-        allowed, end_ok = self.next_lines(generated)
-        lines = list(allowed)
-        if not generated:
-            lines = [line for line in lines if line not in self.exclude_first]
-            end_ok = end_ok and self.end not in self.exclude_first
+            lines, end_ok = self.first_choices() if not generated else (list(self.lines), True)
+        else:
+            allowed, end_ok = self.next_lines(generated)
+            lines = list(allowed)
+            if not generated:
+                lines = [line for line in lines if line not in self.exclude_first]
+                end_ok = end_ok and self.end not in self.exclude_first
+        if self.exclude_after:
+            banned = {line for after, line in self.exclude_after if after == generated}
+            if banned:
+                lines = [line for line in lines if line not in banned]
+                end_ok = end_ok and self.end not in banned
         return lines, bool(end_ok) or not lines
 
 

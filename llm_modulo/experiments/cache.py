@@ -132,13 +132,16 @@ def constraint_signature(constraint: LineConstraint | None) -> dict[str, Any] | 
     of the task and the prefill, which the prompt already pins down."""
     if constraint is None:
         return None
-    return {
+    signature: dict[str, Any] = {
         "lines": list(constraint.lines),
         "end": constraint.end,
         "max_lines": constraint.max_lines,
         "exclude_first": sorted(constraint.exclude_first),
         "dynamic": constraint.next_lines is not None,
     }
+    if constraint.exclude_after:  # only when set, so that the keys of earlier samples stay as they were
+        signature["exclude_after"] = sorted([list(after), line] for after, line in constraint.exclude_after)
+    return signature
 
 
 def sample_key(spec: str, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None) -> str:

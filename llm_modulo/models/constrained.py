@@ -77,11 +77,11 @@ class LineGrammar:
         if any(leaf and kids for leaf, kids in zip(self._line_leaf, self._children)):
             raise InputError(f"the constraint's end {constraint.end!r} starts with one of its lines and a newline")
         self._allowed_cache: dict[object, torch.Tensor] = {}
-        # Dynamic grammars (``constraint.next_lines``): line ids, and which ids lie below each node.
+        # Dynamic grammars (``next_lines`` or ``exclude_after``): line ids, and which ids lie below each node.
         self._line_ids = {line: i for i, line in enumerate(dict.fromkeys(constraint.lines))}
         self._end_id = len(self._line_ids)
         self._next_cache: dict[tuple[int, ...], int] = {}
-        if constraint.next_lines is not None:
+        if constraint.dynamic:
             encoded = {i: list(encode(line + "\n")) for line, i in self._line_ids.items()}
             self._below = [0] * self.num_nodes
             for root in {self.root_full, self.root_first}:
@@ -151,7 +151,7 @@ class LineGrammar:
     def start(self) -> GrammarState:
         """The state at the beginning of the answer (which must be at the start of a line)."""
         state = GrammarState(self.root_first if self.max_lines > 0 else self.root_end)
-        if self.constraint.next_lines is not None and self.max_lines > 0:
+        if self.constraint.dynamic and self.max_lines > 0:
             # the dynamic mask applies the first-line exclusions itself (and may fall back to
             # ``end`` where nothing else is left), so it starts from the full root
             state = GrammarState(self.root_full, allowed=self._dynamic_allowed(()))

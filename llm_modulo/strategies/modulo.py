@@ -9,6 +9,9 @@ continues from the part of the best candidate the critics found no fault in (the
 With constrained decoding, the first choices the critics rejected right after the current
 prefix (a failing step, or stopping short of the goal) are excluded when the loop continues
 from that prefix again: the first-error critique acts on decoding, not only on the prompt.
+With ``remember_rejected`` every rejected sample's first error is excluded after the exact steps
+that led to it, in every later round, wherever the answer starts: a model that rewrites the
+whole plan cannot repeat a mistake the critics have already found.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from llm_modulo.types import certified as certified_verdicts
 class Modulo(BaseStrategy):
     name = "modulo"
 
-    def __init__(self, *args: Any, retry_excluded: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retry_excluded: bool = False, remember_rejected: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.retry_excluded = retry_excluded
+        self.remember_rejected = remember_rejected
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "retry_excluded": self.retry_excluded}
+        return {**super().config(), "retry_excluded": self.retry_excluded, "remember_rejected": self.remember_rejected}
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
@@ -50,6 +54,8 @@ class Modulo(BaseStrategy):
             excluded_now = frozenset(rejected.get(prefill, ()))
             if constraint is not None and excluded_now:
                 constraint = replace(constraint, exclude_first=excluded_now)
+            if constraint is not None and self.remember_rejected and hook is not None:
+                constraint = replace(constraint, exclude_after=_after(rejected, prefill))
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
             trace.append(attempt)
             certified = next((s for s in attempt.samples if s.certified), None)
@@ -62,6 +68,11 @@ class Modulo(BaseStrategy):
                     line = hook(task, sample.candidate, sample.verdicts, prefill)
                     if line is not None:
                         rejected.setdefault(prefill, set()).add(line)
+                    if self.remember_rejected:  # and right after each sample's own valid prefix
+                        where = self.domain.valid_prefix(task, sample.candidate, sample.verdicts, to_best=False)
+                        line = hook(task, sample.candidate, sample.verdicts, where)
+                        if line is not None:
+                            rejected.setdefault(where, set()).add(line)
             round_best = max(attempt.samples, key=score)
             improved = best is None or score(round_best) > score(best)
             if improved:
@@ -110,3 +121,13 @@ class Modulo(BaseStrategy):
         shorter = "".join(lines[:-1])
         rejected.setdefault(shorter, set()).add(lines[-1].rstrip("\n"))
         return shorter
+
+
+def _after(rejected: dict[str, set[str]], prefill: str) -> frozenset[tuple[tuple[str, ...], str]]:
+    """The rejected choices at or below ``prefill``, keyed by the lines generated after it."""
+    return frozenset(
+        (tuple(prefix[len(prefill) :].splitlines()), line)
+        for prefix, lines in rejected.items()
+        if prefix.startswith(prefill)
+        for line in lines
+    )

@@ -62,18 +62,22 @@ def test_unknown_model_is_one_line():
     assert "unknown model" in _one_line_error(result)
 
 
-def test_retry_excluded_outside_modulo_is_one_line():
+@pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected"])
+def test_a_modulo_flag_outside_modulo_is_one_line(flag):
     result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
-                                 "--model", "random", "--strategy", "best-of-n", "--retry-excluded"])
+                                 "--model", "random", "--strategy", "best-of-n", flag])
     assert result.exit_code == 2
-    assert "modulo option" in _one_line_error(result)
+    assert f"{flag} is a modulo option" in _one_line_error(result)
 
 
-def test_retry_excluded_reaches_modulo():
+@pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected"])
+def test_a_modulo_flag_reaches_modulo(flag):
     result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
-                                 "--retry-excluded", "--constrained", "executable", "--rounds", "2", "-n", "2", "--json"])
+                                 flag, "--constrained", "executable", "--rounds", "2", "-n", "2", "--json"])
     assert result.exit_code in (0, 1), result.output
-    assert json.loads(result.output)["config"]["retry_excluded"] is True
+    config = json.loads(result.output)["config"]
+    assert config[flag.strip("-").replace("-", "_")] is True
+    assert config[({"--retry-excluded", "--remember-rejected"} - {flag}).pop().strip("-").replace("-", "_")] is False
 
 
 def test_bad_budget_is_one_line():

@@ -238,6 +238,37 @@ def test_retry_excluded_decodes_the_same_prefix_again_without_the_rejected_stop(
         assert not result.verified
 
 
+@pytest.mark.parametrize("remember", [True, False])
+def test_remember_rejected_excludes_each_first_error_after_its_own_steps(bw, sussman, sussman_plan_text, remember):
+    """The whole plan rewritten each round (no prefix reuse): with ``remember_rejected`` every later
+    grammar rules out the step the critics rejected, right after the exact steps that led to it."""
+    steps = sussman_plan_text.splitlines()
+    bad = "stack the red block on top of the red block"
+    wrong = "\n".join([*steps[:2], bad, "[PLAN END]"])
+    stops = "\n".join([*steps[:3], "[PLAN END]"])
+    grammars = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            grammars.append(constraint)
+            return super().sample(prompt, n, params, constraint)
+
+    model = Recorder([wrong, stops, sussman_plan_text])
+    result = Modulo(
+        model, bw, budget=Budget(rounds=3), n=1, constrained="well-formed", remember_rejected=remember
+    ).run(sussman)
+    assert result.verified and len(grammars) == 3
+    assert not grammars[0].exclude_after
+    if remember:
+        assert grammars[1].exclude_after == {(tuple(steps[:2]), bad)}
+        assert grammars[2].exclude_after == {(tuple(steps[:2]), bad), (tuple(steps[:3]), "[PLAN END]")}
+        assert bad not in grammars[2].choices(tuple(steps[:2]))[0]
+        assert not grammars[2].choices(tuple(steps[:3]))[1]  # stopping there was rejected
+        assert bad in grammars[2].choices(tuple(steps[:1]))[0]  # only after those exact steps
+    else:
+        assert not grammars[1].exclude_after and not grammars[2].exclude_after
+
+
 def test_goal_reached_inside_a_wandering_candidate_is_found(bw, sussman, sussman_plan_text):
     wander = sussman_plan_text.replace("[PLAN END]", "unstack the red block from on top of the blue block\n[PLAN END]")
     result = Modulo(ScriptedModel([wander]), bw, budget=Budget(rounds=3), n=1, reuse_prefix=True).run(sussman)

@@ -97,6 +97,8 @@ def test_key_covers_every_setting():
         sample_key("m", PROMPT, 4, params, replace(GRAMMAR, max_lines=3)),
         sample_key("m", PROMPT, 4, params, replace(GRAMMAR, exclude_first=frozenset({"(a)"}))),
         sample_key("m", PROMPT, 4, params, replace(GRAMMAR, next_lines=lambda lines: (["(a)"], True))),
+        sample_key("m", PROMPT, 4, params, replace(GRAMMAR, exclude_after=frozenset({(("(a)",), "(a)")}))),
+        sample_key("m", PROMPT, 4, params, replace(GRAMMAR, exclude_after=frozenset({((), "(a)")}))),
     ]
     assert len({base, *variants}) == len(variants) + 1
     # exclude_first is a set: its order does not matter

@@ -175,6 +175,23 @@ def test_constrained_yields_only_grammar_lines(lm: LocalModel, seed: int) -> Non
         assert c.tokens == len(lm.tokenizer.encode(c.text, add_special_tokens=False))
 
 
+def test_constrained_never_draws_a_line_excluded_after_its_predecessors(lm: LocalModel) -> None:
+    """``exclude_after`` in a static grammar: the local model's decoder, not only the grammar's
+    own bookkeeping, rules each line out after the exact lines it follows."""
+    # no stopping before the second line; the first half of the lines never first
+    banned = frozenset({((), END), *(((line,), END) for line in BW_LINES), *(((), line) for line in BW_LINES[: len(BW_LINES) // 2])})
+    constraint = LineConstraint(BW_LINES, END, max_lines=3, exclude_after=banned)
+    bodies = []
+    for seed in range(3):
+        for c in lm.sample(PROMPT, 8, params(seed=seed, max_tokens=64), constraint).completions:
+            lines, last = _parse(c.text)
+            assert last == END and all(line in BW_LINES for line in lines), c.text
+            assert all((tuple(lines[:i]), line) not in banned for i, line in enumerate(lines)), c.text
+            assert (tuple(lines), END) not in banned, c.text
+            bodies.append(lines)
+    assert all(len(lines) >= 2 for lines in bodies)
+
+
 def test_constrained_makes_lines_at_temperature_zero_and_one(lm: LocalModel) -> None:
     constraint = LineConstraint(BW_LINES, END, max_lines=3)
     batches = [lm.sample(PROMPT, 8, params(seed=seed, max_tokens=64), constraint) for seed in range(2)]

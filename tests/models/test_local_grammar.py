@@ -164,3 +164,28 @@ def test_dynamic_grammar_always_can_end_when_out_of_lines() -> None:
     rng = random.Random(2)
     for _ in range(50):
         assert _random_text(g, rng).count("\n") == 2
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_exclusions_after_an_exact_sequence_of_lines(dynamic: bool) -> None:
+    """``exclude_after`` rules a line (or the end) out right after one exact sequence of lines, in a
+    static grammar (which it makes dynamic) and in a dynamic one alike, and nowhere else."""
+    banned = frozenset({(("ab",), "b"), (("ab", "b"), "E"), (("b",), "ab"), (("b",), "ac"), (("b",), "b")})
+    constraint = LineConstraint(("ab", "ac", "b"), "E", max_lines=3, exclude_after=banned)
+    if dynamic:
+        constraint = LineConstraint(constraint.lines, "E", max_lines=3, exclude_after=banned,
+                                    next_lines=lambda done: (["ab", "ac", "b"], True))  # fmt: skip
+    assert constraint.dynamic
+    assert constraint.choices(("ab",)) == (["ab", "ac"], True)
+    assert constraint.choices(("b",)) == ([], True)  # nothing left: a dead end may always stop
+    assert constraint.choices(("ac",)) == (["ab", "ac", "b"], True)
+    g = LineGrammar(constraint, chars, [EOS])
+    rng = random.Random(3)
+    seen = set()
+    for _ in range(400):
+        body = tuple(_random_text(g, rng).split("\n")[:-1])
+        seen.add(body)
+        for i, line in enumerate(body):
+            assert (body[:i], line) not in banned, body
+        assert (body, "E") not in banned or len(body) == 3, body
+    assert ("ab", "ac") in seen and ("b",) in seen and ("ac", "b", "ab") in seen
