@@ -44,6 +44,7 @@ class Modulo(BaseStrategy):
         feedback: list[Feedback] = []
         prefill = ""
         rejected: dict[str, set[str]] = {}  # prefix -> first choices the critics rejected after it
+        nogoods: dict[str, set[str]] = {}  # the same from every sample's own first error (never from backtracking)
         hook = getattr(self.domain, "rejected_continuation", None) if self.exclude_rejected else None
         best: Sample | None = None
         while (k := tracker.next_batch(self.n)) > 0:
@@ -55,7 +56,7 @@ class Modulo(BaseStrategy):
             if constraint is not None and excluded_now:
                 constraint = replace(constraint, exclude_first=excluded_now)
             if constraint is not None and self.remember_rejected and hook is not None:
-                constraint = replace(constraint, exclude_after=_after(rejected, prefill))
+                constraint = replace(constraint, exclude_after=_after(nogoods, prefill))
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
             trace.append(attempt)
             certified = next((s for s in attempt.samples if s.certified), None)
@@ -72,7 +73,7 @@ class Modulo(BaseStrategy):
                         where = self.domain.valid_prefix(task, sample.candidate, sample.verdicts, to_best=False)
                         line = hook(task, sample.candidate, sample.verdicts, where)
                         if line is not None:
-                            rejected.setdefault(where, set()).add(line)
+                            nogoods.setdefault(where, set()).add(line)
             round_best = max(attempt.samples, key=score)
             improved = best is None or score(round_best) > score(best)
             if improved:
@@ -123,11 +124,11 @@ class Modulo(BaseStrategy):
         return shorter
 
 
-def _after(rejected: dict[str, set[str]], prefill: str) -> frozenset[tuple[tuple[str, ...], str]]:
+def _after(nogoods: dict[str, set[str]], prefill: str) -> frozenset[tuple[tuple[str, ...], str]]:
     """The rejected choices at or below ``prefill``, keyed by the lines generated after it."""
     return frozenset(
         (tuple(prefix[len(prefill) :].splitlines()), line)
-        for prefix, lines in rejected.items()
+        for prefix, lines in nogoods.items()
         if prefix.startswith(prefill)
         for line in lines
     )
