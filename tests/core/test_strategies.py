@@ -269,6 +269,25 @@ def test_remember_rejected_excludes_each_first_error_after_its_own_steps(bw, sus
         assert not grammars[1].exclude_after and not grammars[2].exclude_after
 
 
+def test_remembered_rules_never_come_from_backtracking(bw, sussman, sussman_plan_text):
+    """Backtracking rules a line out by heuristic (the model stalled after it), not because the
+    critics rejected it: ``exclude_first`` may carry it, ``exclude_after`` (sound rules) never."""
+    steps = sussman_plan_text.splitlines()
+    grammars = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            grammars.append(constraint)
+            return super().sample(prompt, n, params, constraint)
+
+    head = "\n".join(steps[:2]) + "\n[PLAN END]"
+    Modulo(Recorder([head, "[PLAN END]", "[PLAN END]"]), bw, budget=Budget(rounds=3), n=1, constrained="executable",
+           reuse_prefix=True, remember_rejected=True).run(sussman)  # fmt: skip
+    assert steps[1] in grammars[2].exclude_first  # backtracked from after steps[:2] to after steps[:1]
+    assert all(line != steps[1] for _, line in grammars[2].exclude_after)
+    assert ((steps[1],), "[PLAN END]") in grammars[2].exclude_after  # the critics' finding, relative to the prefix
+
+
 def test_goal_reached_inside_a_wandering_candidate_is_found(bw, sussman, sussman_plan_text):
     wander = sussman_plan_text.replace("[PLAN END]", "unstack the red block from on top of the blue block\n[PLAN END]")
     result = Modulo(ScriptedModel([wander]), bw, budget=Budget(rounds=3), n=1, reuse_prefix=True).run(sussman)
