@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from llm_modulo.experiments.store import COLUMNS, TrialStore
 
-# The contract (notes/schema.md): name, type, NOT NULL, primary key, in order.
+# The contract: name, type, NOT NULL, primary key, in order.
 EXPECTED_TRIALS = [
     ("key", "TEXT", 0, 1), ("sweep", "TEXT", 1, 0), ("label", "TEXT", 1, 0), ("domain", "TEXT", 1, 0),
     ("instance_set", "TEXT", 1, 0), ("instance", "TEXT", 1, 0), ("strategy", "TEXT", 1, 0),
@@ -24,7 +22,6 @@ EXPECTED_TRIALS = [
     ("error", "TEXT", 0, 0), ("worker", "TEXT", 0, 0), ("finished_at", "TEXT", 0, 0),
 ]  # fmt: skip
 EXPECTED_META = [("key", "TEXT", 0, 1), ("value", "TEXT", 1, 0)]
-SCHEMA_NOTE = Path(__file__).resolve().parents[3] / "notes" / "schema.md"
 
 
 def table_info(conn: sqlite3.Connection, table: str) -> list[tuple]:
@@ -49,16 +46,6 @@ def test_schema_is_exactly_the_contract(tmp_path):
         assert [name for name, *_ in EXPECTED_TRIALS] == list(COLUMNS)
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-
-
-@pytest.mark.skipif(not SCHEMA_NOTE.is_file(), reason="the schema note lives outside the repository")
-def test_schema_matches_the_note_verbatim(tmp_path):
-    sql = re.search(r"```sql\n(.*?)```", SCHEMA_NOTE.read_text(), re.S).group(1)
-    reference = sqlite3.connect(":memory:")
-    reference.executescript(sql)
-    with TrialStore(tmp_path / "s.sqlite") as store:
-        for table in ("trials", "meta"):
-            assert table_info(store._conn, table) == table_info(reference, table)
 
 
 def test_a_key_is_stored_once(tmp_path):
