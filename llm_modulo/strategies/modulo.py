@@ -71,7 +71,8 @@ class Modulo(BaseStrategy):
                         rejected.setdefault(prefill, set()).add(line)
                     if self.remember_rejected:  # and right after each sample's own valid prefix
                         where = self.domain.valid_prefix(task, sample.candidate, sample.verdicts, to_best=False)
-                        line = hook(task, sample.candidate, sample.verdicts, where)
+                        if where != prefill:  # at the prefill the hook has just answered
+                            line = hook(task, sample.candidate, sample.verdicts, where)
                         if line is not None:
                             nogoods.setdefault(where, set()).add(line)
             round_best = max(attempt.samples, key=score)
