@@ -169,6 +169,7 @@ def solve(
     reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
     retry_excluded: Annotated[bool, typer.Option(help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking")] = False,
     remember_rejected: Annotated[bool, typer.Option(help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it")] = False,
+    backprompt: Annotated[bool, typer.Option(help="modulo: put the critique in the next prompt; --no-backprompt asks the task's own prompt again and lets the critics act only through decoding (with --remember-rejected)")] = True,
     constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain("executable"),
     n: Annotated[int, typer.Option("-n", "--n", help="samples per LLM call")] = 16,
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
@@ -194,7 +195,11 @@ def solve(
         from llm_modulo.registry import get_strategy
 
         the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
-        for flag, on in (("--retry-excluded", retry_excluded), ("--remember-rejected", remember_rejected)):
+        for flag, on in (
+            ("--retry-excluded", retry_excluded),
+            ("--remember-rejected", remember_rejected),
+            ("--no-backprompt", not backprompt),
+        ):
             if on and strategy.value != "modulo":
                 raise InputError(f"{flag} is a modulo option, not one of {strategy.value}")
         options: dict[str, Any] = {"cot": True} if cot else {}
@@ -213,6 +218,7 @@ def solve(
             **({"heuristic": heuristic, "queues": queues} if strategy.value == "search" else {}),
             **({"retry_excluded": True} if retry_excluded else {}),
             **({"remember_rejected": True} if remember_rejected else {}),
+            **({"backprompt": False} if not backprompt else {}),
         )
         result = runner.run(task)
     except LLMModuloError as exc:

@@ -12,6 +12,10 @@ from that prefix again: the first-error critique acts on decoding, not only on t
 With ``remember_rejected`` every rejected sample's first error is excluded after the exact steps
 that led to it, in every later round, wherever the answer starts: a model that rewrites the
 whole plan cannot repeat a mistake the critics have already found.
+With ``backprompt=False`` the critique never enters the prompt: every round asks the task's own
+prompt again, and the critics act on the model only through decoding (the exclusions above). A
+model never trained on a critique then keeps the distribution it was trained on, minus each
+mistake already found.
 """
 
 from __future__ import annotations
@@ -29,13 +33,26 @@ from llm_modulo.types import certified as certified_verdicts
 class Modulo(BaseStrategy):
     name = "modulo"
 
-    def __init__(self, *args: Any, retry_excluded: bool = False, remember_rejected: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        retry_excluded: bool = False,
+        remember_rejected: bool = False,
+        backprompt: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.retry_excluded = retry_excluded
         self.remember_rejected = remember_rejected
+        self.backprompt = backprompt
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "retry_excluded": self.retry_excluded, "remember_rejected": self.remember_rejected}
+        return {
+            **super().config(),
+            "retry_excluded": self.retry_excluded,
+            "remember_rejected": self.remember_rejected,
+            "backprompt": self.backprompt,
+        }
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
@@ -49,7 +66,7 @@ class Modulo(BaseStrategy):
         best: Sample | None = None
         while (k := tracker.next_batch(self.n)) > 0:
             tracker.usage.rounds += 1
-            shown = feedback if self.history else feedback[-1:]
+            shown = (feedback if self.history else feedback[-1:]) if self.backprompt else []
             prompt = self.domain.prompt(task, shown, prefill)
             constraint = self.constraint_for(task, prefill)
             excluded_now = frozenset(rejected.get(prefill, ()))

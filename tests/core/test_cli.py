@@ -62,7 +62,7 @@ def test_unknown_model_is_one_line():
     assert "unknown model" in _one_line_error(result)
 
 
-@pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected"])
+@pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected", "--no-backprompt"])
 def test_a_modulo_flag_outside_modulo_is_one_line(flag):
     result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
                                  "--model", "random", "--strategy", "best-of-n", flag])
@@ -70,14 +70,18 @@ def test_a_modulo_flag_outside_modulo_is_one_line(flag):
     assert f"{flag} is a modulo option" in _one_line_error(result)
 
 
-@pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected"])
+MODULO_FLAGS = {"--retry-excluded": ("retry_excluded", True), "--remember-rejected": ("remember_rejected", True),
+                "--no-backprompt": ("backprompt", False)}
+
+
+@pytest.mark.parametrize("flag", sorted(MODULO_FLAGS))
 def test_a_modulo_flag_reaches_modulo(flag):
     result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
                                  flag, "--constrained", "executable", "--rounds", "2", "-n", "2", "--json"])
     assert result.exit_code in (0, 1), result.output
     config = json.loads(result.output)["config"]
-    assert config[flag.strip("-").replace("-", "_")] is True
-    assert config[({"--retry-excluded", "--remember-rejected"} - {flag}).pop().strip("-").replace("-", "_")] is False
+    for other, (key, value) in MODULO_FLAGS.items():
+        assert config[key] is (value if other == flag else not value), other
 
 
 def test_bad_budget_is_one_line():

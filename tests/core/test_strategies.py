@@ -269,6 +269,35 @@ def test_remember_rejected_excludes_each_first_error_after_its_own_steps(bw, sus
         assert not grammars[1].exclude_after and not grammars[2].exclude_after
 
 
+@pytest.mark.parametrize("backprompt", [True, False])
+def test_without_backprompt_every_round_asks_the_task_prompt_and_the_critics_act_on_decoding(
+    bw, sussman, sussman_plan_text, backprompt
+):
+    """``backprompt=False``: no rejected plan or critique in any later prompt, the same prompt as the
+    first round's, while the grammar still rules out the step the critics rejected."""
+    steps = sussman_plan_text.splitlines()
+    bad = "stack the red block on top of the red block"
+    wrong = "\n".join([*steps[:2], bad, "[PLAN END]"])
+    seen = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            seen.append((prompt, constraint))
+            return super().sample(prompt, n, params, constraint)
+
+    result = Modulo(Recorder([wrong, sussman_plan_text]), bw, budget=Budget(rounds=3), n=1, constrained="well-formed",
+                    remember_rejected=True, backprompt=backprompt).run(sussman)  # fmt: skip
+    assert result.verified and len(seen) == 2
+    (first, _), (second, grammar) = seen
+    assert grammar.exclude_after == {(tuple(steps[:2]), bad)}
+    if backprompt:
+        assert len(second.messages) == 3 and bad in second.messages[1]["content"]
+        assert "not valid" in second.messages[2]["content"]
+    else:
+        assert second == first and len(second.messages) == 1
+    assert result.config["backprompt"] is backprompt
+
+
 def test_remembered_rules_never_come_from_backtracking(bw, sussman, sussman_plan_text):
     """Backtracking rules a line out by heuristic (the model stalled after it), not because the
     critics rejected it: ``exclude_first`` may carry it, ``exclude_after`` (sound rules) never."""
