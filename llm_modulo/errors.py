@@ -36,6 +36,10 @@ class ModelError(LLMModuloError):
     """A language-model backend failed."""
 
 
+class DecodeInterrupted(ModelError):
+    """A decode was stopped before its end (a sweep stopping with trials in flight)."""
+
+
 class ModelLoadError(ModelError):
     """The model could not be found or loaded."""
 

@@ -357,9 +357,15 @@ class _FuturesExecutor:
         return [h for h in handles if h.done() and not h.cancelled()]
 
 
-def _batched_trial(spec_data: dict[str, Any], threads: int | None, cache_path: str | None) -> dict[str, Any]:
+def _batched_trial(
+    spec_data: dict[str, Any], threads: int | None, cache_path: str | None, stopping: threading.Event | None = None
+) -> dict[str, Any]:
     """:func:`execute_trial` in a :class:`BatchedExecutor` thread, counted as a client of its
-    model's batcher while it runs (a batch starts at once when every client waits)."""
+    model's batcher while it runs (a batch starts at once when every client waits). Once
+    ``stopping`` is set (the sweep is being stopped) the trial does not start, and a batcher made
+    after the stop (the model was still loading) is abandoned before it decodes anything."""
+    if stopping is not None and stopping.is_set():
+        raise RuntimeError("abandoned: the sweep is stopping")
     spec = TrialSpec.model_validate(spec_data)
     batcher = None
     if not fresh_per_trial(spec.model):
@@ -367,6 +373,10 @@ def _batched_trial(spec_data: dict[str, Any], threads: int | None, cache_path: s
             batcher = batcher_of(model_for(spec, cache_path))
         except FATAL_AT_SETUP:
             pass  # execute_trial meets the error again and reports it as fatal
+    if stopping is not None and stopping.is_set():
+        if batcher is not None:
+            batcher.abandon()
+        raise RuntimeError("abandoned: the sweep is stopping")
     if batcher is None:
         return execute_trial(spec_data, threads, cache_path)
     with batcher.client():
@@ -387,17 +397,22 @@ class BatchedExecutor(_FuturesExecutor):
         _BATCHING.set()
         _configure(self.threads)
         self._pool = cf.ThreadPoolExecutor(max_workers=batch, thread_name_prefix="llm-modulo-trial")
+        self._stopping = threading.Event()
 
     def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
-        return self._pool.submit(_batched_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
+        return self._pool.submit(
+            _batched_trial, spec.model_dump(mode="json"), self.threads, self.cache_path, self._stopping
+        )
 
     def outcome(self, handle: Any) -> dict[str, Any]:
         return handle.result()  # type: ignore[no-any-return]
 
     def shutdown(self, kill: bool = False, handles: Sequence[Any] = ()) -> None:
-        # threads cannot be killed: with ``kill`` the queued trials are dropped and the ones in
-        # flight finish their current batch (their rows are not committed)
+        # threads cannot be killed: with ``kill`` the queued trials are dropped, the batch being
+        # decoded is interrupted, and every call after it fails, so the trials in flight end at once
+        # (their rows are not committed)
         if kill:
+            self._stopping.set()  # first: a trial whose model is still loading must not start after it
             for model in list(_MODELS.values()):
                 batcher = batcher_of(model)
                 if batcher is not None:

@@ -129,14 +129,18 @@ class BatchingModel:
             self._thread.join()
 
     def abandon(self) -> None:
-        """Fail every queued and future call at once (the batch being decoded still finishes):
-        for a sweep that is stopping while trials are in flight."""
+        """Fail every queued and future call at once, and stop the batch being decoded where the
+        model can be interrupted (``interrupt()``, as :class:`~llm_modulo.models.local.LocalModel`
+        can; otherwise it finishes): for a sweep that is stopping while trials are in flight."""
         with self._cond:
             self._closed = True
             for item in self._queue:
                 item.result, item.done = RuntimeError("abandoned: the sweep is stopping"), True
             self._queue.clear()
             self._cond.notify_all()
+        interrupt = getattr(self.model, "interrupt", None)
+        if callable(interrupt):
+            interrupt()
 
     # -- the dispatcher --------------------------------------------------------------------
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llm_modulo.errors import InputError, ModelLoadError
+from llm_modulo.errors import DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import _shared_prefix, smollm2
 from llm_modulo.models.constrained import GrammarState, LineGrammar
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SampleRequest, SamplingParams, ScoreBatch
@@ -97,6 +98,9 @@ class LocalModel:
         # (the output layer is ~20% of SmolLM2-135M's compute per token); False: always all
         self.restrict_head = True
         self.load_seconds: float | None = None
+        self._decoding = False  # a decode is running (guarded by _interrupt_lock)
+        self._interrupt = threading.Event()  # set: the running decode stops at its next token
+        self._interrupt_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LocalModel(name={self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
@@ -194,6 +198,14 @@ class LocalModel:
             raise result
         return result
 
+    def interrupt(self) -> None:
+        """Stop the decode in progress, if any, before its next token: its ``sample`` or
+        ``sample_many`` call raises :class:`~llm_modulo.errors.DecodeInterrupted`. A no-op when
+        nothing is decoding (the next call is not affected). Safe from any thread."""
+        with self._interrupt_lock:
+            if self._decoding:
+                self._interrupt.set()
+
     def sample_many(self, requests: Sequence[SampleRequest]) -> list[Batch | Exception]:
         """Several ``sample`` calls decoded together: what each would return, in order.
 
@@ -221,8 +233,16 @@ class LocalModel:
         if jobs:
             import torch
 
-            with torch.inference_mode():
-                self._decode(jobs)
+            with self._interrupt_lock:
+                self._decoding = True
+                self._interrupt.clear()
+            try:
+                with torch.inference_mode():
+                    self._decode(jobs)
+            finally:
+                with self._interrupt_lock:
+                    self._decoding = False
+                    self._interrupt.clear()
         seconds = time.perf_counter() - started
         for job in jobs:
             completions = []
@@ -519,6 +539,8 @@ class LocalModel:
         positions = torch.tensor([job.prompt_tokens for job, _ in active], device=logits.device)
         tails = {id(job): 4 * max((len(s) for s in job.request.params.stop), default=0) + 4 for job in live}
         while True:
+            if self._interrupt.is_set():
+                raise DecodeInterrupted("decode interrupted: the sweep is stopping")
             chosen = self._choose(active, logits)
             keep = []
             for b, ((job, row), tok) in enumerate(zip(active, chosen)):

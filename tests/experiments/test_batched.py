@@ -4,6 +4,7 @@ together; the rows equal a one-at-a-time run (tiny random Llama, fast)."""
 from __future__ import annotations
 
 import json
+import threading
 import sqlite3
 from pathlib import Path
 
@@ -68,3 +69,32 @@ def test_batch_needs_one_local_worker(planbench, tiny_model_dir, tmp_path):
     result = CliRunner().invoke(app, ["bench", str(tmp_path / "b.toml"), "--store", str(tmp_path / "y.sqlite"),
                                       "--batch", "3", "--workers", "2"])
     assert result.exit_code == 2 and "--batch" in result.output
+
+
+def test_a_trial_whose_model_was_loading_when_the_sweep_stopped_never_runs(planbench, tiny_model_dir, tmp_path, monkeypatch):
+    """Ctrl-C while the model loads: the trials waiting for it must not start once it is loaded
+    (they used to run to their end, holding the process open after the interrupt)."""
+    sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir, count=1))
+    specs = [t for t in sweep.trials if t.model == str(tiny_model_dir)]
+    loading, release = threading.Event(), threading.Event()
+    real = executors.model_for
+    ran = []
+
+    def slow_load(spec, cache_path=None):
+        loading.set()
+        assert release.wait(10)
+        return real(spec, cache_path)
+
+    monkeypatch.setattr(executors, "model_for", slow_load)
+    monkeypatch.setattr(executors, "execute_trial", lambda *a, **k: ran.append(a) or {})
+    runner = executors.BatchedExecutor(batch=len(specs), threads=1)
+    futures = [runner.submit(spec) for spec in specs]
+    assert loading.wait(10)
+    runner.shutdown(kill=True)
+    release.set()
+    for future in futures:
+        with pytest.raises(RuntimeError, match="abandoned"):
+            future.result(10)
+    assert ran == []
+    with pytest.raises(RuntimeError, match="abandoned"):  # not even started
+        executors._batched_trial(specs[0].model_dump(mode="json"), 1, None, runner._stopping)

@@ -167,3 +167,40 @@ def test_abandon_fails_the_waiting_calls() -> None:
     assert echo.batches == []  # nothing was decoded for it
     with pytest.raises(RuntimeError):
         model.sample(prompt("y"), 1, P)
+
+
+def test_abandon_interrupts_the_batch_being_decoded() -> None:
+    """The batch in progress is stopped too, where the model can be interrupted (a local model)."""
+
+    class Interruptible(Echo):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stop = threading.Event()
+            self.started = threading.Event()
+
+        def interrupt(self) -> None:
+            self.stop.set()
+
+        def sample_many(self, requests: Sequence[SampleRequest]) -> list[Batch | Exception]:
+            self.started.set()
+            if not self.stop.wait(30):  # a long decode, unless interrupted
+                return super().sample_many(requests)
+            raise RuntimeError("interrupted")
+
+    inner = Interruptible()
+    model = BatchingModel(inner)
+    results: dict[str, object] = {}
+
+    def client() -> None:
+        try:
+            results["x"] = model.sample(prompt("x"), 1, P)
+        except RuntimeError as exc:
+            results["x"] = exc
+
+    thread = threading.Thread(target=client)
+    start = time.monotonic()
+    thread.start()
+    assert inner.started.wait(10)
+    model.abandon()
+    thread.join(10)
+    assert str(results["x"]) == "interrupted" and time.monotonic() - start < 10

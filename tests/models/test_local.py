@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from llm_modulo.errors import InputError, ModelLoadError  # noqa: E402
+from llm_modulo.errors import DecodeInterrupted, InputError, ModelLoadError  # noqa: E402
 from llm_modulo.models import _shared_prefix, smollm2  # noqa: E402
 from llm_modulo.models.local import LocalModel  # noqa: E402
 from llm_modulo.protocols import Batch, LanguageModel, LineConstraint, Prompt, SamplingParams  # noqa: E402
@@ -89,6 +89,29 @@ def test_max_tokens_gives_length(lm: LocalModel) -> None:
     batch = lm.sample(PROMPT, 3, params(max_tokens=5, top_p=1.0))
     # a random model over 49k tokens almost never picks EOS
     assert [(c.tokens, c.finish_reason) for c in batch.completions] == [(5, "length")] * 3
+
+
+def test_interrupt_stops_the_decode_in_progress_and_not_the_next(lm: LocalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep stopping with trials in flight must not wait for a long batch to end: ``interrupt``
+    stops the running decode before its next token; an interrupt while idle changes nothing."""
+    steps = []
+    armed = [True]
+    choose = lm._choose
+
+    def counting(*args: object) -> object:
+        steps.append(1)
+        if armed[0] and len(steps) == 3:
+            lm.interrupt()  # as BatchingModel.abandon() does from the driver's thread
+        return choose(*args)
+
+    monkeypatch.setattr(lm, "_choose", counting)
+    with pytest.raises(DecodeInterrupted):
+        lm.sample(PROMPT, 4, params(max_tokens=200))
+    assert len(steps) == 3  # stopped at the next token, not after 200
+    armed[0] = False
+    lm.interrupt()  # idle: a no-op
+    batch = lm.sample(PROMPT, 2, params(max_tokens=5))
+    assert [(c.tokens, c.finish_reason) for c in batch.completions] == [(5, "length")] * 2
 
 
 def test_stop_strings_cut_the_text(lm: LocalModel) -> None:
