@@ -146,16 +146,23 @@ def test_a_model_without_sample_many_is_serialized() -> None:
     assert not Plain.overlap
 
 
-def test_abandon_fails_the_waiting_calls() -> None:
-    echo = Echo()
-    model = BatchingModel(echo, window=30.0)
-    results: dict[str, object] = {}
+def sampler(model: BatchingModel, results: dict[str, object]):
+    """A thread body: one ``sample`` of "x", its result or its RuntimeError put in ``results``."""
 
     def client() -> None:
         try:
             results["x"] = model.sample(prompt("x"), 1, P)
         except RuntimeError as exc:
             results["x"] = exc
+
+    return client
+
+
+def test_abandon_fails_the_waiting_calls() -> None:
+    echo = Echo()
+    model = BatchingModel(echo, window=30.0)
+    results: dict[str, object] = {}
+    client = sampler(model, results)
 
     with model.client(), model.client():  # two clients, one calls: the batch waits the (long) window
         thread = threading.Thread(target=client)
@@ -190,12 +197,7 @@ def test_abandon_interrupts_the_batch_being_decoded() -> None:
     inner = Interruptible()
     model = BatchingModel(inner)
     results: dict[str, object] = {}
-
-    def client() -> None:
-        try:
-            results["x"] = model.sample(prompt("x"), 1, P)
-        except RuntimeError as exc:
-            results["x"] = exc
+    client = sampler(model, results)
 
     thread = threading.Thread(target=client)
     start = time.monotonic()
