@@ -154,6 +154,29 @@ def _load_task(instance: str | None, domain_file: Path | None, problem_file: Pat
     return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value, **options)
 
 
+def _compact_prompts(prompt_format: str, model: str | None) -> bool:
+    """Whether ``solve`` runs the domain with compact prompts (see its ``--prompt-format``)."""
+    if prompt_format not in ("auto", "compact", "full"):
+        raise InputError(f"unknown prompt format {prompt_format!r}; known: auto, compact, full")
+    if prompt_format != "auto":
+        return prompt_format == "compact"
+    from llm_modulo.training.lora import trained_prompt_formats
+
+    return trained_prompt_formats(model) == ("compact",)
+
+
+def _with_compact_prompts(domain: Any, required: bool) -> Any:
+    """The domain with compact prompts; where it has none, an error if they were asked for, else itself."""
+    from llm_modulo.training.chat import CompactPrompts
+
+    try:
+        return CompactPrompts(domain)
+    except InputError:
+        if required:
+            raise
+        return domain
+
+
 @app.command()
 def solve(
     instance: Annotated[Optional[str], typer.Option(help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')")] = None,
@@ -163,6 +186,7 @@ def solve(
     style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
     zero_shot: Annotated[bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")] = False,
     cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
+    prompt_format: Annotated[str, typer.Option(help="auto: compact when --model is an adapter trained on compact prompts (smollm2-135m-planner), else full; compact: the problem statement alone, as `llm-modulo train` trains; full: the domain's own prompt")] = "auto",
     strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
     feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
@@ -203,9 +227,12 @@ def solve(
             if on and strategy.value != "modulo":
                 raise InputError(f"{flag} is a modulo option, not one of {strategy.value}")
         options: dict[str, Any] = {"cot": True} if cot else {}
-        if zero_shot:
+        compact = _compact_prompts(prompt_format, model)
+        if zero_shot or compact:
             options["one_shot"] = False
         the_domain, task = _load_task(instance, domain, problem, domain_name, style, **options)
+        if compact:
+            the_domain = _with_compact_prompts(the_domain, required=prompt_format == "compact")
         start = time.perf_counter()
         lm = load_model(model, seed=seed)
         if hasattr(lm, "load"):

@@ -120,6 +120,20 @@ def resolve_adapter(spec: str) -> Path | None:
     return None
 
 
+def trained_prompt_formats(spec: str | None) -> tuple[str, ...]:
+    """The prompt formats (``compact``, ``full``) the adapter a model spec names was trained on,
+    from its ``training.json``; () for anything else (the embedded model, a server, a folder)."""
+    folder = resolve_adapter(spec) if spec else None
+    if folder is None:
+        return ()
+    try:
+        info = json.loads((folder / TRAINING_FILE).read_text())
+    except (OSError, ValueError):
+        return ()
+    formats = info.get("prompt_formats") if isinstance(info, dict) else None
+    return tuple(str(f) for f in formats) if isinstance(formats, list) else ()
+
+
 def _torch_dtype(torch: Any, dtype: str, device: str) -> Any:
     if dtype == "auto":
         dtype = "float32" if device.startswith("cpu") else "bfloat16"

@@ -134,3 +134,30 @@ def test_make_data_writes_certified_training_records(tmp_path):
     assert all(r["completion"].rstrip().endswith("[END]") for r in records)
     bad = CliRunner().invoke(app, ["make-data", "chess", "--out", str(out)])
     assert bad.exit_code == 2 and "no training-data generator" in bad.output
+
+
+def test_prompt_format_auto_follows_what_an_adapter_was_trained_on():
+    from llm_modulo.cli import _compact_prompts
+
+    assert _compact_prompts("auto", "smollm2-135m-planner") is True  # shipped, trained on compact prompts
+    assert _compact_prompts("auto", None) is False and _compact_prompts("auto", "random") is False
+    assert _compact_prompts("full", "smollm2-135m-planner") is False
+    assert _compact_prompts("compact", "random") is True
+
+
+@pytest.mark.parametrize("fmt, ok", [("compact", True), ("full", True), ("nope", False)])
+def test_prompt_format_reaches_the_prompt(fmt, ok):
+    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
+                                 "--prompt-format", fmt, "--rounds", "1", "-n", "1", "--json"])
+    if not ok:
+        assert result.exit_code == 2 and "unknown prompt format 'nope'" in _one_line_error(result)
+        return
+    assert result.exit_code in (0, 1), result.output
+    first = json.loads(result.output)["trace"][0]["prompt"]  # the rendered prompt text
+    assert first.startswith("[STATEMENT]") is (fmt == "compact")
+
+
+def test_compact_prompts_on_a_domain_without_them_is_one_line():
+    result = runner.invoke(app, ["solve", "--domain-name", "coloring", "--instance", "n10-p0.4-k3-s7", "--model", "random",
+                                 "--prompt-format", "compact", "--rounds", "1"])
+    assert result.exit_code == 2 and "no compact prompt" in _one_line_error(result)
