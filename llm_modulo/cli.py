@@ -156,11 +156,13 @@ def _load_task(instance: str | None, domain_file: Path | None, problem_file: Pat
 
 def _compact_prompts(prompt_format: str, model: str | None) -> bool:
     """Whether ``solve`` runs the domain with compact prompts (see its ``--prompt-format``)."""
-    if prompt_format not in ("auto", "compact", "full"):
-        raise InputError(f"unknown prompt format {prompt_format!r}; known: auto, compact, full")
+    from llm_modulo.training.chat import PROMPT_FORMATS
+    from llm_modulo.training.lora import trained_prompt_formats
+
+    if prompt_format not in ("auto", *PROMPT_FORMATS):
+        raise InputError(f"unknown prompt format {prompt_format!r}; known: {', '.join(('auto', *PROMPT_FORMATS))}")
     if prompt_format != "auto":
         return prompt_format == "compact"
-    from llm_modulo.training.lora import trained_prompt_formats
 
     return trained_prompt_formats(model) == ("compact",)
 

@@ -127,8 +127,8 @@ def trained_prompt_formats(spec: str | None) -> tuple[str, ...]:
     if folder is None:
         return ()
     try:
-        info = json.loads((folder / TRAINING_FILE).read_text())
-    except (OSError, ValueError):
+        info = _read_json(folder / TRAINING_FILE)
+    except (OSError, ValueError):  # unreadable: treated as no record, as for the embedded model
         return ()
     formats = info.get("prompt_formats") if isinstance(info, dict) else None
     return tuple(str(f) for f in formats) if isinstance(formats, list) else ()
