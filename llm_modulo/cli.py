@@ -348,8 +348,10 @@ def train(
     threads: Annotated[Optional[int], typer.Option(help="torch CPU threads (default: every core)")] = None,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="start afresh instead of from the latest checkpoint")] = False,
     init_adapter: Annotated[Optional[str], typer.Option(help="start from this trained adapter (name or folder; same rank and alpha) instead of from zero")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log every 10th step's loss and time left (for logs, where no progress bar shows)")] = False,
 ) -> None:
     """LoRA-train the embedded model on certified traces (completion tokens only), resumable, with a loss curve."""
+    _setup_logging(verbose)
     try:
         from llm_modulo.training.commands import train_adapter
 

@@ -161,3 +161,17 @@ def test_compact_prompts_on_a_domain_without_them_is_one_line():
     result = runner.invoke(app, ["solve", "--domain-name", "coloring", "--instance", "n10-p0.4-k3-s7", "--model", "random",
                                  "--prompt-format", "compact", "--rounds", "1"])
     assert result.exit_code == 2 and "no compact prompt" in _one_line_error(result)
+
+
+@pytest.mark.parametrize(("flags", "verbose"), [([], False), (["-v"], True)])
+def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbose):
+    """Under nohup no progress bar shows: ``train -v`` is what makes its every-10th-step log visible."""
+    import llm_modulo.cli as cli
+    from llm_modulo.training import commands
+
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "_setup_logging", seen.append)
+    monkeypatch.setattr(commands, "train_adapter", lambda *a, **k: {"steps": 0})
+    result = runner.invoke(app, ["train", str(tmp_path / "d.jsonl"), "--out", str(tmp_path / "a"), *flags])
+    assert result.exit_code == 0, result.output
+    assert seen == [verbose]

@@ -190,3 +190,29 @@ def test_options():
     c = SMTCritic(ColouringEncoding(), name="smt", hard=False)
     v = c.check(task(3), Candidate(text="", answer={"a": 0, "b": 1, "c": 2}))
     assert v.critic == "smt" and not v.hard
+
+
+def test_the_critic_is_safe_from_many_threads_at_once():
+    """``bench --batch`` runs trials in threads. z3's Python API shares one context, which is not
+    thread-safe: unguarded, concurrent checks fail with "context mismatch" or "invalid dec_ref"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llm_modulo.domains.game24 import Game24Domain
+
+    domain = Game24Domain()
+    task = domain.make_task([4, 9, 10, 13])
+    critic = domain.critics(task)[0]
+    texts = ["(10 - 4) * (13 - 9) = 24", "(13 - 9) * (10 - 4) = 24", "4 * 9 - 13 + 10 = 24", "13 + 10 + 9 - 4 = 24"]
+    candidates = [domain.parse(task, "Answer: " + t) for t in texts]
+    serial = [critic.check(task, c).status for c in candidates]
+    assert serial.count(VerdictStatus.VALID) == 2
+
+    def work(i: int) -> tuple[VerdictStatus, ...]:
+        out = [critic.check(task, c).status for c in candidates for _ in range(5)]
+        out += [critic.refute(task) is None, critic.reference(task) is not None]
+        return tuple(out)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(32)))
+    expected = tuple(s for s in serial for _ in range(5)) + (True, True)
+    assert all(r == expected for r in results)

@@ -4,6 +4,6 @@ candidates against it, refutes unsolvable tasks and constructs reference answers
 Importing this package imports z3; ``import llm_modulo`` does not.
 """
 
-from .critic import Constraint, SMTCritic, SMTEncoding, engine_name
+from .critic import Z3_LOCK, Constraint, SMTCritic, SMTEncoding, engine_name
 
-__all__ = ["Constraint", "SMTCritic", "SMTEncoding", "engine_name"]
+__all__ = ["Z3_LOCK", "Constraint", "SMTCritic", "SMTEncoding", "engine_name"]

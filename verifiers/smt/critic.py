@@ -8,11 +8,18 @@ satisfiability problem over free answer variables. The critic then
   (``z3.simplify`` decides ground ones without a solver call);
 * refutes a task: ``problem()`` unsatisfiable is a proof that no answer exists;
 * constructs a reference answer from a model of ``problem()``.
+
+z3's Python API works in one global context, which is not thread-safe: two threads building or
+freeing terms at once fail with "context mismatch", "invalid dec_ref" or a crash. ``bench
+--batch`` runs trials in threads, so every use of z3 here holds one process-wide lock
+(:data:`Z3_LOCK`); the terms an encoding builds live only inside it. The checks take
+milliseconds, so the trials wait little.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +31,8 @@ from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus, Violation
 from ..base import BaseCritic
 
 log = logging.getLogger(__name__)
+
+Z3_LOCK = threading.RLock()  # every z3 call in this process (see the module's docstring)
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,8 @@ class SMTEncoding(Protocol):
 
 def engine_name() -> str:
     """The engine string of every z3 verdict, e.g. ``"z3 4.13.0"``."""
-    return "z3 " + z3.get_version_string()
+    with Z3_LOCK:
+        return "z3 " + z3.get_version_string()
 
 
 class SMTCritic(BaseCritic):
@@ -107,6 +117,10 @@ class SMTCritic(BaseCritic):
         return None
 
     def _check(self, task: Task, candidate: Candidate) -> Verdict:
+        with Z3_LOCK:
+            return self._check_locked(task, candidate)
+
+    def _check_locked(self, task: Task, candidate: Candidate) -> Verdict:
         constraints = self.encoding.candidate_constraints(task, candidate.answer)
         violations: list[Violation] = []
         undecided: list[str] = []
@@ -150,8 +164,11 @@ class SMTCritic(BaseCritic):
     def refute(self, task: Task) -> Verdict | None:
         """A proof that ``task`` has no answer (``problem()`` is unsatisfiable), else ``None``."""
         start = time.perf_counter()
-        solved = self._solve(task)
-        if solved is None or solved[0] != z3.unsat:
+        with Z3_LOCK:
+            solved = self._solve(task)
+            unsat = solved is not None and solved[0] == z3.unsat
+            del solved  # the solver is freed under the lock too
+        if not unsat:
             return None
         return Verdict(
             status=VerdictStatus.INVALID,
@@ -165,10 +182,13 @@ class SMTCritic(BaseCritic):
 
     def reference(self, task: Task) -> Any:
         """An answer decoded from a model of ``problem()``, or ``None`` (unsat, unknown or no encoding)."""
-        solved = self._solve(task)
-        if solved is None or solved[0] != z3.sat:
-            return None
-        return self.encoding.decode(task, solved[1].model())
+        with Z3_LOCK:
+            solved = self._solve(task)
+            if solved is None or solved[0] != z3.sat:
+                return None
+            answer = self.encoding.decode(task, solved[1].model())
+            del solved
+        return answer
 
 
 def _violation(constraint: Constraint) -> Violation:
