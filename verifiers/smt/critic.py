@@ -165,9 +165,7 @@ class SMTCritic(BaseCritic):
         """A proof that ``task`` has no answer (``problem()`` is unsatisfiable), else ``None``."""
         start = time.perf_counter()
         with Z3_LOCK:
-            solved = self._solve(task)
-            unsat = solved is not None and solved[0] == z3.unsat
-            del solved  # the solver is freed under the lock too
+            unsat = self._unsat_locked(task)
         if not unsat:
             return None
         return Verdict(
@@ -183,12 +181,18 @@ class SMTCritic(BaseCritic):
     def reference(self, task: Task) -> Any:
         """An answer decoded from a model of ``problem()``, or ``None`` (unsat, unknown or no encoding)."""
         with Z3_LOCK:
-            solved = self._solve(task)
-            if solved is None or solved[0] != z3.sat:
-                return None
-            answer = self.encoding.decode(task, solved[1].model())
-            del solved
-        return answer
+            return self._reference_locked(task)
+
+    # The *_locked methods run under Z3_LOCK; every z3 object they make is freed when they return.
+    def _unsat_locked(self, task: Task) -> bool:
+        solved = self._solve(task)
+        return solved is not None and solved[0] == z3.unsat
+
+    def _reference_locked(self, task: Task) -> Any:
+        solved = self._solve(task)
+        if solved is None or solved[0] != z3.sat:
+            return None
+        return self.encoding.decode(task, solved[1].model())
 
 
 def _violation(constraint: Constraint) -> Violation:
