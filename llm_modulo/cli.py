@@ -391,6 +391,7 @@ def improve(
     max_steps: Annotated[Optional[int], typer.Option(help="cap on optimizer steps per round")] = None,
     train_tokens: Annotated[Optional[int], typer.Option(help="cap on completion tokens per round (the data-source ablation at equal tokens)")] = None,
     seed: Annotated[int, typer.Option(help="random seed (problems, sampling, training)")] = 0,
+    train_seed: Annotated[Optional[int], typer.Option(help="another seed for the --train-tokens subset and training alone (default: --seed): with a shared --store, repeats of one data source on the same problems and samples")] = None,
     store: Annotated[Optional[Path], typer.Option(help="one trial store for all sweeps, shareable by several runs (an ablation): the base model's evaluation and identical samples run once")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda (training and sampling)")] = "cpu",
     workers: Annotated[int, typer.Option(help="sweep workers")] = 1,
@@ -417,7 +418,7 @@ def improve(
                 sample_n=sample_n, sample_nodes=sample_nodes, sample_heuristic=sample_heuristic, eval_count=eval_count,
                 eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
                 base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
-                train_tokens=train_tokens, seed=seed, store=str(store) if store else None, device=device,
+                train_tokens=train_tokens, seed=seed, train_seed=train_seed, store=str(store) if store else None, device=device,
                 workers=workers, threads=threads, batch_trials=batch_trials,
             )  # fmt: skip
         except ValidationError as exc:

@@ -72,6 +72,10 @@ class ImproveConfig(BaseModel):
     rounds: int = Field(2, ge=1)
     base: str = "default"
     seed: int = 0
+    train_seed: int | None = Field(
+        None, description="seed of the token cap's random subset and of training (None: seed); runs that share a "
+        "store, the seed and so the problems and samples, and differ here repeat one data source's training",
+    )  # fmt: skip
     problems: int = Field(200, ge=1, description="new training problems per round")
     min_blocks: int = Field(3, ge=1)
     max_blocks: int = Field(8, ge=1)
@@ -103,6 +107,11 @@ class ImproveConfig(BaseModel):
     workers: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
     batch_trials: int | None = Field(None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)")
+
+    @property
+    def training_seed(self) -> int:
+        """The seed of the token cap and of training: ``train_seed``, else ``seed``."""
+        return self.seed if self.train_seed is None else self.train_seed
 
     @field_validator("store")
     @classmethod
@@ -351,7 +360,7 @@ def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | No
 
         records = cap_tokens(records, cfg.train_tokens,
                              lambda rec: len(completion_ids(tokenizer, rec["completion"], tokenizer.eos_token_id)),
-                             cfg.seed * 1000 + round_no)  # fmt: skip
+                             cfg.training_seed * 1000 + round_no)  # fmt: skip
     return records
 
 
@@ -405,7 +414,7 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             targets.write_jsonl(records, folder / "train.jsonl")
             commands.train_adapter(folder / "train.jsonl", adapter, base=cfg.base, epochs=cfg.epochs, lr=cfg.lr,
                                    rank=cfg.rank, alpha=cfg.alpha, batch_size=cfg.batch_size, max_len=cfg.max_len,
-                                   seed=cfg.seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps,
+                                   seed=cfg.training_seed, device=cfg.device, progress=progress, max_steps=cfg.max_steps,
                                    threads=cfg.threads, init_adapter=models[r - 1] if cfg.start is not None else None)  # fmt: skip
             (adapter / "train.json").write_text(json.dumps({"records": len(records), "round": r}))
         models[r] = str(adapter)
@@ -619,8 +628,48 @@ def compare_runs(outs: Sequence[str | Path]) -> str:
                 f"{' / '.join(_graded(x) if x else '-' for x in (base, rnd, row))} | "
                 f"{' / '.join(_share(x) for x in (base, rnd, row))} |"
             )
+    pooled = pooled_table(outs)
+    return "\n".join(lines) + "\n" + (f"\n{pooled}" if pooled else "")
+
+
+def pooled_table(outs: Sequence[str | Path]) -> str:
+    """Runs that repeat one data source with other training seeds (``train_seed``), pooled: per source,
+    set and strategy, each seed's solved count and their sum. Empty when no source was repeated.
+
+    The seeds are evaluated on the same instances, so the pooled interval is over trials, not
+    independent instances: it shows the training-seed noise averaged, not a wider test set."""
+    from llm_modulo.experiments.stats import wilson_interval
+
+    groups: dict[tuple[Any, ...], list[tuple[int, list[RoundRow]]]] = defaultdict(list)
+    for out in outs:
+        cfg, rows = load_rows(out)
+        latest = max((r.round for r in rows), default=0)
+        key = (cfg.data, cfg.train_tokens, cfg.repair, cfg.start, cfg.seed, latest)
+        groups[key].append((cfg.training_seed, [r for r in rows if r.round == latest]))
+    if all(len(runs) < 2 for runs in groups.values()):
+        return ""
+    lines = ["| data | train tokens | training seeds | set | strategy | solved per seed | pooled | 95% CI (trials) | "
+             "executable plans, pooled | applicable prefix, mean |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (data, tokens, repair, _, _, _), runs in groups.items():
+        runs = sorted(runs, key=lambda run: run[0])
+        cells: dict[tuple[str, str], list[RoundRow]] = defaultdict(list)
+        for _, rows in runs:
+            for row in rows:
+                cells[(row.instance_set, row.strategy)].append(row)
+        for (iset, strategy), rows in sorted(cells.items()):
+            solved, trials = sum(r.solved for r in rows), sum(r.trials for r in rows)
+            lo, hi = wilson_interval(solved, trials)
+            graded = all(r.executable is not None for r in rows)
+            executable = f"{sum(r.executable or 0 for r in rows)}/{trials}" if graded else "-"
+            prefix = f"{100 * sum(r.executable_prefix or 0.0 for r in rows) / len(rows):.0f}%" if graded else "-"
+            lines.append(
+                f"| {data}{' + repair' if repair else ''} | {tokens or 'all'} | {', '.join(str(s) for s, _ in runs)} | {iset} | "
+                f"{strategy} | {' + '.join(str(r.solved) for r in rows)} | {solved}/{trials} ({100 * solved / trials if trials else 0:.0f}%) | "
+                f"{100 * lo:.0f}-{100 * hi:.0f}% | {executable} | {prefix} |"
+            )
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "plan_progress",
+__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "plan_progress", "pooled_table",
            "round_table", "run_improve", "sample_sweep"]  # fmt: skip

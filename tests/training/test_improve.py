@@ -175,6 +175,27 @@ def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path,
         assert [r.model_dump() for r in improve.load_rows(out)[1]] == [r.model_dump() for r in rows]
     assert [r.model_dump() for r in expert if r.round < 1] == [r.model_dump() for r in both if r.round < 1]
 
+    # another training seed repeats a source on the same problems and samples: only its evaluation is new
+    with TrialStore(store, readonly=True) as db:
+        before = db.count()
+    again = _config(tiny_base, store=str(store), eval_strategies=["direct"], train_seed=1)
+    assert again.training_seed == 1 and _config(tiny_base).training_seed == 0
+    improve.run_improve(again, tmp_path / "expert-s1", progress=False)
+    with TrialStore(store, readonly=True) as db:
+        assert db.count() - before == sets
+    assert targets.read_jsonl(tmp_path / "expert-s1" / "round-1" / "expert.jsonl") == targets.read_jsonl(tmp_path / "expert" / "round-1" / "expert.jsonl")
+    weights = [(out / "round-1" / "adapter" / "adapter_model.safetensors").read_bytes() for out in (tmp_path / "expert", tmp_path / "expert-s1")]
+    assert weights[0] != weights[1]  # trained from another seed
+
+    # the comparison pools the two expert seeds (the single 'both' run stands alone); no repeats, no pooled table
+    table = improve.compare_runs([tmp_path / "expert", tmp_path / "expert-s1", tmp_path / "both"])
+    pooled = table.split("\n\n")[1].strip().splitlines()
+    assert pooled[0].startswith("| data | train tokens | training seeds |") and len(pooled) == 2 + 2 * sets
+    assert sum(line.startswith("| expert | all | 0, 1 |") for line in pooled) == sets
+    assert sum(line.startswith("| both | all | 0 |") for line in pooled) == sets
+    assert all(int(line.split("|")[7].split("/")[1].split()[0]) == 2 for line in pooled[2:] if "0, 1" in line)  # 2 trials pooled
+    assert "pooled" not in improve.compare_runs([tmp_path / "expert", tmp_path / "both"])
+
 
 def test_plan_progress_is_partial_credit_from_the_validators_prefixes() -> None:
     def result(*samples: tuple[int, int]) -> str:
