@@ -79,3 +79,32 @@ def one_thread() -> Any:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _real_sweep_rows(sweep: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+    """Run ``sweep`` (a bench config as a dict) with the real embedded base model, one worker and one
+    thread, into ``folder``; its stored rows. Skips when peft or the base model is not installed."""
+    pytest.importorskip("peft")
+    import yaml
+
+    from llm_modulo.errors import ModelLoadError
+    from llm_modulo.experiments.config import load_sweep
+    from llm_modulo.experiments.runner import run_sweep
+    from llm_modulo.experiments.store import TrialStore
+    from llm_modulo.training import lora
+
+    try:
+        lora.base_folder("default")
+    except ModelLoadError as exc:
+        pytest.skip(str(exc))
+    path = folder / f"{sweep['name']}.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    run_sweep(load_sweep(path), folder / "s.sqlite", workers=1, threads=1, progress=False)
+    with TrialStore(folder / "s.sqlite", readonly=True) as db:
+        return list(db.rows())
+
+
+@pytest.fixture()
+def real_sweep_rows(tmp_path: Path, one_thread: Any) -> Any:
+    """``real_sweep_rows(sweep)``: run a sweep with the real local model; the stored rows."""
+    return lambda sweep: _real_sweep_rows(sweep, tmp_path)

@@ -3,11 +3,9 @@ compact prompts, and alone it solves a test puzzle the base model does not."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +19,7 @@ def test_the_shipped_game24_adapter_is_selectable_and_compact() -> None:
     assert lora.trained_prompt_formats(NAME) == ("compact",)
 
 
-def test_the_shipped_game24_adapter_solves_alone_where_the_base_does_not(tmp_path: Path, one_thread: Any) -> None:
-    pytest.importorskip("peft")
-    from llm_modulo.errors import ModelLoadError
-    from llm_modulo.experiments.config import load_sweep
-    from llm_modulo.experiments.runner import run_sweep
-    from llm_modulo.experiments.store import TrialStore
-    from llm_modulo.training import lora
-
-    try:
-        lora.base_folder("default")
-    except ModelLoadError as exc:
-        pytest.skip(str(exc))
+def test_the_shipped_game24_adapter_solves_alone_where_the_base_does_not(real_sweep_rows: Any) -> None:
     sweep = {
         "name": "shipped24", "models": [NAME, "default"], "feedback": ["first"], "seeds": [0],
         "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": 96},
@@ -42,11 +29,7 @@ def test_the_shipped_game24_adapter_solves_alone_where_the_base_does_not(tmp_pat
         "strategies": [{"name": "direct", "constrained": "well-formed", "domain_options": {"prompt_format": "compact"},
                         "sampling": {"temperature": 0.0, "top_p": 1.0, "max_tokens": 96}}],  # as in g24_test.toml
     }  # fmt: skip
-    path = tmp_path / "shipped24.yaml"
-    path.write_text(yaml.safe_dump(sweep))
-    run_sweep(load_sweep(path), tmp_path / "s.sqlite", workers=1, threads=1, progress=False)
-    with TrialStore(tmp_path / "s.sqlite", readonly=True) as db:
-        rows = list(db.rows())
+    rows = real_sweep_rows(sweep)
     solved = {m: sorted(r["instance"] for r in rows if r["model"] == m and r["verified"]) for m in (NAME, "default")}
     assert len(rows) == 4
     # measured in g24_test: the adapter alone (greedy) solves 911 and 921; the base model solves neither
