@@ -20,6 +20,7 @@ mistake already found.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,8 @@ from llm_modulo.protocols import Feedback
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 from llm_modulo.types import certified as certified_verdicts
+
+log = logging.getLogger(__name__)
 
 
 class Modulo(BaseStrategy):
@@ -45,6 +48,12 @@ class Modulo(BaseStrategy):
         self.retry_excluded = retry_excluded
         self.remember_rejected = remember_rejected
         self.backprompt = backprompt
+        if not backprompt and (self.constrained == "none" or not self.exclude_rejected):
+            log.warning(
+                "modulo without the back-prompt and without constrained decoding that excludes rejected steps: "
+                "the critics cannot reach the model, so every round repeats best-of-n (set constrained, and "
+                "remember_rejected for the strongest form)"
+            )
 
     def config(self) -> dict[str, Any]:
         return {

@@ -298,6 +298,17 @@ def test_without_backprompt_every_round_asks_the_task_prompt_and_the_critics_act
     assert result.config["backprompt"] is backprompt
 
 
+@pytest.mark.parametrize(("constrained", "exclude_rejected", "warned"),
+                         [("none", True, True), ("well-formed", False, True), ("well-formed", True, False)])
+def test_modulo_warns_when_the_critics_cannot_reach_the_model(bw, caplog, constrained, exclude_rejected, warned):
+    """No back-prompt and no decoding exclusions: every round is best-of-n, which the user is told."""
+    with caplog.at_level("WARNING", logger="llm_modulo.strategies.modulo"):
+        Modulo(ScriptedModel(["[PLAN END]"]), bw, constrained=constrained, exclude_rejected=exclude_rejected, backprompt=False)
+        Modulo(ScriptedModel(["[PLAN END]"]), bw, constrained=constrained, exclude_rejected=exclude_rejected)  # back-prompted: fine
+    assert (len(caplog.records) == 1) is warned
+    assert all("cannot reach the model" in r.getMessage() for r in caplog.records)
+
+
 def test_remembered_rules_never_come_from_backtracking(bw, sussman, sussman_plan_text):
     """Backtracking rules a line out by heuristic (the model stalled after it), not because the
     critics rejected it: ``exclude_first`` may carry it, ``exclude_after`` (sound rules) never."""
