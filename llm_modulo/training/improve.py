@@ -91,6 +91,10 @@ class ImproveConfig(BaseModel):
     eval_strategies: list[str] = Field(default_factory=lambda: list(EVAL_STRATEGIES))
     eval_random: bool = True
     eval_nodes: int = Field(64, ge=1)
+    eval_heuristic: str | None = Field(
+        None, description="search at evaluation: none (the model's own best-first search), goal-count or relaxed-plan; "
+        "None: search's default, relaxed-plan (for game24 that is exact, whether 24 is still reachable: a solver)",
+    )  # fmt: skip
     epochs: float = Field(2.0, gt=0)
     lr: float = Field(2e-4, gt=0)
     rank: int = Field(8, ge=1)
@@ -118,12 +122,12 @@ class ImproveConfig(BaseModel):
     def _absolute(cls, value: str | None) -> str | None:
         return None if value is None else str(Path(value).resolve())
 
-    @field_validator("sample_heuristic")
+    @field_validator("sample_heuristic", "eval_heuristic")
     @classmethod
-    def _heuristic(cls, value: str) -> str:
+    def _heuristic(cls, value: str | None) -> str | None:
         from llm_modulo.strategies.search import HEURISTICS
 
-        if value not in HEURISTICS:
+        if value is not None and value not in HEURISTICS:
             raise ValueError(f"one of {', '.join(HEURISTICS)}, not {value!r}")
         return value
 
@@ -237,7 +241,7 @@ def eval_sweep(cfg: ImproveConfig, models: Sequence[str]) -> dict[str, Any]:
         "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": cfg.max_tokens},
         "budgets": [{"samples": 8, "rounds": "none"}],
         "instance_sets": sets,
-        "strategies": _strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes, max_tokens=cfg.max_tokens),
+        "strategies": _strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes, cfg.eval_heuristic, max_tokens=cfg.max_tokens),
     }
 
 
@@ -253,7 +257,7 @@ def write_sweep(config: dict[str, Any], path: Path) -> Path:
 
 # Settings a rerun may change: more rounds; evaluation breadth (the store adds the new trials, every
 # round's eval sweep is rerun so all rounds stay on the same instances); how the work is executed.
-_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "device", "workers", "threads", "batch_trials"}
+_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "eval_heuristic", "device", "workers", "threads", "batch_trials"}
 
 
 def _check_settings(cfg: ImproveConfig, out: Path) -> None:

@@ -135,6 +135,18 @@ def test_bad_settings_fail_with_the_field() -> None:
         improve.ImproveConfig(data="rl")
     with pytest.raises(ValueError, match="best-of-n or modulo"):
         improve.ImproveConfig(repair=True, sample_strategy="search")
+    with pytest.raises(ValueError, match="eval_heuristic"):
+        improve.ImproveConfig(eval_heuristic="oracle")
+
+
+def test_the_evaluation_search_heuristic_is_chosen_and_the_default_keeps_earlier_keys() -> None:
+    def search(**settings: Any) -> dict[str, Any]:
+        cfg = improve.ImproveConfig(domain="game24", eval_strategies=["search"], **settings)
+        (entry,) = improve.eval_sweep(cfg, ["default"])["strategies"]
+        return entry
+
+    assert "heuristic" not in search()  # as before the option existed: the stored trials' keys still match
+    assert search(eval_heuristic="none")["heuristic"] == "none"  # the model's own search, not game24's solver
 
 
 def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
