@@ -173,9 +173,10 @@ def _with_compact_prompts(domain: Any, required: bool) -> Any:
 
     try:
         return CompactPrompts(domain)
-    except InputError:
+    except InputError as exc:
         if required:
             raise
+        logging.getLogger("llm_modulo.cli").warning("the domain's own prompt, not the compact one the model was trained on: %s", exc)
         return domain
 
 

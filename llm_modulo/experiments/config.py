@@ -685,6 +685,9 @@ def _check_domain_options(domain: str, options: dict[str, Any], source: str, whe
         if fmt == "compact":
             from llm_modulo.registry import get_domain
 
+            if options.get("cot"):
+                raise ConfigError(source, f"{where}.prompt_format", "compact prompts are the problem statement alone, "
+                                  "with no chain-of-thought instruction: use 'full' with cot")  # fmt: skip
             try:
                 CompactPrompts(get_domain(domain))
             except LLMModuloError as exc:

@@ -48,6 +48,9 @@ class CompactPrompts:
     """A domain whose first prompt message is the problem statement alone; all else is the inner domain's."""
 
     def __init__(self, domain: Any) -> None:
+        if getattr(domain, "cot", False):  # the reasoning instruction precedes the statement: it would be cut
+            raise InputError("compact prompts are the problem statement alone, with no chain-of-thought instruction; "
+                             "use prompt_format='full' with cot")  # fmt: skip
         self.inner = domain
         self.name = domain.name
         self.marker = _marker(domain)

@@ -163,6 +163,26 @@ def test_compact_prompts_on_a_domain_without_them_is_one_line():
     assert result.exit_code == 2 and "no compact prompt" in _one_line_error(result)
 
 
+@pytest.mark.parametrize("fmt", ["compact", "auto"])
+def test_chain_of_thought_is_never_cut_from_a_compact_prompt(fmt, caplog):
+    """Compact prompts are the statement alone: the CoT instruction before it would be cut while the
+    parser still expects reasoning. Asked for, that is an error; chosen by auto, the full prompt is used."""
+    args = ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "smollm2-135m-planner" if fmt == "auto" else "random",
+            "--prompt-format", fmt, "--cot", "--constrained", "none", "--rounds", "1", "-n", "1", "--json"]  # fmt: skip
+    if fmt == "compact":
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "no chain-of-thought instruction" in _one_line_error(result)
+        return
+    from llm_modulo.cli import _with_compact_prompts
+    from llm_modulo.registry import load_planning_task
+
+    domain, task = load_planning_task(str(domain_file()), str(SUSSMAN), None, "nl", cot=True, one_shot=False)
+    with caplog.at_level("WARNING", logger="llm_modulo.cli"):
+        chosen = _with_compact_prompts(domain, required=False)
+    assert chosen is domain and "chain-of-thought" in caplog.text
+    assert "Think step by step" in chosen.prompt(task).messages[0]["content"]
+
+
 @pytest.mark.parametrize(("flags", "verbose"), [([], False), (["-v"], True)])
 def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbose):
     """Under nohup no progress bar shows: ``train -v`` is what makes its every-10th-step log visible."""

@@ -409,7 +409,8 @@ def test_compact_prompts_are_the_training_prompts(tmp_path, planbench):
 
 @pytest.mark.parametrize(
     ("domain", "value", "message"),
-    [("blocksworld", '"short"', "expected 'compact' or 'full'"), ("coloring", '"compact"', "no compact prompt")],
+    [("blocksworld", '"short"', "expected 'compact' or 'full'"), ("coloring", '"compact"', "no compact prompt"),
+     ("blocksworld", '"compact", cot = true', "compact prompts are the problem statement alone, with no chain-of-thought")],
 )
 def test_bad_prompt_format_names_the_field(tmp_path, planbench, domain, value, message):
     text = DOMAIN_OPTIONS.replace("one_shot = false", f"prompt_format = {value}")
