@@ -245,6 +245,16 @@ def _uses_local_model(trials: Iterable[TrialSpec]) -> bool:
 # -- the sweep -------------------------------------------------------------------------------
 
 
+def grouped_by_model(trials: list[TrialSpec]) -> list[TrialSpec]:
+    """The trials with each model's side by side (models in order of first appearance, each one's
+    trials in sweep order). Batched trials share forward passes only with trials of the same model:
+    a sweep that cycles through several models would leave each batch a trial or two of each."""
+    first: dict[str, int] = {}
+    for trial in trials:
+        first.setdefault(trial.model_resolved, len(first))
+    return sorted(trials, key=lambda trial: first[trial.model_resolved])  # stable: sweep order within a model
+
+
 def run_sweep(
     sweep: Sweep,
     store_path: str | Path | None = None,
@@ -302,6 +312,8 @@ def run_sweep(
         truncated = limit is not None and len(pending) > limit
         if limit is not None:
             pending = pending[:limit]
+        if batch is not None and batch > 1:
+            pending = grouped_by_model(pending)
         done_before = len(expected & done)
         ran = 0
         status = "finished"

@@ -60,6 +60,33 @@ def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path):
     assert batchers and max(b.requests - b.batches for b in batchers) > 0
 
 
+def test_batched_trials_run_grouped_by_model(planbench, tiny_model_dir, tmp_path, monkeypatch):
+    """The sweep cycles through its two models; batched, each model's trials are submitted side by
+    side (so one model's requests fill its batches), in sweep order within the model."""
+    from llm_modulo.experiments import runner
+
+    sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir))
+    in_sweep = [t.model for t in sweep.trials]
+    assert any(a != b for a, b in zip(in_sweep, in_sweep[1:])) and in_sweep != sorted(in_sweep, key=in_sweep.index)
+    grouped = runner.grouped_by_model(list(sweep.trials))
+    models = [t.model for t in grouped]
+    assert models == sorted(models, key=models.index)  # each model's trials contiguous
+    assert [t.key for t in grouped if t.model == "random"] == [t.key for t in sweep.trials if t.model == "random"]
+
+    submitted: list[str] = []
+    real = runner.make_executor
+
+    def recording(*args, **kwargs):
+        executor = real(*args, **kwargs)
+        submit = executor.submit
+        executor.submit = lambda spec: (submitted.append(spec.model), submit(spec))[1]
+        return executor
+
+    monkeypatch.setattr(runner, "make_executor", recording)
+    run_sweep(sweep, tmp_path / "g.sqlite", batch=4, threads=1, progress=False, cache=False)
+    assert submitted == models
+
+
 def test_batch_needs_one_local_worker(planbench, tiny_model_dir, tmp_path):
     sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir, count=1))
     with pytest.raises(InputError, match="--batch"):
