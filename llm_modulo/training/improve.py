@@ -615,8 +615,8 @@ def compare_runs(outs: Sequence[str | Path]) -> str:
     lines = ["| run | data | train tokens | set | strategy | base | random control | latest round | solved | 95% CI | "
              "executable plans (base / control / round) | applicable prefix (base / control / round) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for out in outs:
-        cfg, rows = load_rows(out)
+    runs = [(out, *load_rows(out)) for out in outs]
+    for out, cfg, rows in runs:
         latest = max((r.round for r in rows), default=0)
         by_key = {(r.round, r.instance_set, r.strategy): r for r in rows}
         for (r_no, iset, strategy), row in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][2])):
@@ -632,12 +632,13 @@ def compare_runs(outs: Sequence[str | Path]) -> str:
                 f"{' / '.join(_graded(x) if x else '-' for x in (base, rnd, row))} | "
                 f"{' / '.join(_share(x) for x in (base, rnd, row))} |"
             )
-    pooled = pooled_table(outs)
+    pooled = pooled_table([(cfg, rows) for _, cfg, rows in runs])
     return "\n".join(lines) + "\n" + (f"\n{pooled}" if pooled else "")
 
 
-def pooled_table(outs: Sequence[str | Path]) -> str:
-    """Runs that repeat one data source with other training seeds (``train_seed``), pooled: per source,
+def pooled_table(runs: Sequence[tuple[ImproveConfig, list[RoundRow]]]) -> str:
+    """Runs (as :func:`load_rows` reads them) that repeat one data source with other training seeds
+    (``train_seed``), pooled: per source,
     set and strategy, each seed's solved count and their sum. Empty when no source was repeated.
 
     The seeds are evaluated on the same instances, so the pooled interval is over trials, not
@@ -645,20 +646,19 @@ def pooled_table(outs: Sequence[str | Path]) -> str:
     from llm_modulo.experiments.stats import wilson_interval
 
     groups: dict[tuple[Any, ...], list[tuple[int, list[RoundRow]]]] = defaultdict(list)
-    for out in outs:
-        cfg, rows = load_rows(out)
+    for cfg, rows in runs:
         latest = max((r.round for r in rows), default=0)
         key = (cfg.data, cfg.train_tokens, cfg.repair, cfg.start, cfg.seed, latest)
         groups[key].append((cfg.training_seed, [r for r in rows if r.round == latest]))
-    if all(len(runs) < 2 for runs in groups.values()):
+    if all(len(seeds) < 2 for seeds in groups.values()):
         return ""
     lines = ["| data | train tokens | training seeds | set | strategy | solved per seed | pooled | 95% CI (trials) | "
              "executable plans, pooled | applicable prefix, mean |",
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for (data, tokens, repair, _, _, _), runs in groups.items():
-        runs = sorted(runs, key=lambda run: run[0])
+    for (data, tokens, repair, _, _, _), seeds in groups.items():
+        seeds = sorted(seeds, key=lambda run: run[0])
         cells: dict[tuple[str, str], list[RoundRow]] = defaultdict(list)
-        for _, rows in runs:
+        for _, rows in seeds:
             for row in rows:
                 cells[(row.instance_set, row.strategy)].append(row)
         for (iset, strategy), rows in sorted(cells.items()):
@@ -668,7 +668,7 @@ def pooled_table(outs: Sequence[str | Path]) -> str:
             executable = f"{sum(r.executable or 0 for r in rows)}/{trials}" if graded else "-"
             prefix = f"{100 * sum(r.executable_prefix or 0.0 for r in rows) / len(rows):.0f}%" if graded else "-"
             lines.append(
-                f"| {data}{' + repair' if repair else ''} | {tokens or 'all'} | {', '.join(str(s) for s, _ in runs)} | {iset} | "
+                f"| {data}{' + repair' if repair else ''} | {tokens or 'all'} | {', '.join(str(s) for s, _ in seeds)} | {iset} | "
                 f"{strategy} | {' + '.join(str(r.solved) for r in rows)} | {solved}/{trials} ({100 * solved / trials if trials else 0:.0f}%) | "
                 f"{100 * lo:.0f}-{100 * hi:.0f}% | {executable} | {prefix} |"
             )
