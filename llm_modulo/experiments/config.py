@@ -677,7 +677,7 @@ def _check_domain_options(domain: str, options: dict[str, Any], source: str, whe
     if not options:
         return
     if "prompt_format" in options:
-        from llm_modulo.training.chat import PROMPT_FORMATS, CompactPrompts
+        from llm_modulo.training.chat import NO_COT, PROMPT_FORMATS, CompactPrompts
 
         fmt = options["prompt_format"]
         if fmt not in PROMPT_FORMATS:
@@ -685,9 +685,8 @@ def _check_domain_options(domain: str, options: dict[str, Any], source: str, whe
         if fmt == "compact":
             from llm_modulo.registry import get_domain
 
-            if options.get("cot"):
-                raise ConfigError(source, f"{where}.prompt_format", "compact prompts are the problem statement alone, "
-                                  "with no chain-of-thought instruction: use 'full' with cot")  # fmt: skip
+            if options.get("cot"):  # the factory's option, which CompactPrompts checks on the built domain
+                raise ConfigError(source, f"{where}.prompt_format", NO_COT)
             try:
                 CompactPrompts(get_domain(domain))
             except LLMModuloError as exc:

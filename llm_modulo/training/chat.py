@@ -44,13 +44,16 @@ def _marker(domain: Any) -> str:
     raise InputError(f"no compact prompt for domain {getattr(domain, 'name', domain)!r}; use prompt_format='full'")
 
 
+NO_COT = ("compact prompts are the problem statement alone, with no chain-of-thought instruction; "
+          "use prompt_format='full' with cot")
+
+
 class CompactPrompts:
     """A domain whose first prompt message is the problem statement alone; all else is the inner domain's."""
 
     def __init__(self, domain: Any) -> None:
         if getattr(domain, "cot", False):  # the reasoning instruction precedes the statement: it would be cut
-            raise InputError("compact prompts are the problem statement alone, with no chain-of-thought instruction; "
-                             "use prompt_format='full' with cot")  # fmt: skip
+            raise InputError(NO_COT)
         self.inner = domain
         self.name = domain.name
         self.marker = _marker(domain)
@@ -131,6 +134,7 @@ def encode_example(tokenizer: Any, record: dict[str, Any], max_len: int | None =
 
 __all__ = [
     "IGNORE",
+    "NO_COT",
     "PROMPT_FORMATS",
     "CompactPrompts",
     "Encoded",
