@@ -1,9 +1,11 @@
 """Step 3 of the three-seed ablation, on the GPU machine: LoRA-train every arm from the
 ``train-<source>-s<seed>.jsonl`` files beside this script with improve's settings (2 epochs, batch 8,
-learning rate 1e-3, rank 8, training seed = the arm's seed); the adapters' weights into ``$OUT``
-(six at a time: ``FIRST=6`` for the rest), everything else into ``$OUT/small.tar.gz``.
+learning rate 1e-3, rank 8, training seed = the arm's seed); the first six adapters' weights into
+``$OUT`` (a reply holds at most 8 files, 64 MiB), everything else into ``$OUT/small.tar.gz``.
 
     OUT=/tmp/out python3 .dev/c/gpu_train.py
+    # a second command, on the same machine, fetched the other three:
+    for n in imitation-s0 imitation-s1 imitation-s2; do cp /tmp/adapters/$n/adapter_model.safetensors $OUT/$n.safetensors; done
 """
 
 import json
@@ -37,5 +39,5 @@ with tarfile.open(out / "small.tar.gz", "w:gz") as tar:
                 tar.add(f, arcname=f"{name}/{f.name}")
     (work / "report.json").write_text(json.dumps(report, indent=1))
     tar.add(work / "report.json", arcname="report.json")
-for name in names[int(os.environ.get("FIRST", "0")):][:6]:
+for name in names[:6]:
     shutil.copy(work / name / "adapter_model.safetensors", out / f"{name}.safetensors")
