@@ -294,13 +294,14 @@ def expert_data_cmd(
     prompt_format: Annotated[str, typer.Option(help="compact or full")] = "compact",
     allow_test: Annotated[bool, typer.Option("--allow-test", help="keep test instances (never for training a model you evaluate on them)")] = False,
     include_random: Annotated[bool, typer.Option("--include-random", help="keep the random control's certified samples too")] = False,
+    select: Annotated[str, typer.Option(help="all (every distinct certified answer), shortest (a problem's fewest-step answers) or shortened (planning: redundant steps removed under the validator, then the shortest)")] = "all",
 ) -> None:
     """Extract the certified samples of a language model's runs from a store (expert iteration), re-certified."""
     try:
         from llm_modulo.training.commands import make_expert_data
 
         summary = make_expert_data(store, out, prompt_format=prompt_format, allow_test=allow_test,
-                                   include_random=include_random)
+                                   include_random=include_random, select=select)
     except LLMModuloError as exc:
         _fail(exc)
         return
@@ -393,6 +394,7 @@ def improve(
     max_steps: Annotated[Optional[int], typer.Option(help="cap on optimizer steps per round")] = None,
     train_tokens: Annotated[Optional[int], typer.Option(help="cap on completion tokens per round (the data-source ablation at equal tokens)")] = None,
     seed: Annotated[int, typer.Option(help="random seed (problems, sampling, training)")] = 0,
+    expert_select: Annotated[str, typer.Option(help="which certified samples become expert data: all, shortest (a problem's fewest-step answers) or shortened (planning: redundant steps removed under the validator, then the shortest)")] = "all",
     train_seed: Annotated[Optional[int], typer.Option(help="another seed for the --train-tokens subset and training alone (default: --seed): with a shared --store, repeats of one data source on the same problems and samples")] = None,
     store: Annotated[Optional[Path], typer.Option(help="one trial store for all sweeps, shareable by several runs (an ablation): the base model's evaluation and identical samples run once")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda (training and sampling)")] = "cpu",
@@ -421,7 +423,7 @@ def improve(
                 eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
                 eval_heuristic=eval_heuristic,
                 base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
-                train_tokens=train_tokens, seed=seed, train_seed=train_seed, store=str(store) if store else None, device=device,
+                train_tokens=train_tokens, seed=seed, train_seed=train_seed, expert_select=expert_select, store=str(store) if store else None, device=device,
                 workers=workers, threads=threads, batch_trials=batch_trials,
             )  # fmt: skip
         except ValidationError as exc:

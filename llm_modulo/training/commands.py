@@ -67,11 +67,13 @@ def make_expert_data(
     roots: list[Path] | None = None,
     max_per_problem: int | None = None,
     keys: list[str] | None = None,
+    select: str = "all",
 ) -> dict[str, Any]:
     """Write ``out`` (JSONL): the certified samples of language-model runs in the sweep store ``store``.
 
     Test instances and the random control's runs are left out unless ``allow_test`` /
-    ``include_random``; ``roots``: folders to look for generated problem files in.
+    ``include_random``; ``roots``: folders to look for generated problem files in; ``select``:
+    all, shortest or shortened (:func:`.targets.expert_records`).
     """
     from . import targets
 
@@ -79,10 +81,10 @@ def make_expert_data(
         raise InputError(f"no trial store at {store}")
     records = targets.expert_records(
         store, prompt_format=prompt_format, allow_test=allow_test, include_random=include_random,
-        roots=roots or (), sweep=sweep, max_per_problem=max_per_problem, keys=keys,
+        roots=roots or (), sweep=sweep, max_per_problem=max_per_problem, keys=keys, select=select,
     )  # fmt: skip
     written = targets.write_jsonl(records, out)
-    return {"store": str(store), "records": written, "data": str(out), "allow_test": allow_test}
+    return {"store": str(store), "records": written, "data": str(out), "allow_test": allow_test, "select": select}
 
 
 def train_adapter(

@@ -80,6 +80,10 @@ class ImproveConfig(BaseModel):
     min_blocks: int = Field(3, ge=1)
     max_blocks: int = Field(8, ge=1)
     data: DataSource = "expert"
+    expert_select: Literal["all", "shortest", "shortened"] = Field(
+        "all", description="which certified samples become expert data: all, shortest (a problem's fewest-step answers) "
+        "or shortened (planning: redundant steps removed under the validator, then the shortest)",
+    )  # fmt: skip
     repair: bool = Field(False, description="planning: also train on critique-and-repair turns from the rejected samples")
     start: str | None = Field(None, description="a trained adapter to continue from (round 0 beside the base)")
     sample_strategy: SampleStrategy = "search"
@@ -135,6 +139,8 @@ class ImproveConfig(BaseModel):
     def _repair_needs_whole_answers(self) -> ImproveConfig:
         if self.repair and self.domain != "blocksworld":
             raise ValueError("repair turns are made for planning domains; drop repair for game24")
+        if self.expert_select == "shortened" and self.domain != "blocksworld":
+            raise ValueError("shortened removes plan steps: for planning domains; use shortest for game24")
         if self.repair and self.sample_strategy == "search":
             raise ValueError("repair turns are made from rejected whole plans: sample with best-of-n or modulo, not search")
         return self
@@ -264,7 +270,7 @@ def _check_settings(cfg: ImproveConfig, out: Path) -> None:
     saved = out / "improve.json"
     current = cfg.model_dump(mode="json")
     if saved.is_file():
-        before = json.loads(saved.read_text())
+        before = {**ImproveConfig().model_dump(mode="json"), **json.loads(saved.read_text())}  # settings added later: defaults
         changed = {k for k in (set(before) | set(current)) - _RESUMABLE_CHANGES if before.get(k) != current.get(k)}
         if changed:
             raise InputError(
@@ -399,7 +405,7 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             _run(sweep_file, store, cfg, progress)
             roots, keys = [data / "problems"], _keys([sweep_file])
             if "expert" in missing:
-                commands.make_expert_data(store, folder / "expert.part.jsonl", roots=roots, keys=keys)
+                commands.make_expert_data(store, folder / "expert.part.jsonl", roots=roots, keys=keys, select=cfg.expert_select)
             if "repair" in missing:
                 from .repair import make_repair_data
 

@@ -66,6 +66,12 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
         assert db.count(sweep="eval") == len(stored)
     with pytest.raises(InputError, match="other settings"):
         improve.run_improve(_config(tiny_base, problems=4), out, progress=False)
+    saved = json.loads((out / "improve.json").read_text())
+    del saved["expert_select"]  # a run folder from before the setting existed resumes at its default
+    (out / "improve.json").write_text(json.dumps(saved))
+    assert [r.model_dump() for r in improve.run_improve(cfg, out, progress=False)] == [r.model_dump() for r in rows]
+    with pytest.raises(InputError, match="expert_select"):
+        improve.run_improve(cfg.model_copy(update={"expert_select": "shortest"}), out, progress=False)
 
     # evaluation may widen on a rerun (and run batched): every round gets the new strategy, nothing retrains
     trained = (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
@@ -137,6 +143,10 @@ def test_bad_settings_fail_with_the_field() -> None:
         improve.ImproveConfig(repair=True, sample_strategy="search")
     with pytest.raises(ValueError, match="eval_heuristic"):
         improve.ImproveConfig(eval_heuristic="oracle")
+    with pytest.raises(ValueError, match="expert_select"):
+        improve.ImproveConfig(expert_select="best")
+    with pytest.raises(ValueError, match="for planning domains"):
+        improve.ImproveConfig(domain="game24", expert_select="shortened")
 
 
 def test_the_evaluation_search_heuristic_is_chosen_and_the_default_keeps_earlier_keys() -> None:

@@ -120,6 +120,49 @@ def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: 
     assert len(list(targets.expert_records(path, include_random=True))) == 2  # same answers: deduplicated
 
 
+
+def _noop_pair(problem: Any) -> list[targets.Step]:
+    """Two steps that undo each other from the initial state: lift a clear block and put it back."""
+    init = {tuple(f) for f in problem.init}
+    block = next(b for b in sorted(problem.objects) if ("clear", b) in init)
+    if ("ontable", block) in init:
+        return [("pick-up", (block,)), ("put-down", (block,))]
+    below = next(f[2] for f in init if f[0] == "on" and f[1] == block)
+    return [("unstack", (block, below)), ("stack", (block, below))]
+
+
+def test_expert_selection_keeps_the_shortest_and_shortens_detours(problem_folder: Path, tmp_path: Path, store_trial: Any) -> None:
+    from llm_modulo.domains.blocksworld import blocksworld
+    from llm_modulo.experiments.store import TrialStore
+
+    domain = blocksworld()
+    stems = sorted(p.stem for p in problem_folder.glob("bw-*.pddl"))[:2]
+    tasks = {s: domain.load_files(problem_folder / "domain.pddl", problem_folder / f"{s}.pddl") for s in stems}
+    optimal = {s: targets.blocksworld_plan(domain, t, method="bfs")[0] for s, t in tasks.items()}
+    detour = {s: _noop_pair(t.payload.problem) + optimal[s] for s, t in tasks.items()}
+    text = {s: {k: domain.plan_text(v[s], tasks[s]) + "[PLAN END]" for k, v in (("opt", optimal), ("detour", detour))} for s in stems}
+    path = tmp_path / "trials.sqlite"
+    with TrialStore(path) as store:
+        first, second = stems  # the first has a detour and an optimal plan certified; the second only a detour
+        store_trial(store, "blocksworld", f"{problem_folder}/{first}", tasks[first], domain, [text[first]["detour"], text[first]["opt"]], "llm")
+        store_trial(store, "blocksworld", f"{problem_folder}/{second}", tasks[second], domain, [text[second]["detour"]], "llm")
+
+    lines = lambda rec: rec["completion"].count("\n")  # noqa: E731
+    every = list(targets.expert_records(path))
+    assert sorted(lines(r) for r in every) == sorted([len(detour[first]), len(optimal[first]), len(detour[second])])
+    shortest = {Path(r["instance"]).name: r for r in targets.expert_records(path, select="shortest")}
+    assert len(shortest) == 2 and lines(shortest[first]) == len(optimal[first])  # the detour of the first dropped
+    assert lines(shortest[second]) == len(detour[second])  # the second's only plan kept as it is
+    shortened = list(targets.expert_records(path, select="shortened"))
+    assert len(shortened) == 2  # the first's detour, shortened, is its optimal plan: one record
+    for rec in shortened:
+        stem = Path(rec["instance"]).name
+        assert lines(rec) == len(optimal[stem]) and targets.certify(domain, tasks[stem], rec["completion"])
+    second_rec = next(r for r in shortened if Path(r["instance"]).name == second)
+    assert second_rec["shortened_from"] == len(detour[second])
+    with pytest.raises(InputError, match="unknown expert selection"):
+        list(targets.expert_records(path, select="best"))
+
 def test_jsonl_round_trip(game24_records: list[dict[str, Any]], tmp_path: Path) -> None:
     n = targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
     assert n == len(game24_records) and targets.read_jsonl(tmp_path / "d.jsonl") == game24_records
