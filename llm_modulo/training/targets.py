@@ -518,14 +518,21 @@ def _find_domain_file(folder: Path) -> Path | None:
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], path: str | Path) -> int:
-    """Write records one per line; returns how many."""
+    """Write records one per line; returns how many. The file appears whole or not at all: an
+    error while the records are made leaves an earlier file at ``path`` as it was."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
     n = 0
-    with out.open("w") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            n += 1
+    try:
+        with part.open("w") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                n += 1
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(out)
     return n
 
 

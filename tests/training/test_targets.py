@@ -163,6 +163,17 @@ def test_expert_selection_keeps_the_shortest_and_shortens_detours(problem_folder
     with pytest.raises(InputError, match="unknown expert selection"):
         list(targets.expert_records(path, select="best"))
 
+    from typer.testing import CliRunner
+
+    from llm_modulo.cli import app
+
+    res = CliRunner().invoke(app, ["expert-data", str(path), "--out", str(tmp_path / "e.jsonl"), "--select", "shortened"])
+    assert res.exit_code == 0, res.output
+    assert [r["completion"] for r in targets.read_jsonl(tmp_path / "e.jsonl")] == [r["completion"] for r in shortened]
+    res = CliRunner().invoke(app, ["expert-data", str(path), "--out", str(tmp_path / "e.jsonl"), "--select", "best"])
+    assert res.exit_code != 0 and "unknown expert selection" in res.output
+    assert len(targets.read_jsonl(tmp_path / "e.jsonl")) == len(shortened)  # the earlier file is left whole
+
 def test_jsonl_round_trip(game24_records: list[dict[str, Any]], tmp_path: Path) -> None:
     n = targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
     assert n == len(game24_records) and targets.read_jsonl(tmp_path / "d.jsonl") == game24_records
