@@ -407,6 +407,26 @@ class BatchedExecutor(_FuturesExecutor):
     def outcome(self, handle: Any) -> dict[str, Any]:
         return handle.result()  # type: ignore[no-any-return]
 
+    def release(self, model: str) -> None:
+        """Drop the model ``model`` (a resolved spec) once no trial left in the sweep uses it: the
+        runner submits each model's trials side by side, so a sweep over many adapters holds one
+        or two at a time instead of every one it has loaded. A later trial of it loads it again."""
+        with _MODELS_LOCK:
+            dropped = [_MODELS.pop(key) for key in [k for k in _MODELS if k[0] == model and k[2]]]
+        for item in dropped:
+            batcher = batcher_of(item)
+            if batcher is not None:
+                batcher.close()
+        if dropped:
+            import gc
+
+            gc.collect()
+            if os.environ.get(DEVICE_ENV, "cpu").startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()
+            log.info("released %s: no trial left uses it", model)
+
     def shutdown(self, kill: bool = False, handles: Sequence[Any] = ()) -> None:
         # threads cannot be killed: with ``kill`` the queued trials are dropped, the batch being
         # decoded is interrupted, and every call after it fails, so the trials in flight end at once

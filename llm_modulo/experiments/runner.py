@@ -23,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -338,6 +339,8 @@ def run_sweep(
                                         ok=_ok_text(verified, finished))
                     queue = list(reversed(pending))
                     capacity = max(1, runner.workers * 2)
+                    release = getattr(runner, "release", None)  # drops a model no trial left uses
+                    left = Counter(t.model_resolved for t in pending)
                     while queue or in_flight:
                         while queue and len(in_flight) < capacity:
                             spec = queue.pop()
@@ -358,6 +361,9 @@ def run_sweep(
                                 models[spec.model] = info
                                 store.set_meta("models", models)
                             bar.update(task, advance=1, ok=_ok_text(verified, finished))
+                            left[spec.model_resolved] -= 1
+                            if release is not None and not left[spec.model_resolved]:
+                                release(spec.model_resolved)
                             # kept current, so a run killed with SIGKILL still shows what it did
                             record.update(seconds=round(time.perf_counter() - started, 3), trials_run=ran,
                                           status="running")

@@ -45,9 +45,12 @@ def run_record(path: Path) -> dict:
     return json.loads(rows[-1][0])
 
 
-def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path):
+def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path, monkeypatch):
     sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir))
     one = run_sweep(sweep, tmp_path / "one.sqlite", workers=1, progress=False, cache=False)
+    used = []  # the models the batched trials ran on (released from the cache when the sweep is done with them)
+    real = executors.model_for
+    monkeypatch.setattr(executors, "model_for", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
     many = run_sweep(sweep, tmp_path / "many.sqlite", batch=6, threads=1, progress=False, cache=False)
     assert one.ran == many.ran == len(sweep.trials) == 12 and many.errors == 0
     assert stored(tmp_path / "one.sqlite") == stored(tmp_path / "many.sqlite")
@@ -55,10 +58,49 @@ def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path):
     assert record["batch"] == 6 and record["workers"] == 6 and record["threads"] == 1
     assert record["status"] == "finished"
     # the local model's calls really met: some batch held more than one trial's request
-    batchers = [executors.batcher_of(m) for key, m in executors._MODELS.items() if key[0] == str(tiny_model_dir) and key[2]]
-    batchers = [b for b in batchers if b is not None]
+    batchers = [b for b in {id(m): executors.batcher_of(m) for m in used}.values() if b is not None]
     assert batchers and max(b.requests - b.batches for b in batchers) > 0
 
+
+def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbench, tiny_model_dir, tmp_path, monkeypatch):
+    """A sweep over several local models does not keep them all: each is loaded once and dropped
+    (its batcher closed) as soon as its last trial is stored, and none is held after the sweep."""
+    import shutil
+
+    from llm_modulo import models
+
+    second = tmp_path / "second-model"
+    shutil.copytree(tiny_model_dir, second)
+    config = write_sweep(tmp_path, tiny_model_dir, count=2)
+    config.write_text(config.read_text().replace('"random"]', f'"{second}", "random"]'))
+    sweep = load_sweep(config)
+    per_model = {}
+    for t in sweep.trials:
+        per_model.setdefault(t.model_resolved, []).append(t.key)
+    local = [m for m in per_model if m != "random"]
+    assert len(local) == 2
+    store = tmp_path / "r.sqlite"
+    loads, released = [], []
+    real_loader = models.load_model
+    monkeypatch.setattr(models, "load_model", lambda spec, **k: loads.append(spec) or real_loader(spec, **k))
+    real_release = executors.BatchedExecutor.release
+
+    def release(self, model):
+        batchers = [executors.batcher_of(m) for k, m in executors._MODELS.items() if k[0] == model and k[2]]
+        real_release(self, model)
+        stored_keys = {r[0] for r in sqlite3.connect(store).execute("SELECT key FROM trials")}
+        released.append((model, set(per_model[model]) <= stored_keys, [b._closed for b in batchers if b is not None],
+                         any(k[0] == model and k[2] for k in executors._MODELS)))
+
+    monkeypatch.setattr(executors.BatchedExecutor, "release", release)
+    outcome = run_sweep(sweep, store, batch=3, threads=1, progress=False, cache=False)
+    assert outcome.ran == len(sweep.trials) and outcome.errors == 0
+    assert sorted(m for m in loads if m in local) == sorted(local)  # each loaded once
+    assert sorted(r[0] for r in released if r[0] in local) == sorted(local)  # each released once
+    for model, all_stored, closed, still_held in released:
+        if model in local:
+            assert all_stored and closed == [True] and not still_held  # after its last trial; batcher stopped
+    assert not [k for k in executors._MODELS if k[2] and k[0] in local]
 
 def test_batched_trials_run_grouped_by_model(planbench, tiny_model_dir, tmp_path, monkeypatch):
     """The sweep cycles through its two models; batched, each model's trials are submitted side by
