@@ -574,7 +574,7 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
     head = [
         "# Expert iteration: every round on the held-out sets",
         "",
-        f"Domain {cfg.domain}; base {cfg.base}; {f'continued from {cfg.start}; ' if cfg.start else ''}data {cfg.data}"
+        f"Domain {cfg.domain}; base {cfg.base}; {f'continued from {cfg.start}; ' if cfg.start else ''}data {data_label(cfg)}"
         f"{' + repair turns' if cfg.repair else ''}; {cfg.problems} new problems a round; sampling "
         f"with {cfg.sample_strategy}; evaluation on {cfg.eval_count or 'all'} instances per set with compact "
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
@@ -593,6 +593,14 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
         writer.writeheader()
         for row in rows:
             writer.writerow(row.model_dump())
+
+
+def data_label(cfg: ImproveConfig) -> str:
+    """The training data as the tables name it: the source, and which certified samples were kept
+    when not all (runs that differ there are different arms, never seeds of one)."""
+    if cfg.data != "imitation" and cfg.expert_select != "all":
+        return f"{cfg.data} ({cfg.expert_select})"
+    return cfg.data
 
 
 def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
@@ -632,7 +640,7 @@ def compare_runs(outs: Sequence[str | Path]) -> str:
             rnd = by_key.get((-1, iset, strategy))
             lo, hi = wilson_interval(row.solved, row.trials)
             lines.append(
-                f"| {Path(out).name} | {cfg.data} | {cfg.train_tokens or 'all'} | {iset} | {strategy} | "
+                f"| {Path(out).name} | {data_label(cfg)} | {cfg.train_tokens or 'all'} | {iset} | {strategy} | "
                 f"{f'{base.solved}/{base.trials}' if base else '-'} | {f'{rnd.solved}/{rnd.trials}' if rnd else '-'} | "
                 f"{latest} | {row.solved}/{row.trials} ({100 * row.rate:.0f}%) | {100 * lo:.0f}-{100 * hi:.0f}% | "
                 f"{' / '.join(_graded(x) if x else '-' for x in (base, rnd, row))} | "
@@ -654,7 +662,7 @@ def pooled_table(runs: Sequence[tuple[ImproveConfig, list[RoundRow]]]) -> str:
     groups: dict[tuple[Any, ...], list[tuple[int, list[RoundRow]]]] = defaultdict(list)
     for cfg, rows in runs:
         latest = max((r.round for r in rows), default=0)
-        key = (cfg.data, cfg.train_tokens, cfg.repair, cfg.start, cfg.seed, latest)
+        key = (data_label(cfg), cfg.train_tokens, cfg.repair, cfg.start, cfg.seed, latest)
         groups[key].append((cfg.training_seed, [r for r in rows if r.round == latest]))
     if all(len(seeds) < 2 for seeds in groups.values()):
         return ""
@@ -681,5 +689,5 @@ def pooled_table(runs: Sequence[tuple[ImproveConfig, list[RoundRow]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "eval_sweep", "load_rows", "markdown_table", "plan_progress", "pooled_table",
+__all__ = ["EVAL_SETS", "ImproveConfig", "RoundRow", "compare_runs", "data_label", "eval_sweep", "load_rows", "markdown_table", "plan_progress", "pooled_table",
            "round_table", "run_improve", "sample_sweep"]  # fmt: skip

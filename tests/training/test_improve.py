@@ -261,3 +261,21 @@ def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path:
 
     with pytest.raises(ValueError, match="planning"):
         _config(tiny_base, domain="game24", repair=True, sample_strategy="best-of-n")
+
+
+def test_pooled_seeds_are_runs_of_one_arm_only() -> None:
+    """Runs that differ in which certified samples they kept are two arms, not two seeds of one."""
+
+    def rows(solved: int) -> list[improve.RoundRow]:
+        return [improve.RoundRow(round=1, model="m", domain="blocksworld", instance_set="bw", strategy="direct", trials=25,
+                                 solved=solved, llm_calls_per_instance=1.0, llm_calls_per_solved=None,
+                                 generated_tokens_per_solved=None, seconds_per_instance=1.0)]  # fmt: skip
+
+    expert = improve.ImproveConfig(data="expert", train_tokens=100)
+    shortened = expert.model_copy(update={"expert_select": "shortened"})
+    assert improve.data_label(expert) == "expert" and improve.data_label(shortened) == "expert (shortened)"
+    assert improve.data_label(improve.ImproveConfig(data="imitation", expert_select="shortened")) == "imitation"
+    assert improve.pooled_table([(expert, rows(1)), (shortened, rows(2))]) == ""  # no arm repeated
+    table = improve.pooled_table([(expert, rows(1)), (shortened, rows(2)), (shortened.model_copy(update={"train_seed": 1}), rows(3))])
+    assert "| expert (shortened) | 100 | 0, 1 | bw | direct | 2 + 3 | 5/50" in table
+    assert "| expert | 100 | 0 | bw | direct | 1 | 1/25" in table  # its own row, alone
