@@ -45,6 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from llm_modulo.errors import InputError
 
+from .targets import ExpertSelect
+
 log = logging.getLogger(__name__)
 
 DataSource = Literal["expert", "imitation", "both"]
@@ -80,7 +82,7 @@ class ImproveConfig(BaseModel):
     min_blocks: int = Field(3, ge=1)
     max_blocks: int = Field(8, ge=1)
     data: DataSource = "expert"
-    expert_select: Literal["all", "shortest", "shortened"] = Field(
+    expert_select: ExpertSelect = Field(
         "all", description="which certified samples become expert data: all, shortest (a problem's fewest-step answers) "
         "or shortened (planning: redundant steps removed under the validator, then the shortest)",
     )  # fmt: skip

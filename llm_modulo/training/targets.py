@@ -27,7 +27,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llm_modulo.errors import InputError
 from llm_modulo.strategies.base import judge
@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 Step = tuple[str, tuple[str, ...]]
 PLAN_METHODS = ("auto", "bfs", "astar", "search")
-EXPERT_SELECT = ("all", "shortest", "shortened")
+ExpertSelect = Literal["all", "shortest", "shortened"]  # which certified samples become expert data
+EXPERT_SELECT: tuple[str, ...] = get_args(ExpertSelect)
 
 
 # -- certification ---------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def expert_records(
                                roots=roots, sweep=sweep, max_per_problem=max_per_problem, keys=keys)  # fmt: skip
         return
     by_problem: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    counts = {"shortened": 0, "steps_removed": 0}
+    counts = {"shortened": 0, "steps_removed": 0, "uncertified": 0}
     for rec, domain, task in _expert_all(store, prompt_format=prompt_format, allow_test=allow_test,
                                          include_random=include_random, roots=roots, sweep=sweep, keys=keys,
                                          with_task=True):  # fmt: skip
@@ -340,15 +341,14 @@ def expert_records(
                 from llm_modulo.domains.planning.domain import PLAN_END
 
                 completion = domain.plan_text(short, task) + PLAN_END
-                if not certify(domain, task, completion):  # the critics' verdict, not shorten's simulation
+                if certify(domain, task, completion):  # the critics' verdict, not shorten's simulation
+                    counts["shortened"] += 1
+                    counts["steps_removed"] += len(steps) - len(short)
+                    rec = {**rec, "completion": completion, "shortened_from": len(steps)}
+                    steps = short
+                else:
                     log.warning("%s: a shortened plan was not certified; the plan is kept whole", task.id)
-                    counts["uncertified"] = counts.get("uncertified", 0) + 1
-                    short = steps
-            if len(short) < len(steps):
-                counts["shortened"] += 1
-                counts["steps_removed"] += len(steps) - len(short)
-                rec = {**rec, "completion": completion, "shortened_from": len(steps)}
-                steps = short
+                    counts["uncertified"] += 1
         size = len(steps) if steps is not None else len(rec["completion"])
         by_problem.setdefault(rec["problem_hash"], []).append((size, rec))
     for found in by_problem.values():
