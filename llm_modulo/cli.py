@@ -576,7 +576,7 @@ def report(
 
 @app.command()
 def bench(
-    config: Annotated[Path, typer.Argument(help="sweep config, TOML or YAML (see examples/bench/planbench_50.toml)")],
+    config: Annotated[Path, typer.Argument(help="sweep config, TOML or YAML (see benchmarks/configs/planbench_50.toml)")],
     store: Annotated[Optional[Path], typer.Option(help="trial store (SQLite); default: runs/<sweep name>.sqlite")] = None,
     executor: Annotated[str, typer.Option(help="local (worker processes) | ray")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (with --executor ray); default: start a local Ray")] = None,

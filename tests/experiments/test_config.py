@@ -310,7 +310,7 @@ def test_plain_pddl_folder(planbench, tmp_path):
 
 
 def test_shipped_example_config(planbench):
-    sweep = load_sweep(REPO / "examples" / "bench" / "planbench_50.toml")
+    sweep = load_sweep(REPO / "benchmarks" / "configs" / "planbench_50.toml")
     assert sweep.name == "planbench_50"
     instances = {t.instance for t in sweep.trials}
     assert len(instances) == 100
