@@ -1,0 +1,134 @@
+"""The sweep config's schema: the pydantic models a TOML or YAML sweep file is validated against.
+
+What each field means is in :mod:`llm_modulo.experiments.config`; how the grid becomes trials is
+in :mod:`llm_modulo.experiments.grid`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from llm_modulo.errors import InputError
+from llm_modulo.types import Budget, FeedbackLevel
+
+STYLES = ("nl", "pddl")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a sweep's name names its store file
+NAME_RULE = "use letters, digits, '.', '_' and '-' only (it names the store file)"
+_UNLIMITED = ("none", "unlimited", "inf")
+
+
+class ConfigError(InputError):
+    """A bad config field: prints as ``file:field: message``."""
+
+    def __init__(self, source: str, loc: str, message: str) -> None:
+        self.source, self.loc, self.message = source, loc, message
+        where = f"{source}:{loc}" if loc else source
+        super().__init__(f"{where}: {message}")
+
+
+# -- the config models -----------------------------------------------------------------------
+
+
+class BudgetSpec(Budget):
+    """A :class:`~llm_modulo.types.Budget` that rejects unknown fields; ``"none"`` = unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unlimited(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: None if isinstance(v, str) and v.strip().lower() in _UNLIMITED else v for k, v in data.items()}
+        return data
+
+    def budget(self) -> Budget:
+        return Budget(**self.model_dump())
+
+
+class SamplingSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(1.0, ge=0.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(128, ge=1)
+
+
+class InstanceSetSpec(BaseModel):
+    """A PlanBench set (``blocksworld/generated_basic_3``) or a folder of PDDL files, with
+    either ``count`` (the first N in natural order, from instance ``start``) or explicit ``ids``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    domain: str
+    set_name: str = Field(alias="set", min_length=1)
+    count: int | None = Field(None, ge=1)
+    ids: list[str | int] | None = None
+    start: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _count_or_ids(self) -> InstanceSetSpec:
+        if (self.count is None) == (self.ids is None):
+            raise ValueError("give exactly one of `count` (first N instances) or `ids` (a list)")
+        if self.ids is not None and not self.ids:
+            raise ValueError("`ids` is empty")
+        return self
+
+
+class StrategySpec(BaseModel):
+    """One strategy entry. Fields not listed here are options for the strategy's constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    label: str | None = None
+    # options of the domain factory for this strategy's trials, e.g. {one_shot = false} for
+    # zero-shot prompts or {cot = true} for chain of thought (part of the trial key)
+    domain_options: dict[str, Any] = Field(default_factory=dict)
+    feedback: list[FeedbackLevel] | None = None
+    budgets: list[BudgetSpec] | None = None
+    models: list[str] | None = None
+    seeds: list[int] | None = None
+    # this strategy's own sampling (e.g. greedy `direct` beside sampled best-of-n); default: the sweep's
+    sampling: SamplingSpec | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(sorted((self.model_extra or {}).items()))
+
+
+class SweepConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None  # default: the config file's stem
+    description: str = ""
+    style: Literal["nl", "pddl"] = "nl"
+    instance_sets: list[InstanceSetSpec] = Field(min_length=1)
+    strategies: list[StrategySpec] = Field(min_length=1)
+    models: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    budgets: list[BudgetSpec] = Field(default_factory=lambda: [BudgetSpec()], min_length=1)
+    feedback: list[FeedbackLevel] = Field(default_factory=lambda: [FeedbackLevel.FIRST], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_RE.match(value):
+            raise ValueError(NAME_RULE)
+        return value
+
+
+__all__ = [
+    "NAME_RE",
+    "NAME_RULE",
+    "STYLES",
+    "BudgetSpec",
+    "ConfigError",
+    "InstanceSetSpec",
+    "SamplingSpec",
+    "StrategySpec",
+    "SweepConfig",
+]
