@@ -4,6 +4,9 @@ Each verified trial's answer is judged again by the domain's *reference* check, 
 implementation independent of the critic that certified it (for PDDL planning:
 unified-planning's ``SequentialPlanValidator``, not the grounded validator). A disagreement
 is a false "verified", the worst bug this project can have, and is listed by trial key.
+
+This module judges rows it is given; reading them from a store is the report's job
+(``llm_modulo.experiments.report.recheck_store``), so the import runs one way: report -> recheck.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import LLMModuloError
@@ -79,10 +81,3 @@ def recheck_trials(trials: Iterable[dict[str, Any]], progress: Callable[[int], N
         if progress is not None:
             progress(out.checked)
     return out
-
-
-def recheck_store(store: str | Path, sweep: str | None = None) -> Recheck:
-    """Re-check every verified trial of ``store`` (one sweep's, if given)."""
-    from llm_modulo.experiments.report import load_trials
-
-    return recheck_trials(load_trials(store, sweep, with_result=True))

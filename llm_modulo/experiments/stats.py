@@ -1,4 +1,4 @@
-"""Confidence intervals for success rates: the Wilson score interval.
+"""What counts as a success, and confidence intervals for success rates (the Wilson score interval).
 
 The Wilson interval stays inside [0, 1] and keeps a sensible width at 0/n and n/n, where the
 normal approximation (Wald) collapses to a zero-width interval. Pure Python: no numpy.
@@ -7,8 +7,19 @@ normal approximation (Wald) collapses to a zero-width interval. Pure Python: no 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95%: the 0.975 quantile of the standard normal
+
+
+def succeeded(row: Mapping[str, Any]) -> bool:
+    """A certified outcome: the answer is verified, or a hard critic proved that no answer exists.
+
+    The one definition of "solved" for a stored trial row: the report's rates and bench's
+    end-of-run summary both count with it, so the two agree.
+    """
+    return bool(row["verified"]) or row.get("status") == "no_solution"
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -46,4 +57,4 @@ def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-__all__ = ["Z95", "normal_interval", "overlap", "wilson_interval"]
+__all__ = ["Z95", "normal_interval", "overlap", "succeeded", "wilson_interval"]

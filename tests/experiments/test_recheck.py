@@ -8,7 +8,7 @@ import sqlite3
 from rich.console import Console
 
 from llm_modulo.experiments.config import load_sweep
-from llm_modulo.experiments.recheck import recheck_store
+from llm_modulo.experiments.report import recheck_store
 from llm_modulo.experiments.runner import run_sweep
 
 CONFIG = """
