@@ -45,6 +45,7 @@ from rich.table import Table
 from llm_modulo.experiments.cache import default_cache_path
 from llm_modulo.experiments.config import Sweep, TrialSpec
 from llm_modulo.experiments.executors import FatalTrialError, fresh_per_trial, make_executor
+from llm_modulo.experiments.stats import succeeded
 from llm_modulo.experiments.store import TrialStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class SweepOutcome:
     done_before: int  # already in the store when this run started
     ran: int  # committed by this run
     verified: int  # verified among all the sweep's stored trials
+    solved: int  # verified or proved to have no solution: counted as `llm-modulo report` counts (stats.succeeded)
     errors: int  # status "error" among all the sweep's stored trials
     seconds: float
     status: str  # "finished" | "partial" (--limit, or trials missing) | "interrupted" | "aborted"
@@ -115,20 +117,21 @@ def plan_table(sweep: Sweep, store_path: Path | None = None) -> Table:
 
 
 def summary_table(sweep: Sweep, rows: dict[str, dict[str, Any]]) -> Table:
-    """Verified / stored / expected per (label, model) x domain, over the sweep's trials."""
+    """Solved / stored / expected per (label, model) x domain, over the sweep's trials; solved is
+    :func:`~llm_modulo.experiments.stats.succeeded`, as ``llm-modulo report`` counts."""
     domains = list(dict.fromkeys(t.domain for t in sweep.trials))
     cells: dict[tuple[str, str], dict[str, list[int]]] = {}
     errors: dict[tuple[str, str], int] = {}
     for trial in sweep.trials:
         arm = (trial.label, trial.model)
-        cell = cells.setdefault(arm, {}).setdefault(trial.domain, [0, 0, 0])  # verified, stored, expected
+        cell = cells.setdefault(arm, {}).setdefault(trial.domain, [0, 0, 0])  # solved, stored, expected
         cell[2] += 1
         row = rows.get(trial.key)
         if row is not None:
             cell[1] += 1
-            cell[0] += int(row["verified"])
+            cell[0] += succeeded(row)
             errors[arm] = errors.get(arm, 0) + (row["status"] == "error")
-    table = Table(title=f"sweep {sweep.name}: verified / trials", title_justify="left")
+    table = Table(title=f"sweep {sweep.name}: solved / trials", title_justify="left")
     table.add_column("label", overflow="fold")
     table.add_column("model", overflow="fold")
     for domain in domains:
@@ -137,13 +140,13 @@ def summary_table(sweep: Sweep, rows: dict[str, dict[str, Any]]) -> Table:
     for (label, model), by_domain in cells.items():
         texts = []
         for domain in domains:
-            verified, stored, expected = by_domain.get(domain, [0, 0, 0])
+            solved, stored, expected = by_domain.get(domain, [0, 0, 0])
             if expected == 0:
                 texts.append("")
                 continue
-            pct = f" ({100 * verified / stored:.0f}%)" if stored else ""
+            pct = f" ({100 * solved / stored:.0f}%)" if stored else ""
             missing = f" [dim]of {expected}[/]" if stored < expected else ""
-            texts.append(f"{verified}/{stored}{pct}{missing}")
+            texts.append(f"{solved}/{stored}{pct}{missing}")
         table.add_row(label, model, *texts, str(errors.get((label, model), 0)))
     return table
 
@@ -331,12 +334,12 @@ def run_sweep(
             record["batch"] = getattr(runner, "batch", None)
             store.set_meta(record_key, record)
             models = dict(store.get_meta("models", {}) or {})
-            verified = sum(int(r["verified"]) for r in store.rows(keys=expected & done))
+            solved = sum(succeeded(r) for r in store.rows(keys=expected & done))
             finished = done_before
             try:
                 with _progress(console, progress) as bar:
                     task = bar.add_task(sweep.name, total=done_before + len(pending), completed=done_before,
-                                        ok=_ok_text(verified, finished))
+                                        ok=_ok_text(solved, finished))
                     queue = list(reversed(pending))
                     capacity = max(1, runner.workers * 2)
                     release = getattr(runner, "release", None)  # drops a model no trial left uses
@@ -355,12 +358,12 @@ def run_sweep(
                                 if store.insert(row, replace_error=retry_errors):
                                     ran += 1
                             finished += 1
-                            verified += int(row["verified"])
+                            solved += succeeded(row)
                             info = outcome.get("model")
                             if info and models.get(spec.model) != info:
                                 models[spec.model] = info
                                 store.set_meta("models", models)
-                            bar.update(task, advance=1, ok=_ok_text(verified, finished))
+                            bar.update(task, advance=1, ok=_ok_text(solved, finished))
                             left[spec.model_resolved] -= 1
                             if release is not None and not left[spec.model_resolved]:
                                 release(spec.model_resolved)
@@ -402,6 +405,7 @@ def run_sweep(
             done_before=done_before,
             ran=ran,
             verified=sum(int(r["verified"]) for r in rows.values()),
+            solved=sum(succeeded(r) for r in rows.values()),
             errors=sum(r["status"] == "error" for r in rows.values()),
             seconds=time.perf_counter() - started,
             status=status if status != "finished" or len(rows) == len(expected) else "partial",
@@ -428,9 +432,9 @@ def _ctrl_c_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
-def _ok_text(verified: int, finished: int) -> str:
-    pct = f"{100 * verified / finished:.1f}%" if finished else "-"
-    return f"verified {verified} ({pct})"
+def _ok_text(solved: int, finished: int) -> str:
+    pct = f"{100 * solved / finished:.1f}%" if finished else "-"
+    return f"solved {solved} ({pct})"
 
 
 def _progress(console: Console, enabled: bool) -> Progress:

@@ -117,7 +117,7 @@ def test_bench_runs_named_instance_sets(registered, tmp_path):
     )
     sweep = load_sweep(config)
     assert [t.instance for t in sweep.trials] == ["sum-3", "sum-19", "sum-5"]
-    run_sweep(sweep, tmp_path / "toy.sqlite", workers=1, progress=False)
+    outcome = run_sweep(sweep, tmp_path / "toy.sqlite", workers=1, progress=False)
     rows = dict(sqlite3.connect(tmp_path / "toy.sqlite").execute("SELECT instance, status FROM trials"))
     assert rows == {"sum-3": "verified", "sum-19": "no_solution", "sum-5": "verified"}
     from llm_modulo.experiments.report import load_trials, summarise
@@ -125,6 +125,8 @@ def test_bench_runs_named_instance_sets(registered, tmp_path):
     (arm,) = summarise(load_trials(tmp_path / "toy.sqlite"))
     assert (arm.solved, arm.trials) == (3, 3)  # a proof that no answer exists is a certified outcome
     assert arm.statuses == {"verified": 2, "no_solution": 1}
+    # bench's end-of-run count agrees with the report's
+    assert (outcome.verified, outcome.solved) == (2, arm.solved)
 
     config.write_text(config.read_text().replace("count = 3", "count = 4"))
     with pytest.raises(ConfigError, match="count"):

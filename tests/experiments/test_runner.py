@@ -251,7 +251,7 @@ def test_cli_runs_and_resumes(planbench, tmp_path):
     assert "2/6 trials" in result.output and "rerun the same command" in result.output
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "6/6 trials" in result.output and "verified / trials" in result.output
+    assert "6/6 trials" in result.output and "solved / trials" in result.output
     assert not (tmp_path / "t.cache.sqlite").exists()  # --no-cache
 
 
