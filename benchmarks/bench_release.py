@@ -34,7 +34,7 @@ def _rss_now_mb() -> float:
 
 
 def child(variant: str, models: list[str], count: int, batch: int, threads: int) -> dict[str, float | int | str]:
-    from llm_modulo.experiments import executors
+    from llm_modulo.experiments import executors, worker
     from llm_modulo.experiments.config import load_sweep
     from llm_modulo.experiments.runner import run_sweep
 
@@ -52,7 +52,7 @@ def child(variant: str, models: list[str], count: int, batch: int, threads: int)
         (Path(tmp) / "release.yaml").write_text(json.dumps(config))  # JSON is YAML
         sweep = load_sweep(Path(tmp) / "release.yaml")
         outcome = run_sweep(sweep, Path(tmp) / "s.sqlite", batch=batch, threads=threads, progress=False, cache=False)
-    held = sum(1 for key in executors._MODELS if key[2])
+    held = sum(1 for key in worker._MODELS if key[2])
     return {
         "variant": variant, "trials": outcome.ran, "errors": outcome.errors,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 
 from llm_modulo.cli import app  # noqa: E402
 from llm_modulo.errors import InputError  # noqa: E402
-from llm_modulo.experiments import executors  # noqa: E402
+from llm_modulo.experiments import executors, worker  # noqa: E402
 from llm_modulo.experiments.config import load_sweep  # noqa: E402
 from llm_modulo.experiments.runner import run_sweep  # noqa: E402
 
@@ -86,11 +86,11 @@ def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbenc
     real_release = executors.BatchedExecutor.release
 
     def release(self, model):
-        batchers = [executors.batcher_of(m) for k, m in executors._MODELS.items() if k[0] == model and k[2]]
+        batchers = [executors.batcher_of(m) for k, m in worker._MODELS.items() if k[0] == model and k[2]]
         real_release(self, model)
         stored_keys = {r[0] for r in sqlite3.connect(store).execute("SELECT key FROM trials")}
         released.append((model, set(per_model[model]) <= stored_keys, [b._closed for b in batchers if b is not None],
-                         any(k[0] == model and k[2] for k in executors._MODELS)))
+                         any(k[0] == model and k[2] for k in worker._MODELS)))
 
     monkeypatch.setattr(executors.BatchedExecutor, "release", release)
     outcome = run_sweep(sweep, store, batch=3, threads=1, progress=False, cache=False)
@@ -100,7 +100,7 @@ def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbenc
     for model, all_stored, closed, still_held in released:
         if model in local:
             assert all_stored and closed == [True] and not still_held  # after its last trial; batcher stopped
-    assert not [k for k in executors._MODELS if k[2] and k[0] in local]
+    assert not [k for k in worker._MODELS if k[2] and k[0] in local]
 
 def test_batched_trials_run_grouped_by_model(planbench, tiny_model_dir, tmp_path, monkeypatch):
     """The sweep cycles through its two models; batched, each model's trials are submitted side by

@@ -167,12 +167,12 @@ def test_several_processes_write_at_once(tmp_path):
 
 def test_a_second_sweep_run_is_served_from_the_cache(planbench, tmp_path, monkeypatch):
     """The runner's wiring: a rerun into a fresh store reaches the model zero times."""
-    from llm_modulo.experiments import executors
+    from llm_modulo.experiments import worker
     from llm_modulo.experiments.config import load_sweep
     from llm_modulo.experiments.runner import run_sweep
 
-    monkeypatch.setattr(executors, "fresh_per_trial", lambda spec: False)  # cache the random model too
-    monkeypatch.setattr(executors, "_MODELS", {})
+    monkeypatch.setattr(worker, "fresh_per_trial", lambda spec: False)  # cache the random model too
+    monkeypatch.setattr(worker, "_MODELS", {})
     config = tmp_path / "sweep.toml"
     config.write_text(
         'name = "cached"\nmodels = ["random"]\nseeds = [0]\n'
@@ -185,12 +185,12 @@ def test_a_second_sweep_run_is_served_from_the_cache(planbench, tmp_path, monkey
     sweep = load_sweep(config)
     cache = tmp_path / "shared.cache.sqlite"
     run_sweep(sweep, tmp_path / "a.sqlite", workers=1, cache_path=cache, progress=False)
-    (first_model,) = executors._MODELS.values()
+    (first_model,) = worker._MODELS.values()
     assert first_model.inner_calls > 0
     assert CompletionCache(cache).count("scores") > 0  # the search arm's score() calls went through the cache
-    executors._MODELS.clear()
+    worker._MODELS.clear()
     run_sweep(sweep, tmp_path / "b.sqlite", workers=1, cache_path=cache, progress=False)
-    (second_model,) = executors._MODELS.values()
+    (second_model,) = worker._MODELS.values()
     # (the first run already hit: modulo's first round is best-of-n's first call, same prompt and seed)
     assert second_model.inner_calls == 0 and second_model.hits == first_model.inner_calls + first_model.hits
 
