@@ -11,20 +11,16 @@ and rerun on resume. A fatal error (bad model spec, unreachable server) stops th
 same way and is raised as :class:`~llm_modulo.experiments.executors.FatalTrialError`.
 """
 
+
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
-import platform
-import shutil
 import signal
-import sqlite3
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,13 +36,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from llm_modulo.experiments.cache import default_cache_path
-from llm_modulo.experiments.config import Sweep, TrialSpec
-from llm_modulo.experiments.executors import FatalTrialError, fresh_per_trial, make_executor
+from llm_modulo.experiments.executors import FatalTrialError, make_executor
+from llm_modulo.experiments.provenance import run_record, uses_local_model
 from llm_modulo.experiments.stats import succeeded
 from llm_modulo.experiments.store import TrialStore
+from llm_modulo.experiments.tables import plan_table, summary_table
+from llm_modulo.experiments.trials import Sweep, TrialSpec
 
 log = logging.getLogger(__name__)
 
@@ -82,168 +79,6 @@ class SweepInterrupted(Exception):
     def __init__(self, outcome: SweepOutcome) -> None:
         super().__init__(f"interrupted after {outcome.ran} trials")
         self.outcome = outcome
-
-
-# -- the plan (dry run) ----------------------------------------------------------------------
-
-
-def plan_table(sweep: Sweep, store_path: Path | None = None) -> Table:
-    """Trials per arm (label, model, feedback, budget), with how many the store already holds."""
-    done: set[str] = set()
-    if store_path is not None and store_path.is_file():
-        with TrialStore(store_path, readonly=True) as store:
-            try:
-                done = store.done_keys()
-            except sqlite3.OperationalError:  # an empty file, not a store yet: nothing is stored
-                done = set()
-    counts: dict[tuple[str, str, str, str], list[int]] = {}
-    for trial in sweep.trials:
-        cell = counts.setdefault(trial.arm, [0, 0])
-        cell[0] += 1
-        cell[1] += trial.key in done
-    table = Table(title=f"sweep {sweep.name}: {len(sweep.trials)} trials", title_justify="left")
-    for column in ("label", "model", "feedback", "budget", "trials", "stored"):
-        # names are folded, never cut with an ellipsis: a reader copies them into commands
-        table.add_column(column, justify="right" if column in ("trials", "stored") else "left", overflow="fold")
-    for (label, model, feedback, budget), (n, stored) in counts.items():
-        table.add_row(label, model, feedback, budget, str(n), str(stored))
-    total_done = sum(t.key in done for t in sweep.trials)
-    table.add_section()
-    table.add_row("total", "", "", "", str(len(sweep.trials)), str(total_done))
-    return table
-
-
-# -- the summary -----------------------------------------------------------------------------
-
-
-def summary_table(sweep: Sweep, rows: dict[str, dict[str, Any]]) -> Table:
-    """Solved / stored / expected per (label, model) x domain, over the sweep's trials; solved is
-    :func:`~llm_modulo.experiments.stats.succeeded`, as ``llm-modulo report`` counts."""
-    domains = list(dict.fromkeys(t.domain for t in sweep.trials))
-    cells: dict[tuple[str, str], dict[str, list[int]]] = {}
-    errors: dict[tuple[str, str], int] = {}
-    for trial in sweep.trials:
-        arm = (trial.label, trial.model)
-        cell = cells.setdefault(arm, {}).setdefault(trial.domain, [0, 0, 0])  # solved, stored, expected
-        cell[2] += 1
-        row = rows.get(trial.key)
-        if row is not None:
-            cell[1] += 1
-            cell[0] += succeeded(row)
-            errors[arm] = errors.get(arm, 0) + (row["status"] == "error")
-    table = Table(title=f"sweep {sweep.name}: solved / trials", title_justify="left")
-    table.add_column("label", overflow="fold")
-    table.add_column("model", overflow="fold")
-    for domain in domains:
-        table.add_column(domain, justify="right", overflow="fold")
-    table.add_column("errors", justify="right", overflow="fold")
-    for (label, model), by_domain in cells.items():
-        texts = []
-        for domain in domains:
-            solved, stored, expected = by_domain.get(domain, [0, 0, 0])
-            if expected == 0:
-                texts.append("")
-                continue
-            pct = f" ({100 * solved / stored:.0f}%)" if stored else ""
-            missing = f" [dim]of {expected}[/]" if stored < expected else ""
-            texts.append(f"{solved}/{stored}{pct}{missing}")
-        table.add_row(label, model, *texts, str(errors.get((label, model), 0)))
-    return table
-
-
-# -- the run record --------------------------------------------------------------------------
-
-
-def _git(args: Sequence[str], cwd: Path) -> str | None:
-    if shutil.which("git") is None:
-        return None
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "hardware", "cpu model")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _gpu(import_torch: bool) -> str | None:
-    """The GPU via torch.cuda (torch is imported only when the sweep runs a local model anyway)."""
-    if import_torch or "torch" in sys.modules:
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                return ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-            return None
-        except Exception:  # noqa: BLE001 - no torch, or a broken CUDA install: no GPU to report
-            return None
-    if shutil.which("nvidia-smi"):
-        try:
-            done = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                  capture_output=True, text=True, timeout=10, check=False)
-            names = [x.strip() for x in done.stdout.splitlines() if x.strip()]
-            return ", ".join(names) or None
-        except (OSError, subprocess.SubprocessError):
-            return None
-    return None
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def run_record(executor: str, workers: int, command: str, uses_local_model: bool) -> dict[str, Any]:
-    source = Path(__file__).resolve().parents[2]
-    commit = _git(["rev-parse", "HEAD"], source)
-    dirty = _git(["status", "--porcelain", "--untracked-files=no"], source)
-    return {
-        "commit": commit,
-        "dirty": bool(dirty) if commit is not None else False,
-        "hardware": {
-            "cpu": _cpu_model(),
-            "cores": os.cpu_count() or 1,
-            "memory_gib": _memory_gib(),
-            "gpu": _gpu(uses_local_model),
-            "platform": platform.platform(),
-        },
-        "python": platform.python_version(),
-        "torch": _version("torch"),
-        "executor": executor,
-        "workers": workers,
-        "seconds": 0.0,
-        "trials_run": 0,
-        "command": command,
-        "status": "running",
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def _uses_local_model(trials: Iterable[TrialSpec]) -> bool:
-    return any(not fresh_per_trial(t.model) and not t.model.startswith("openai:") for t in trials)
 
 
 # -- the sweep -------------------------------------------------------------------------------
@@ -324,7 +159,7 @@ def run_sweep(
         in_flight: dict[Any, TrialSpec] = {}
         if pending:
             record_key = f"sweep/{sweep.name}/run/{datetime.now(timezone.utc).isoformat(timespec='milliseconds')}"
-            record = run_record(executor, workers, command, _uses_local_model(pending))
+            record = run_record(executor, workers, command, uses_local_model(pending))
             # no more local workers than trials to run (each worker loads its own model)
             runner = make_executor(executor, workers if executor == "ray" else min(workers, len(pending)),
                                    address, cache_file, threads,
