@@ -80,7 +80,7 @@ def check_domain_options(domain: str, options: dict[str, Any], source: str, wher
     if not options:
         return
     if "prompt_format" in options:
-        from llm_modulo.training.chat import NO_COT, PROMPT_FORMATS, CompactPrompts
+        from llm_modulo.models.prompts import NO_COT, PROMPT_FORMATS, CompactPrompts
 
         fmt = options["prompt_format"]
         if fmt not in PROMPT_FORMATS:

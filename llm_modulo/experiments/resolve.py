@@ -154,10 +154,8 @@ def check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, st
 
 def _adapter_digest(spec: str) -> str | None:
     """sha256 of a trained adapter's weights: retraining into the same folder is a new setting."""
-    try:
-        from llm_modulo.training.lora import adapter_digest, resolve_adapter
-    except ImportError:
-        return None
+    from llm_modulo.models.adapters import adapter_digest, resolve_adapter
+
     adapter = resolve_adapter(spec)
     return adapter_digest(adapter) if adapter is not None else None
 

@@ -109,7 +109,7 @@ def load_task(spec: TrialSpec) -> tuple[Any, Any]:
 
     The domain option ``prompt_format`` (``"compact"``: the problem statement alone; ``"full"``:
     the domain's zero-shot prompt) runs the domain with the prompts of
-    :mod:`llm_modulo.training.chat`, the ones a trained adapter was trained on.
+    :mod:`llm_modulo.models.prompts`, the ones a trained adapter was trained on.
     """
     from llm_modulo.registry import load_planning_task
     from llm_modulo.registry import load_task as load_named
@@ -125,7 +125,7 @@ def load_task(spec: TrialSpec) -> tuple[Any, Any]:
     else:
         domain, task = load_named(spec.instance, spec.domain, spec.style, **options)
     if prompt_format == "compact":  # the prompts a model trained by ``llm-modulo train`` was trained on
-        from llm_modulo.training.chat import CompactPrompts
+        from llm_modulo.models.prompts import CompactPrompts
 
         domain = CompactPrompts(domain)
     return domain, task

@@ -40,61 +40,19 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
 
         base_url, model = parse_model_spec(spec)
         return OpenAIModel(base_url=base_url, model=model)
-    adapter = _adapter(spec)
+    from llm_modulo.models.adapters import merged_folder, resolve_adapter
+
+    adapter = resolve_adapter(spec)
     if adapter is not None or Path(spec).expanduser().is_dir():
         from llm_modulo.models.local import LocalModel
 
         if adapter is not None:  # a LoRA adapter from `llm-modulo train`: base + adapter, merged once
-            return LocalModel(_merged(adapter), device=device, seed=seed)
+            return LocalModel(merged_folder(adapter), device=device, seed=seed)
         return LocalModel(Path(spec).expanduser(), device=device, seed=seed)
     raise InputError(
         f"unknown model {spec!r}: give a local model folder, 'openai:<base-url>/<model>', "
         f"'random', 'scripted:<file.json>', a trained adapter (folder or name), or '{DEFAULT_MODEL}' (the embedded default)"
     )
-
-
-def _adapter(spec: str) -> Path | None:
-    """The LoRA adapter folder ``spec`` names (a path, or a name under the adapters cache), else None."""
-    try:
-        from llm_modulo.training.lora import resolve_adapter
-    except ImportError:  # the training extra is not installed
-        return None
-    return resolve_adapter(spec)
-
-
-def _merged(adapter: Path) -> Path:
-    """``<adapter>/merged``: the base with the adapter folded in, written on first use and again
-    whenever the adapter's weights change (a shipped adapter merges into the cache instead)."""
-    import os
-    import shutil
-    import tempfile
-
-    from llm_modulo.training.lora import adapter_digest, adapters_root, merge_to_folder, packaged_adapters_root
-
-    digest = adapter_digest(adapter) or ""
-    merged = adapter / "merged"
-    if adapter.resolve().is_relative_to(packaged_adapters_root()) or not os.access(adapter, os.W_OK):
-        merged = adapters_root() / ".merged" / f"{adapter.name}-{digest[:16]}"
-        merged.parent.mkdir(parents=True, exist_ok=True)
-    stamp = merged / "adapter.sha256"
-    if (merged / "config.json").is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
-        return merged
-    # merge beside, then swap in: a retrained adapter is merged again, and concurrent workers never see half a folder
-    tmp = Path(tempfile.mkdtemp(prefix=".merged-", dir=merged.parent))
-    try:
-        merge_to_folder(adapter, tmp)
-        (tmp / "adapter.sha256").write_text(digest + "\n")
-        if merged.exists():
-            old = merged.parent / f".merged-old-{os.getpid()}"
-            merged.rename(old)
-            shutil.rmtree(old, ignore_errors=True)
-        tmp.rename(merged)
-    except OSError:
-        if not (merged / "config.json").is_file():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return merged
 
 
 def read_script(path: str | Path) -> tuple[list[str], bool]:

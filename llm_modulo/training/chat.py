@@ -1,13 +1,9 @@
 """Training prompts and their tokens: what the model sees at training time is what it sees at inference.
 
-Prompt formats (``prompt_format``):
-
-- ``"full"``: the domain's own zero-shot prompt (``one_shot=False``): the rules or instructions,
-  then the problem. ~445 tokens for a PlanBench Blocksworld problem, ~150 for Game of 24.
-- ``"compact"``: the problem statement alone (the rules and instructions dropped): PlanBench's
-  ``[STATEMENT]`` block, or Game of 24's ``Input: ...`` line; ~100-200 and ~40 tokens. A
-  model trained on it must be run through :class:`CompactPrompts` (the same domain with the
-  shorter prompt); see :func:`training_domain`.
+Prompt formats (``prompt_format``, ``"compact"`` or ``"full"``) are defined with the models, in
+:mod:`llm_modulo.models.prompts` (inference runs a trained adapter with them); :func:`training_domain`
+builds a domain with one of them. ``PROMPT_FORMATS``, ``NO_COT`` and ``CompactPrompts`` stay
+importable from here.
 
 Tokens (:func:`encode_example`): the prompt text is rendered exactly as
 :meth:`llm_modulo.models.local.LocalModel.render` renders it (the tokenizer's chat template with
@@ -25,52 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_modulo.errors import InputError
-from llm_modulo.protocols import Feedback, Prompt
-from llm_modulo.types import Task
+from llm_modulo.models.prompts import NO_COT, PROMPT_FORMATS, CompactPrompts
 
-PROMPT_FORMATS = ("compact", "full")
 IGNORE = -100  # label of a token outside the loss
-# Where the problem statement starts in the first user message, by domain kind.
-_STATEMENT_MARKERS = {"planning": "[STATEMENT]", "game24": "Input: "}
-
-
-def _marker(domain: Any) -> str:
-    from llm_modulo.registry import is_planning
-
-    if is_planning(domain):
-        return _STATEMENT_MARKERS["planning"]
-    if getattr(domain, "name", "") == "game24":
-        return _STATEMENT_MARKERS["game24"]
-    raise InputError(f"no compact prompt for domain {getattr(domain, 'name', domain)!r}; use prompt_format='full'")
-
-
-NO_COT = ("compact prompts are the problem statement alone, with no chain-of-thought instruction; "
-          "use prompt_format='full' with cot")
-
-
-class CompactPrompts:
-    """A domain whose first prompt message is the problem statement alone; all else is the inner domain's."""
-
-    def __init__(self, domain: Any) -> None:
-        if getattr(domain, "cot", False):  # the reasoning instruction precedes the statement: it would be cut
-            raise InputError(NO_COT)
-        self.inner = domain
-        self.name = domain.name
-        self.marker = _marker(domain)
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.inner, attr)
-
-    def __repr__(self) -> str:
-        return f"CompactPrompts({self.inner!r})"
-
-    def prompt(self, task: Task, feedback: Sequence[Feedback] = (), prefill: str = "") -> Prompt:
-        full = self.inner.prompt(task, feedback, prefill)
-        first = dict(full.messages[0])
-        content = first["content"]
-        at = content.rfind(self.marker)
-        first["content"] = content[at:] if at >= 0 else content
-        return Prompt(messages=(first, *full.messages[1:]), prefill=full.prefill)
 
 
 def training_domain(name: str, prompt_format: str = "compact", **options: Any) -> Any:

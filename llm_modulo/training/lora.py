@@ -16,7 +16,9 @@ from the latest checkpoint of the same run, and writes into ``out_dir``:
 :func:`load_adapter` gives back base + adapter (merged into plain weights by default, so the
 local backend's decoding and shared-prefix code see an ordinary model). :func:`resolve_adapter`
 maps a model spec to an adapter folder: a path holding ``adapter_config.json``, or a name such
-as ``smollm2-135m-planner`` under ``<cache root>/adapters/``.
+as ``smollm2-135m-planner`` under ``<cache root>/adapters/``. Both live with the models, in
+:mod:`llm_modulo.models.adapters` (a model spec may name an adapter), and are importable from here.
+The data (:mod:`.dataset`) and the checkpoints (:mod:`.checkpoints`) have modules of their own.
 
 torch, transformers and peft are imported inside the functions only.
 """
@@ -24,7 +26,6 @@ torch, transformers and peft are imported inside the functions only.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -36,17 +37,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llm_modulo.errors import InputError, ModelLoadError
+from llm_modulo.errors import InputError
+from llm_modulo.models.adapters import (
+    ADAPTER_CONFIG,
+    TRAINING_FILE,
+    adapter_digest,
+    adapters_root,
+    base_folder,
+    is_adapter,
+    load_adapter,
+    merge_to_folder,
+    packaged_adapters_root,
+    read_json,
+    resolve_adapter,
+    sha256_file,
+    trained_prompt_formats,
+)
 
-from .chat import IGNORE, Encoded, encode_example
+from .chat import IGNORE
+from .checkpoints import CHECKPOINTS, STATE, latest_checkpoint, save_checkpoint
+from .dataset import batch_order, collate, data_summary, load_examples
 
 log = logging.getLogger(__name__)
 
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-ADAPTER_CONFIG = "adapter_config.json"
-TRAINING_FILE = "training.json"
-CHECKPOINTS = "checkpoints"
-_STATE = "state.pt"
 
 
 @dataclass
@@ -70,175 +84,7 @@ class TrainReport:
     losses: list[float] = field(default_factory=list, repr=False)
 
 
-# -- the base model and adapters ----------------------------------------------------------------------
-
-
-def base_folder(base: str | Path = "default") -> Path:
-    """The transformers folder of ``base``: ``"default"`` is the embedded SmolLM2 (converted once)."""
-    if str(base) == "default":
-        from llm_modulo.models import smollm2
-
-        return smollm2.ensure_converted()
-    path = Path(base).expanduser()
-    if not (path / "config.json").is_file():
-        raise ModelLoadError(f"no model folder at {path} (config.json missing); base must be 'default' or a folder")
-    return path
-
-
-def adapters_root() -> Path:
-    """``<cache root>/adapters``: where named adapters (``smollm2-135m-planner``) live."""
-    from llm_modulo.models import smollm2
-
-    return smollm2.default_cache_dir() / "adapters"
-
-
-def is_adapter(path: str | Path) -> bool:
-    return (Path(path).expanduser() / ADAPTER_CONFIG).is_file()
-
-
-def adapter_digest(adapter: str | Path) -> str | None:
-    """sha256 of an adapter folder's weights (None without them): what identifies a trained adapter."""
-    weights = Path(adapter) / "adapter_model.safetensors"
-    return _sha256(weights) if weights.is_file() else None
-
-
-def packaged_adapters_root() -> Path:
-    """``llm_modulo/adapters``: adapters shipped with the package (selectable by name for every user)."""
-    return Path(__file__).resolve().parent.parent / "adapters"
-
-
-def resolve_adapter(spec: str) -> Path | None:
-    """The adapter folder a model spec names: a path, or a name under :func:`adapters_root` (the
-    user's, first) or :func:`packaged_adapters_root` (shipped); else None."""
-    path = Path(spec).expanduser()
-    if is_adapter(path):
-        return path.resolve()
-    if "/" not in spec:
-        for root in (adapters_root(), packaged_adapters_root()):
-            if is_adapter(root / spec):
-                return root / spec
-    return None
-
-
-def trained_prompt_formats(spec: str | None) -> tuple[str, ...]:
-    """The prompt formats (``compact``, ``full``) the adapter a model spec names was trained on,
-    from its ``training.json``; () for anything else (the embedded model, a server, a folder)."""
-    folder = resolve_adapter(spec) if spec else None
-    if folder is None:
-        return ()
-    try:
-        info = _read_json(folder / TRAINING_FILE)
-    except (OSError, ValueError):  # unreadable: treated as no record, as for the embedded model
-        return ()
-    formats = info.get("prompt_formats") if isinstance(info, dict) else None
-    return tuple(str(f) for f in formats) if isinstance(formats, list) else ()
-
-
-def _torch_dtype(torch: Any, dtype: str, device: str) -> Any:
-    if dtype == "auto":
-        dtype = "float32" if device.startswith("cpu") else "bfloat16"
-    return getattr(torch, dtype)
-
-
-def load_adapter(adapter_dir: str | Path, device: str = "cpu", dtype: str = "auto", merge: bool = True) -> tuple[Any, Any]:
-    """(model, tokenizer): the base named in ``training.json`` (else the embedded model) with the
-    adapter; ``merge`` folds it into the weights (a plain transformers model), else a peft model."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = Path(adapter_dir).expanduser()
-    if not is_adapter(folder):
-        raise ModelLoadError(f"no LoRA adapter in {folder} ({ADAPTER_CONFIG} missing)")
-    meta = _read_json(folder / TRAINING_FILE) or {}
-    base = base_folder(meta.get("base", "default"))
-    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=_torch_dtype(torch, dtype, device))
-    tokenizer = AutoTokenizer.from_pretrained(str(folder if (folder / "tokenizer.json").is_file() else base))
-    model = PeftModel.from_pretrained(model, str(folder))
-    if merge:
-        model = model.merge_and_unload()
-    return model.to(device).eval(), tokenizer
-
-
-def merge_to_folder(adapter_dir: str | Path, out: str | Path) -> Path:
-    """Write base + adapter merged as a plain model folder (``LocalModel(out)`` loads it unchanged)."""
-    import torch
-
-    model, tokenizer = load_adapter(adapter_dir, dtype="float32")  # merge in float32, store bf16 like the base
-    out = Path(out)
-    model.to(torch.bfloat16).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
-# -- data ---------------------------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def data_summary(path: str | Path) -> dict[str, list[str]]:
-    """The domains, prompt formats and sources of a JSONL dataset (inference must use the same prompt format)."""
-    found: dict[str, set[str]] = {"domains": set(), "prompt_formats": set(), "sources": set()}
-    with Path(path).open() as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                for key, field_name in (("domains", "domain"), ("prompt_formats", "prompt_format"), ("sources", "source")):
-                    if rec.get(field_name):
-                        found[key].add(str(rec[field_name]))
-    return {k: sorted(v) for k, v in found.items()}
-
-
-def load_examples(path: str | Path, tokenizer: Any, max_len: int) -> tuple[list[Encoded], int]:
-    """(encoded examples, number skipped as longer than ``max_len``)."""
-    examples, skipped = [], 0
-    with Path(path).open() as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                enc = encode_example(tokenizer, rec, max_len)
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{n}: not a training record ({type(exc).__name__}: {exc})") from None
-            if enc is None:
-                skipped += 1
-            elif enc.completion_tokens:
-                examples.append(enc)
-    return examples, skipped
-
-
-def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The batches of one epoch: a seeded permutation of the examples cut into ``batch_size`` chunks."""
-    order = list(range(n))
-    random.Random(f"{seed}:{epoch}").shuffle(order)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def collate(examples: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
-    """Right-padded tensors: input_ids, attention_mask, labels (padding is :data:`IGNORE`)."""
-    import torch
-
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for i, e in enumerate(examples):
-        k = len(e.input_ids)
-        ids[i, :k] = torch.tensor(e.input_ids)
-        labels[i, :k] = torch.tensor(e.labels)
-        mask[i, :k] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+# -- loss -----------------------------------------------------------------------------------------
 
 
 def completion_loss(model: Any, batch: dict[str, Any]) -> Any:
@@ -329,7 +175,7 @@ def train(
         "base": str(base), "base_folder": str(folder), "epochs": epochs, "lr": lr, "rank": rank, "alpha": alpha,
         "dropout": dropout, "batch_size": batch_size, "max_len": max_len, "seed": seed,
         "warmup_steps": warmup_steps, "target_modules": list(target_modules), "total_steps": total,
-        "data": str(data_path.resolve()), "data_sha256": _sha256(data_path),
+        "data": str(data_path.resolve()), "data_sha256": sha256_file(data_path),
         **({"init_adapter": str(init), "init_adapter_sha256": adapter_digest(init)} if init is not None else {}),
     }  # fmt: skip
     identity = {k: v for k, v in settings.items() if k not in ("base_folder", "data", "init_adapter")}
@@ -359,9 +205,9 @@ def train(
     step, history, resumed = 0, [], None
     ckpt_root = out / CHECKPOINTS
     if resume:
-        latest = _latest_checkpoint(ckpt_root)
+        latest = latest_checkpoint(ckpt_root)
         if latest is not None:
-            state = torch.load(latest / _STATE, weights_only=False)
+            state = torch.load(latest / STATE, weights_only=False)
             if state["identity"] != identity:
                 raise InputError(
                     f"{out} holds checkpoints of a run with other settings or data; use another out_dir or resume=False"
@@ -410,7 +256,7 @@ def train(
                          sum(h["loss"] for h in history[-10:]) / len(history[-10:]), sum(recent) / len(recent),
                          (total - step) * sum(recent) / len(recent) / 60)  # fmt: skip
             if step % save_every == 0 or step == total:
-                _save_checkpoint(model, optimizer, scheduler, step, history, identity, ckpt_root, keep_checkpoints)
+                save_checkpoint(model, optimizer, scheduler, step, history, identity, ckpt_root, keep_checkpoints)
     model.eval()
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
@@ -444,8 +290,8 @@ def _init_adapter(spec: str | Path, base: str, rank: int, alpha: int, target_mod
     folder = resolve_adapter(str(spec))
     if folder is None:
         raise InputError(f"no LoRA adapter named or at {spec!r} to start from")
-    config = _read_json(folder / ADAPTER_CONFIG) or {}
-    its_base = (_read_json(folder / TRAINING_FILE) or {}).get("base", "default")
+    config = read_json(folder / ADAPTER_CONFIG) or {}
+    its_base = (read_json(folder / TRAINING_FILE) or {}).get("base", "default")
     found = (config.get("r"), config.get("lora_alpha"), sorted(config.get("target_modules") or []))
     wanted = (rank, alpha, sorted(target_modules))
     if found != wanted or base_folder(its_base) != base_folder(base):
@@ -465,34 +311,6 @@ def _progress(enabled: bool) -> Any:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(),
     )  # fmt: skip
-
-
-def _latest_checkpoint(root: Path) -> Path | None:
-    found = sorted(p for p in root.glob("step-*") if (p / _STATE).is_file()) if root.is_dir() else []
-    return found[-1] if found else None
-
-
-def _save_checkpoint(
-    model: Any, optimizer: Any, scheduler: Any, step: int, history: list[dict[str, Any]],
-    identity: dict[str, Any], root: Path, keep: int,
-) -> None:  # fmt: skip
-    """Write ``step-NNNNNN`` (to a temporary name, then renamed: a killed run leaves no half checkpoint)."""
-    import torch
-
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"step-{step:06d}"
-    tmp = root / f".tmp-step-{step:06d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    torch.save(
-        {"step": step, "history": history, "identity": identity, "optimizer": optimizer.state_dict(),
-         "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()},
-        tmp / _STATE,
-    )  # fmt: skip
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(p for p in root.glob("step-*"))[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _plot(losses: list[float], path: Path) -> None:
@@ -520,9 +338,15 @@ def _plot(losses: list[float], path: Path) -> None:
     plt.close(fig)
 
 
+# Re-exported for the importers of this module: the adapter helpers live in llm_modulo.models.adapters,
+# the data in .dataset, the checkpoints in .checkpoints.
 __all__ = [
+    "ADAPTER_CONFIG",
+    "CHECKPOINTS",
     "TARGET_MODULES",
+    "TRAINING_FILE",
     "TrainReport",
+    "adapter_digest",
     "adapters_root",
     "base_folder",
     "batch_order",
@@ -533,6 +357,8 @@ __all__ = [
     "load_adapter",
     "load_examples",
     "merge_to_folder",
+    "packaged_adapters_root",
     "resolve_adapter",
+    "trained_prompt_formats",
     "train",
 ]

@@ -92,18 +92,18 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
 def test_a_retrained_adapter_is_merged_again(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
     from safetensors.torch import load_file, save_file
 
-    from llm_modulo.models import _merged
+    from llm_modulo.models.adapters import merged_folder
     from llm_modulo.training import lora
 
     targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
     adapter = tmp_path / "adapter"
     lora.train(tmp_path / "d.jsonl", adapter, base=str(tiny_base), lr=1e-2, rank=2, alpha=4, batch_size=4,
                max_steps=2, progress=False)  # fmt: skip
-    first = load_file(str(_merged(adapter) / "model.safetensors"))
+    first = load_file(str(merged_folder(adapter) / "model.safetensors"))
     weights = adapter / "adapter_model.safetensors"
     tensors = load_file(str(weights))
     save_file({k: (v * 3 if "lora_B" in k else v) for k, v in tensors.items()}, str(weights))  # "retrained"
-    second = load_file(str(_merged(adapter) / "model.safetensors"))
+    second = load_file(str(merged_folder(adapter) / "model.safetensors"))
     changed = [k for k in first if not (first[k] == second[k]).all()]
     assert changed and all("proj" in k for k in changed)
     assert not list(adapter.glob(".merged-*"))
@@ -160,19 +160,19 @@ def test_the_evaluation_search_heuristic_is_chosen_and_the_default_keeps_earlier
 
 
 def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
-    from llm_modulo.models import load_model
+    from llm_modulo.models import adapters, load_model
     from llm_modulo.training import lora
 
     shipped, cache = tmp_path / "package" / "adapters", tmp_path / "cache"
-    monkeypatch.setattr(lora, "packaged_adapters_root", lambda: shipped)
-    monkeypatch.setattr(lora, "adapters_root", lambda: cache)
+    monkeypatch.setattr(adapters, "packaged_adapters_root", lambda: shipped)
+    monkeypatch.setattr(adapters, "adapters_root", lambda: cache)
     targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
     lora.train(tmp_path / "d.jsonl", shipped / "tiny-planner", base=str(tiny_base), rank=2, alpha=4, batch_size=4,
                max_steps=1, progress=False)  # fmt: skip
-    assert lora.resolve_adapter("tiny-planner") == shipped / "tiny-planner"
+    assert adapters.resolve_adapter("tiny-planner") == shipped / "tiny-planner"
     model = load_model("tiny-planner")
     assert Path(model.source).parent == cache / ".merged" and not (shipped / "tiny-planner" / "merged").exists()
-    assert lora.resolve_adapter("no-such-adapter") is None
+    assert adapters.resolve_adapter("no-such-adapter") is None
 
 
 def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path, tmp_path: Path, one_thread: Any) -> None:
