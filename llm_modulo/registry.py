@@ -58,7 +58,14 @@ def domain_factory(name: str) -> Callable[..., Any]:
         return _resolve(DOMAINS[name])
     plugins = _plugin_domains()
     if name in plugins:
-        return plugins[name].load()  # type: ignore[no-any-return]
+        entry = plugins[name]
+        try:
+            return entry.load()  # type: ignore[no-any-return]
+        except Exception as exc:  # a broken third-party package: the user's to fix, so one line, not a traceback
+            raise InputError(
+                f"domain {name!r} (entry point {entry.value!r} of {entry.group}) cannot be loaded: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     raise UnknownNameError("domain", name, domain_names())
 
 

@@ -137,12 +137,12 @@ def test_make_data_writes_certified_training_records(tmp_path):
 
 
 def test_prompt_format_auto_follows_what_an_adapter_was_trained_on():
-    from llm_modulo.cli import _compact_prompts
+    from llm_modulo.cli.solve import compact_prompts
 
-    assert _compact_prompts("auto", "smollm2-135m-planner") is True  # shipped, trained on compact prompts
-    assert _compact_prompts("auto", None) is False and _compact_prompts("auto", "random") is False
-    assert _compact_prompts("full", "smollm2-135m-planner") is False
-    assert _compact_prompts("compact", "random") is True
+    assert compact_prompts("auto", "smollm2-135m-planner") is True  # shipped, trained on compact prompts
+    assert compact_prompts("auto", None) is False and compact_prompts("auto", "random") is False
+    assert compact_prompts("full", "smollm2-135m-planner") is False
+    assert compact_prompts("compact", "random") is True
 
 
 @pytest.mark.parametrize("fmt, ok", [("compact", True), ("full", True), ("nope", False)])
@@ -173,12 +173,12 @@ def test_chain_of_thought_is_never_cut_from_a_compact_prompt(fmt, caplog):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "no chain-of-thought instruction" in _one_line_error(result)
         return
-    from llm_modulo.cli import _with_compact_prompts
+    from llm_modulo.cli.solve import with_compact_prompts
     from llm_modulo.registry import load_planning_task
 
     domain, task = load_planning_task(str(domain_file()), str(SUSSMAN), None, "nl", cot=True, one_shot=False)
     with caplog.at_level("WARNING", logger="llm_modulo.cli"):
-        chosen = _with_compact_prompts(domain, required=False)
+        chosen = with_compact_prompts(domain, required=False)
     assert chosen is domain and "chain-of-thought" in caplog.text
     assert "Think step by step" in chosen.prompt(task).messages[0]["content"]
 
@@ -186,12 +186,84 @@ def test_chain_of_thought_is_never_cut_from_a_compact_prompt(fmt, caplog):
 @pytest.mark.parametrize(("flags", "verbose"), [([], False), (["-v"], True)])
 def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbose):
     """Under nohup no progress bar shows: ``train -v`` is what makes its every-10th-step log visible."""
-    import llm_modulo.cli as cli
+    from llm_modulo.cli import training as cli_training
     from llm_modulo.training import commands
 
     seen: list[bool] = []
-    monkeypatch.setattr(cli, "_setup_logging", seen.append)
+    monkeypatch.setattr(cli_training, "setup_logging", seen.append)
     monkeypatch.setattr(commands, "train_adapter", lambda *a, **k: {"steps": 0})
     result = runner.invoke(app, ["train", str(tmp_path / "d.jsonl"), "--out", str(tmp_path / "a"), *flags])
     assert result.exit_code == 0, result.output
     assert seen == [verbose]
+
+
+SUSSMAN_ARGS = ["--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["solve", *SUSSMAN_ARGS, "--feedback", "loud"], "'loud' is not one of"),
+        (["solve", *SUSSMAN_ARGS, "--strategy", "nope"], "'nope' is not one of"),
+        (["solve", *SUSSMAN_ARGS, "--no-constrained"], "No such option: --no-constrained"),
+        (["solve", *SUSSMAN_ARGS, "-n", "0"], "'--n'"),
+        (["solve", *SUSSMAN_ARGS, "--rounds", "-1"], "'--rounds'"),
+        (["solve", *SUSSMAN_ARGS, "--budget", "rounds=-1"], "bad --budget value 'rounds=-1'"),
+        (["solve", *SUSSMAN_ARGS, "--budget", "turns=3"], "bad --budget item 'turns=3'"),
+        (["solve", *SUSSMAN_ARGS, "--heuristic", "goal-count"], "--heuristic is a search option, not one of modulo"),
+        (["solve", "--domain-name", "nope", "--instance", "1", "--model", "random"], "unknown domain 'nope'"),
+        (["solve", "--domain", "nowhere.pddl", "--problem", str(SUSSMAN), "--model", "random"], "nowhere.pddl"),
+        (["solve", "--model", "random"], "give --instance NAME"),
+        (["bench"], "Missing argument"),
+        (["bench", "nowhere.toml"], "nowhere.toml"),
+        (["nosuchcommand"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in _one_line_error(result)
+
+
+def test_a_budget_of_no_rounds_prints_without_a_sample():
+    result = runner.invoke(app, ["solve", *SUSSMAN_ARGS, "--rounds", "0"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "NOT VERIFIED" in result.output
+
+
+def test_the_search_options_reach_search():
+    result = runner.invoke(app, ["solve", *SUSSMAN_ARGS, "--strategy", "search", "--heuristic", "goal-count",
+                                 "--queues", "dual", "--nodes", "2", "-n", "2", "--json"])
+    assert result.exit_code in (0, 1), result.output
+    config = json.loads(result.output)["config"]
+    assert config["heuristic"] == "goal-count" and config["queues"] == "dual"
+
+
+@pytest.fixture
+def broken_plugin(monkeypatch):
+    """A third-party ``llm_modulo.domains`` entry point whose package does not import."""
+    from importlib.metadata import EntryPoint
+
+    from llm_modulo import registry
+
+    broken = EntryPoint(name="broken", value="no_such_package_xyz.domain:factory", group="llm_modulo.domains")
+    monkeypatch.setattr(registry, "_plugin_domains", lambda: {"broken": broken})
+
+
+def test_a_broken_domain_plugin_is_one_line(broken_plugin):
+    result = runner.invoke(app, ["solve", "--domain-name", "broken", "--instance", "1", "--model", "random"])
+    assert result.exit_code == 2, result.output
+    line = _one_line_error(result)
+    assert "'broken'" in line and "no_such_package_xyz" in line and "ModuleNotFoundError" in line
+    listed = runner.invoke(app, ["domains"])  # the others are still listed, the broken one marked
+    assert listed.exit_code == 0 and "cannot load" in listed.output and "blocksworld" in listed.output
+
+
+def test_the_module_runs_as_a_command(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "llm_modulo.cli", "solve", "--feedback", "loud"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error:") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

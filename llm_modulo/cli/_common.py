@@ -1,0 +1,111 @@
+"""What the ``llm-modulo`` commands share: the consoles, the exit codes, option types and parsing, and
+the CLI's one error boundary (:class:`OneLineErrors`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from llm_modulo.errors import InputError, LLMModuloError
+from llm_modulo.registry import STRATEGIES
+from llm_modulo.strategies.base import CONSTRAINT_MODES
+from llm_modulo.types import Budget
+
+try:  # typer >= 0.2x carries its own click, whose errors (usage errors included) derive from TyperException
+    from typer import TyperException as ClickError
+except ImportError:  # older typer runs on click itself
+    from click import ClickException as ClickError
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_NOT_VERIFIED = 1  # solve/demo certified nothing, validate found the plan invalid, bench had trial errors
+EXIT_BAD_INPUT = 2  # a bad option, file or config, an unloadable model, an unreachable server
+EXIT_NO_SOLUTION = 3  # a hard critic proved that the task has no answer
+EXIT_INTERRUPTED = 130
+
+StrategyName = Enum("StrategyName", {name: name for name in STRATEGIES}, type=str)  # type: ignore[misc]
+Constrain = Enum("Constrain", {mode: mode for mode in CONSTRAINT_MODES}, type=str)  # type: ignore[misc]
+
+
+class Style(str, Enum):
+    nl = "nl"
+    pddl = "pddl"
+
+
+def error_line(message: str) -> None:
+    """``error: <message>`` on stderr, as one line whatever the message's line breaks or the terminal's width."""
+    text = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+class OneLineErrors(TyperGroup):
+    """The CLI's one error boundary, around every command: an :class:`LLMModuloError` (bad input, an
+    unloadable model, an unreachable server) or a usage error (a bad option value, a missing argument)
+    becomes one line on stderr and exit code 2. Anything else is a bug and keeps its traceback."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:  # the caller handles errors and exit codes itself
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # Not standalone: click returns the exit code (of typer.Exit, --help, ...) instead of exiting.
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except LLMModuloError as exc:
+            error_line(exc.format_message())
+            code = EXIT_BAD_INPUT
+        except ClickError as exc:  # a usage error: a bad option value, a missing argument, ...
+            if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+                error_line(_usage_message(exc))
+            code = exc.exit_code
+        except typer.Abort:
+            error_line("aborted")
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: Exception) -> str:
+    message = str(exc.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]  # pydantic's prefix on enum checks
+    ctx = getattr(exc, "ctx", None)  # usage errors know their command
+    if ctx is not None:
+        message += f" (see {ctx.command_path} --help)"
+    return message
+
+
+def parse_budget(spec: str | None, **overrides: Any) -> Budget:
+    """``rounds=10,samples=64,tokens=20000,seconds=60`` (any subset; ``none`` = unlimited)."""
+    values: dict[str, Any] = {}
+    if spec:
+        for part in spec.split(","):
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in Budget.model_fields:
+                raise InputError(f"bad --budget item {part!r}; use e.g. rounds=10,samples=64,tokens=20000,seconds=60")
+            try:
+                values[key] = None if value.strip().lower() == "none" else float(value) if key == "seconds" else int(value)
+            except ValueError:
+                raise InputError(f"bad --budget value {part!r}: not a number") from None
+            if values[key] is not None and values[key] < 0:
+                raise InputError(f"bad --budget value {part!r}: negative")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Budget(**values)
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )

@@ -1,0 +1,259 @@
+"""``solve``, ``validate``, ``domains`` and ``demo``: one task at a time, and what the registry holds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Collection
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from llm_modulo.cli._common import (
+    EXIT_NOT_VERIFIED,
+    EXIT_NO_SOLUTION,
+    Constrain,
+    StrategyName,
+    Style,
+    out,
+    parse_budget,
+    setup_logging,
+)
+from llm_modulo.cli._render import print_result
+from llm_modulo.errors import InputError
+from llm_modulo.types import Budget, FeedbackLevel, ResultStatus
+
+log = logging.getLogger(__name__)
+
+# solve's options that only one strategy takes: option -> that strategy. No other strategy gets them, and
+# one typed on the command line with another strategy is an error rather than silently ignored.
+STRATEGY_ONLY: dict[str, str] = {
+    "retry_excluded": "modulo",
+    "remember_rejected": "modulo",
+    "backprompt": "modulo",
+    "heuristic": "search",
+    "queues": "search",
+}
+
+
+def strategy_kwargs(name: str, given: dict[str, Any], typed: Collection[str] = ()) -> dict[str, Any]:
+    """solve's strategy options -> the keywords of strategy ``name``'s constructor (besides the model, the
+    domain and the budget): the one place the two meet. ``given`` holds every option's value, ``typed``
+    names those given on the command line, where an option of another strategy is an error."""
+    from llm_modulo.protocols import SamplingParams
+
+    for option in sorted(typed):
+        owner = STRATEGY_ONLY.get(option, name)
+        if owner != name:
+            raise InputError(f"{_flag(option, given[option])} is a {owner} option, not one of {name}")
+    kwargs = {k: v for k, v in given.items() if STRATEGY_ONLY.get(k, name) == name}
+    sampling = {k: kwargs.pop(k) for k in ("temperature", "max_tokens")}
+    return {**kwargs, "params": SamplingParams(**sampling, seed=kwargs["seed"])}
+
+
+def _flag(option: str, value: Any) -> str:
+    """The flag as it was typed: ``--no-backprompt`` for a switch turned off."""
+    flag = option.replace("_", "-")
+    return f"--no-{flag}" if value is False else f"--{flag}"
+
+
+def _typed(ctx: typer.Context, names: Collection[str]) -> set[str]:
+    """The options among ``names`` given on the command line rather than left at their defaults."""
+    sources = {n: ctx.get_parameter_source(n) for n in names}
+    return {n for n, source in sources.items() if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def load_task(instance: str | None, domain_file: Path | None, problem_file: Path | None,
+              domain_name: str | None, style: Style, **options: Any) -> tuple[Any, Any]:
+    from llm_modulo.registry import load_planning_task, load_task
+
+    if instance:
+        return load_task(instance, domain_name, style.value, **options)
+    if domain_file is None or problem_file is None:
+        raise InputError("give --instance NAME, or both --domain D.pddl and --problem P.pddl")
+    return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value, **options)
+
+
+def compact_prompts(prompt_format: str, model: str | None) -> bool:
+    """Whether ``solve`` runs the domain with compact prompts (see its ``--prompt-format``)."""
+    from llm_modulo.training.chat import PROMPT_FORMATS
+    from llm_modulo.training.lora import trained_prompt_formats
+
+    if prompt_format not in ("auto", *PROMPT_FORMATS):
+        raise InputError(f"unknown prompt format {prompt_format!r}; known: {', '.join(('auto', *PROMPT_FORMATS))}")
+    if prompt_format != "auto":
+        return prompt_format == "compact"
+    return trained_prompt_formats(model) == ("compact",)
+
+
+def with_compact_prompts(domain: Any, required: bool) -> Any:
+    """The domain with compact prompts; where it has none, an error if they were asked for, else itself."""
+    from llm_modulo.training.chat import CompactPrompts
+
+    try:
+        return CompactPrompts(domain)
+    except InputError as exc:
+        if required:
+            raise
+        log.warning("the domain's own prompt, not the compact one the model was trained on: %s", exc)
+        return domain
+
+
+def _load_model(model: str | None, seed: int) -> tuple[Any, float]:
+    """The model, loaded now (so that solving time excludes it), and the seconds that took."""
+    from llm_modulo.models import load_model
+
+    start = time.perf_counter()
+    lm = load_model(model, seed=seed)
+    if hasattr(lm, "load"):
+        lm.load()
+    return lm, time.perf_counter() - start
+
+
+def solve(
+    ctx: typer.Context,
+    instance: Annotated[Optional[str], typer.Option(help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')")] = None,
+    domain: Annotated[Optional[Path], typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,
+    problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
+    domain_name: Annotated[Optional[str], typer.Option(help="registered domain (see `llm-modulo domains`); default: detected from the PDDL")] = None,
+    style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
+    zero_shot: Annotated[bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")] = False,
+    cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
+    prompt_format: Annotated[str, typer.Option(help="auto: compact when --model is an adapter trained on compact prompts (smollm2-135m-planner), else full; compact: the problem statement alone, as `llm-modulo train` trains; full: the domain's own prompt")] = "auto",
+    strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
+    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
+    history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
+    reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
+    retry_excluded: Annotated[bool, typer.Option(help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking")] = False,
+    remember_rejected: Annotated[bool, typer.Option(help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it")] = False,
+    backprompt: Annotated[bool, typer.Option(help="modulo: put the critique in the next prompt; --no-backprompt asks the task's own prompt again and lets the critics act only through decoding (with --remember-rejected)")] = True,
+    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain("executable"),
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="samples per LLM call")] = 16,
+    budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
+    rounds: Annotated[Optional[int], typer.Option(min=0, help="budget: rounds (LLM calls)")] = None,
+    samples: Annotated[Optional[int], typer.Option(min=0, help="budget: completions")] = None,
+    tokens: Annotated[Optional[int], typer.Option(min=0, help="budget: generated tokens")] = None,
+    seconds: Annotated[Optional[float], typer.Option(min=0, help="budget: wall-clock seconds")] = None,
+    nodes: Annotated[Optional[int], typer.Option(min=0, help="budget: search expansions (search)")] = None,
+    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = "relaxed-plan",
+    queues: Annotated[str, typer.Option(help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)")] = "single",
+    model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
+    temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = 1.0,
+    max_tokens: Annotated[int, typer.Option(min=1, help="generated tokens per completion")] = 128,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
+) -> None:
+    """Solve a task: the LLM proposes, the domain's sound critics certify (exit 0 verified, 1 not, 2 bad input, 3 proved unsolvable)."""
+    from llm_modulo.registry import get_strategy
+
+    setup_logging(verbose)
+    the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
+    given = {"n": n, "temperature": temperature, "max_tokens": max_tokens, "seed": seed, "constrained": constrained.value,
+             "feedback": feedback, "history": history, "reuse_prefix": reuse_prefix, "retry_excluded": retry_excluded,
+             "remember_rejected": remember_rejected, "backprompt": backprompt, "heuristic": heuristic, "queues": queues}
+    kwargs = strategy_kwargs(strategy.value, given, _typed(ctx, given))  # checked before anything loads
+    options: dict[str, Any] = {"cot": True} if cot else {}
+    compact = compact_prompts(prompt_format, model)
+    if zero_shot or compact:
+        options["one_shot"] = False
+    the_domain, task = load_task(instance, domain, problem, domain_name, style, **options)
+    if compact:
+        the_domain = with_compact_prompts(the_domain, required=prompt_format == "compact")
+    lm, load_seconds = _load_model(model, seed)
+    result = get_strategy(strategy.value)(lm, the_domain, budget=the_budget, **kwargs).run(task)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
+    if result.status is ResultStatus.NO_SOLUTION:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+    if not result.verified:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def validate(
+    domain: Annotated[Path, typer.Argument(help="PDDL domain file")],
+    problem: Annotated[Path, typer.Argument(help="PDDL problem file")],
+    plan: Annotated[Path, typer.Argument(help="plan file: one (action args) per line, or the domain's sentences")],
+    domain_name: Annotated[Optional[str], typer.Option(help="vocabulary for natural-language plans; default: detected")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+) -> None:
+    """Validate a plan (a VAL stand-in): exit 0 if valid, 1 if invalid, 2 for bad input."""
+    from llm_modulo.registry import load_planning_task
+
+    if not plan.is_file():
+        raise InputError(f"plan file not found: {plan}")
+    the_domain, task = load_planning_task(str(domain), str(problem), domain_name)
+    candidate = the_domain.parse(task, plan.read_text())
+    verdicts = [c.check(task, candidate) for c in the_domain.critics(task)]
+    ok = all(v.valid for v in verdicts if v.hard)
+    if as_json:
+        sys.stdout.write(json.dumps({"valid": ok, "steps": len(candidate.answer or []),
+                                     "verdicts": [v.model_dump(mode="json") for v in verdicts]}, indent=2) + "\n")
+    else:
+        out.print(f"[bold green]Plan valid[/] ({len(candidate.answer or [])} steps)" if ok
+                  else "[bold red]Plan invalid[/]")
+        for v in verdicts:
+            for viol in v.violations:
+                out.print(f"  - {viol.message or the_domain.describe(viol, candidate)}", highlight=False)
+    if not ok:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def domains() -> None:
+    """List the registered domains, what they are, and their named instance sets."""
+    import inspect
+
+    from llm_modulo.registry import domain_factory, domain_names, get_domain, is_planning
+
+    table = Table("domain", "what", "instances")
+    for name in domain_names():
+        try:
+            factory = domain_factory(name)
+            domain = get_domain(name)
+        except Exception as exc:  # a broken plugin must not hide the others
+            table.add_row(name, f"[red]cannot load: {escape(str(exc).splitlines()[0])}[/]", "")
+            continue
+        doc = (inspect.getdoc(factory) or "").split("\n\n")[0].replace("\n", " ")
+        if is_planning(domain):
+            where = "PDDL files, PlanBench names"
+        else:
+            where = "sets: " + ", ".join(getattr(domain, "instance_sets", ()) or ("(see its docs)",))
+        table.add_row(name, escape(doc), escape(where))
+    out.print(table)
+
+
+def demo(
+    instance: Annotated[list[str], typer.Option(help="PlanBench instances to solve after the Sussman anomaly")] = ["blocksworld/generated_basic_3/instance-3"],  # noqa: B006
+    model: Annotated[Optional[str], typer.Option(help="model spec (default: the embedded SmolLM2-135M)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """The walking skeleton: the embedded model solves the Sussman anomaly and PlanBench instances."""
+    from llm_modulo.domains.blocksworld import blocksworld, sussman_anomaly
+    from llm_modulo.protocols import SamplingParams
+    from llm_modulo.registry import load_planning_instance
+    from llm_modulo.strategies.modulo import Modulo
+
+    setup_logging(False)
+    start = time.perf_counter()
+    lm, load_seconds = _load_model(model, seed)
+    out.print(f"loaded {getattr(lm, 'name', 'model')} in {load_seconds:.1f} s")
+    bw = blocksworld()
+    jobs = [(bw, sussman_anomaly(bw))] + [load_planning_instance(i) for i in instance]
+    failures = 0
+    for the_domain, task in jobs:
+        runner = Modulo(lm, the_domain, budget=Budget(rounds=15, samples=240), n=16,
+                        params=SamplingParams(temperature=1.0, max_tokens=128, seed=seed),
+                        constrained="executable", feedback=FeedbackLevel.FIRST, reuse_prefix=True, seed=seed)
+        result = runner.run(task)
+        print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
+        failures += not result.verified
+    out.print(f"total {time.perf_counter() - start:.1f} s including model load")
+    if failures:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
