@@ -60,11 +60,12 @@ def bench(
     (model not loadable, server unreachable), 130 interrupted.
     """
     from llm_modulo.experiments.config import load_sweep
-    from llm_modulo.experiments.runner import SweepInterrupted, default_store_path, plan_table, run_sweep
+    from llm_modulo.experiments.runner import SweepInterrupted, default_store_path, run_sweep
+    from llm_modulo.experiments.tables import plan_table
 
     setup_logging(verbose)
     if device != "cpu":
-        from llm_modulo.experiments.executors import DEVICE_ENV
+        from llm_modulo.experiments.worker import DEVICE_ENV
 
         os.environ[DEVICE_ENV] = device  # the worker processes inherit it
     command = shlex.join(["llm-modulo", *sys.argv[1:]])  # the same command resumes: stored trials are skipped

@@ -81,8 +81,8 @@ def load_task(instance: str | None, domain_file: Path | None, problem_file: Path
 
 def compact_prompts(prompt_format: str, model: str | None) -> bool:
     """Whether ``solve`` runs the domain with compact prompts (see its ``--prompt-format``)."""
-    from llm_modulo.training.chat import PROMPT_FORMATS
-    from llm_modulo.training.lora import trained_prompt_formats
+    from llm_modulo.models.adapters import trained_prompt_formats
+    from llm_modulo.models.prompts import PROMPT_FORMATS
 
     if prompt_format not in ("auto", *PROMPT_FORMATS):
         raise InputError(f"unknown prompt format {prompt_format!r}; known: {', '.join(('auto', *PROMPT_FORMATS))}")
@@ -93,7 +93,7 @@ def compact_prompts(prompt_format: str, model: str | None) -> bool:
 
 def with_compact_prompts(domain: Any, required: bool) -> Any:
     """The domain with compact prompts; where it has none, an error if they were asked for, else itself."""
-    from llm_modulo.training.chat import CompactPrompts
+    from llm_modulo.models.prompts import CompactPrompts
 
     try:
         return CompactPrompts(domain)
