@@ -3,7 +3,9 @@
 Names and files are checked against the registries and the disk first; then every instance set
 x strategy x model x budget x feedback level x seed becomes a
 :class:`~llm_modulo.experiments.trials.TrialSpec`, interleaved so that every arm runs on an
-instance before any arm runs on the next one.
+instance before any arm runs on the next one. A trial that would compute the same thing as an
+earlier one (it differs only in settings its strategy does not read) is dropped
+(:mod:`llm_modulo.experiments.effective`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.experiments.checks import check_domain_options, check_options, strategy_parameters
+from llm_modulo.experiments.effective import unique_trials
 from llm_modulo.experiments.resolve import check_model, named_instances, resolve_instances
 from llm_modulo.experiments.schema import NAME_RE, NAME_RULE, ConfigError, StrategySpec, SweepConfig
 from llm_modulo.experiments.trials import Sweep, TrialSpec, budget_text, canonical_json
@@ -112,24 +115,22 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
                     # interleave: instance position first, then instance set, then arm
                     trials.append(((pos, s_idx, st_idx, a_idx), spec))
     trials.sort(key=lambda item: item[0])
-    seen: dict[str, TrialSpec] = {}
-    duplicates = 0
-    ordered: list[TrialSpec] = []
-    for _, spec in trials:
-        key = spec.key
-        if key in seen:
-            duplicates += 1
-            continue
-        seen[key] = spec
-        ordered.append(spec)
+    unique = unique_trials(spec for _, spec in trials)
     warnings = []
-    if duplicates:
+    if unique.repeated:
         warnings.append(
-            f"{duplicates} trial(s) repeat an earlier strategy entry exactly (same key); each is run once, "
+            f"{unique.repeated} trial(s) repeat an earlier strategy entry exactly (same key); each is run once, "
             "under the first entry's label"
         )
         log.warning("%s: %s", source, warnings[-1])
-    return Sweep(config=config, path=path, text=text, format=fmt, trials=ordered, duplicates=duplicates, warnings=warnings)
+    for (strategy, settings), count in unique.redundant.items():
+        warnings.append(
+            f"{count} {strategy} trial(s) differ from an earlier one only in {settings}, which {strategy} does not "
+            "read: each such run is done once, under the earlier trial's settings"
+        )
+        log.info("%s: %s", source, warnings[-1])
+    return Sweep(config=config, path=path, text=text, format=fmt, trials=unique.trials, duplicates=unique.repeated,
+                 redundant=sum(unique.redundant.values()), warnings=warnings)
 
 
 def _product(models: list[str], budgets: list[Budget], feedback: list[str], seeds: list[int]) -> list[tuple[str, Budget, str, int]]:

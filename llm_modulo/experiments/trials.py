@@ -99,6 +99,7 @@ class Sweep:
     format: str  # "toml" | "yaml"
     trials: list[TrialSpec]
     duplicates: int = 0  # trials dropped because an earlier entry already had the same key
+    redundant: int = 0  # trials dropped: the same run as an earlier one (see experiments.effective)
     warnings: list[str] = field(default_factory=list)
 
     @property
