@@ -43,18 +43,26 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from llm_modulo.errors import InputError, ServerResponseError, ServerUnreachableError
+from llm_modulo.models._openai_wire import (
+    TOKEN_COUNT_KINDS,
+    Choices,
+    RetryableError,
+    one_line,
+    parse_choices,
+    retry_after_seconds,
+    server_message,
+    transport_cause,
+)
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
 
 if TYPE_CHECKING:
@@ -65,12 +73,9 @@ logger = logging.getLogger(__name__)
 Mode = Literal["chat", "completions"]
 SPEC_PREFIX = "openai:"
 _RETRY_AFTER_CAP_S = 60.0
-_MESSAGE_CHARS = 300
 # transformers serve's own request field: a generation config that turns sampling on.
 TRANSFORMERS_SERVE_SAMPLING: Mapping[str, Any] = MappingProxyType({"generation_config": json.dumps({"do_sample": True})})
 _TIMEOUT_PHASES = {"ConnectTimeout": "connecting", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
-# Token-count provenance, from most to least exact.
-_TOKEN_COUNT_KINDS = ("usage", "usage-split", "estimated")
 
 
 def parse_model_spec(spec: str) -> tuple[str, str]:
@@ -107,22 +112,6 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
         raise InputError(f"model spec {spec!r} names no model after the base URL")
     base_url = f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in base_segments if s)
     return base_url, model
-
-
-@dataclass
-class _Choices:
-    """What one successful request produced."""
-
-    completions: list[Completion]
-    token_counts: str
-
-
-class _RetryableError(Exception):
-    """One failed attempt that may succeed if tried again."""
-
-    def __init__(self, cause: str, *, answered: bool, status: int | None = None, retry_after: float | None = None):
-        super().__init__(cause)
-        self.cause, self.answered, self.status, self.retry_after = cause, answered, status, retry_after
 
 
 class OpenAIModel:
@@ -260,7 +249,7 @@ class OpenAIModel:
                 completions += result.completions
                 kinds.append(result.token_counts)
 
-        kind = max(kinds, key=_TOKEN_COUNT_KINDS.index)
+        kind = max(kinds, key=TOKEN_COUNT_KINDS.index)
         return Batch(
             completions=completions[:n],
             seconds=time.perf_counter() - started,
@@ -292,11 +281,11 @@ class OpenAIModel:
         body.update(self.extra_body)
         return body
 
-    def _request(self, prompt: Prompt, n: int, params: SamplingParams, index: int) -> _Choices:
+    def _request(self, prompt: Prompt, n: int, params: SamplingParams, index: int) -> Choices:
         """Post one request with bounded retries and parse its choices."""
         body = self._body(prompt, n, params, index)
         url = self._endpoint()
-        last: _RetryableError | None = None
+        last: RetryableError | None = None
         for attempt in range(1, self.max_retries + 1):
             if attempt > 1:
                 delay = self.backoff * 2 ** (attempt - 2)
@@ -305,13 +294,13 @@ class OpenAIModel:
                 time.sleep(delay)
             try:
                 data = self._post(url, body)
-            except _RetryableError as err:
+            except RetryableError as err:
                 last = err
                 logger.warning(
                     "%s: attempt %d/%d failed: %s", self.base_url, attempt, self.max_retries, err.cause
                 )
                 continue
-            return self._parse(data, params, url)
+            return parse_choices(data, self.mode == "chat", params.stop, url)
         assert last is not None
         if last.answered:
             raise ServerResponseError(
@@ -320,7 +309,7 @@ class OpenAIModel:
         raise ServerUnreachableError(f"cannot reach {self.base_url} after {self.max_retries} attempts: {last.cause}")
 
     def _post(self, url: str, body: dict[str, Any]) -> Any:
-        """One attempt: the decoded JSON, a :class:`_RetryableError`, or a terminal error."""
+        """One attempt: the decoded JSON, a :class:`RetryableError`, or a terminal error."""
         import httpx
 
         with self._lock:
@@ -329,20 +318,20 @@ class OpenAIModel:
             response = self._http().post(url, json=body)
         except httpx.TimeoutException as exc:
             doing = _TIMEOUT_PHASES.get(type(exc).__name__, "waiting for an answer")
-            raise _RetryableError(f"timed out after {self.timeout:g} s {doing}", answered=False) from exc
+            raise RetryableError(f"timed out after {self.timeout:g} s {doing}", answered=False) from exc
         except httpx.TransportError as exc:  # connect errors, resets, protocol errors
-            raise _RetryableError(_transport_cause(exc), answered=False) from exc
+            raise RetryableError(transport_cause(exc), answered=False) from exc
 
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _RetryableError(
-                f"HTTP {status}: {_server_message(response)}",
+            raise RetryableError(
+                f"HTTP {status}: {server_message(response)}",
                 answered=True,
                 status=status,
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response),
             )
         if status >= 400:
-            message = _server_message(response)
+            message = server_message(response)
             hint = ""
             if "continue_final_message" in message or "add_generation_prompt" in message:
                 hint = (
@@ -354,103 +343,8 @@ class OpenAIModel:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ServerResponseError(
-                f"{url} answered HTTP {status} with malformed JSON: {_one_line(response.text)!r}"
+                f"{url} answered HTTP {status} with malformed JSON: {one_line(response.text)!r}"
             ) from exc
-
-    def _parse(self, data: Any, params: SamplingParams, url: str) -> _Choices:
-        """Completions out of a response body, or :class:`ServerResponseError`."""
-        choices = data.get("choices") if isinstance(data, dict) else None
-        if not isinstance(choices, list) or not choices:
-            detail = _error_text(data) if isinstance(data, dict) else None
-            raise ServerResponseError(
-                f"{url} answered without choices: {detail or _one_line(json.dumps(data))}"
-            )
-        texts: list[tuple[str, str]] = []
-        for choice in sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0):
-            if not isinstance(choice, dict):
-                raise ServerResponseError(f"{url} answered a malformed choice: {_one_line(json.dumps(choice))}")
-            if self.mode == "chat":
-                message = choice.get("message")
-                text = message.get("content") if isinstance(message, dict) else None
-            else:
-                text = choice.get("text")
-            if text is not None and not isinstance(text, str):
-                raise ServerResponseError(f"{url} answered a non-text completion: {_one_line(json.dumps(choice))}")
-            finish = choice.get("finish_reason") or "stop"
-            texts.append((_cut_at_stop(text or "", params.stop), str(finish)))
-
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        prompt_tokens = _as_int(usage.get("prompt_tokens")) or 0
-        total = _as_int(usage.get("completion_tokens"))
-        if total is not None:
-            kind = "usage" if len(texts) == 1 else "usage-split"
-            share, extra = divmod(total, len(texts))
-            counts = [share + (1 if i < extra else 0) for i in range(len(texts))]
-        else:
-            kind = "estimated"
-            counts = [math.ceil(len(text) / 4) for text, _ in texts]
-        return _Choices(
-            completions=[
-                Completion(text=text, tokens=count, prompt_tokens=prompt_tokens, finish_reason=finish)
-                for (text, finish), count in zip(texts, counts)
-            ],
-            token_counts=kind,
-        )
-
-
-# ----- helpers -----
-
-
-def _one_line(text: str, limit: int = _MESSAGE_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def _error_text(data: dict[str, Any]) -> str | None:
-    """The message of an OpenAI (``error.message``), FastAPI (``detail``) or plain (``error``) error body."""
-    for key in ("error", "detail", "message"):
-        value = data.get(key)
-        if isinstance(value, dict):
-            value = value.get("message") or value.get("detail") or json.dumps(value)
-        if value:
-            return _one_line(value if isinstance(value, str) else json.dumps(value))
-    return None
-
-
-def _server_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return _one_line(response.text) or response.reason_phrase or "(empty body)"
-    text = _error_text(data) if isinstance(data, dict) else None
-    return text or _one_line(json.dumps(data))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-def _transport_cause(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-        return "unknown host"
-    if "reset" in text:
-        return "connection reset"
-    return _one_line(str(exc)) or type(exc).__name__
-
-
-def _cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
-    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
-    return text if cut < 0 else text[:cut]
-
-
-def _as_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 __all__ = ["TRANSFORMERS_SERVE_SAMPLING", "OpenAIModel", "parse_model_spec"]

@@ -71,7 +71,7 @@ def test_model_seed_makes_a_run_reproducible(tiny_model_dir: Path) -> None:
 
 
 def test_top_p_restricts_to_the_nucleus(lm: LocalModel) -> None:
-    from llm_modulo.models.local import _sample
+    from llm_modulo.models._sampling import sample_next as _sample
 
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05] + [0.0] * 60, [0.05, 0.9, 0.05] + [0.0] * 61]))
     gen = torch.Generator().manual_seed(0)
