@@ -8,11 +8,15 @@ The public API, as a table of contents. Core types load at once; everything heav
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Any
 
+from llm_modulo.contract import CAPABILITIES, DomainContractError, check_domain
+from llm_modulo.domain import BaseDomain
 from llm_modulo.errors import (
     CriticError,
     InputError,
+    OptionError,
     LLMModuloError,
     ModelError,
     ModelLoadError,
@@ -22,6 +26,7 @@ from llm_modulo.errors import (
     UnknownNameError,
     UnsupportedFeatureError,
 )
+from llm_modulo.feedback import Wording, render_critique
 from llm_modulo.protocols import (
     Batch,
     Completion,
@@ -42,11 +47,13 @@ from llm_modulo.types import (
     Result,
     ResultStatus,
     Sample,
+    Progress,
     Task,
     Usage,
     Verdict,
     VerdictStatus,
     Violation,
+    ViolationKind,
     certified,
 )
 
@@ -58,6 +65,14 @@ _LAZY = {
     "Modulo": "llm_modulo.strategies.modulo",
     "SelfConsistency": "llm_modulo.strategies.self_consistency",
     "SelfCritique": "llm_modulo.strategies.self_critique",
+    "Search": "llm_modulo.strategies.search",
+    "StrategyOptions": "llm_modulo.strategies.options",
+    "DirectOptions": "llm_modulo.strategies.options",
+    "BestOfNOptions": "llm_modulo.strategies.options",
+    "ModuloOptions": "llm_modulo.strategies.options",
+    "SearchOptions": "llm_modulo.strategies.options",
+    "SelfConsistencyOptions": "llm_modulo.strategies.options",
+    "SelfCritiqueOptions": "llm_modulo.strategies.options",
     "ScriptedModel": "llm_modulo.models.scripted",
     "RandomProposer": "llm_modulo.models.random_proposer",
     "LocalModel": "llm_modulo.models.local",
@@ -83,13 +98,9 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
 
 
-__all__ = [
-    "Attempt", "Batch", "BestOfN", "Budget", "Candidate", "Completion", "Critic", "CriticError", "Direct",
-    "Domain", "Feedback", "FeedbackLevel", "InputError", "LLMModuloError", "LanguageModel", "LineConstraint",
-    "LocalModel", "ModelError", "ModelLoadError", "Modulo", "OpenAIModel", "PDDLError", "Prompt",
-    "RandomProposer", "Result", "ResultStatus", "Sample", "SamplingParams", "ScriptedModel", "SelfConsistency",
-    "SelfCritique",
-    "ServerResponseError", "ServerUnreachableError", "Strategy", "Task", "UnknownNameError",
-    "UnsupportedFeatureError", "Usage", "Verdict", "VerdictStatus", "Violation", "certified", "get_domain",
-    "get_strategy", "load_model", "load_planning_instance", "load_planning_task",
-]
+__all__ = sorted(
+    [
+        *(n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, ModuleType) and n not in {"annotations", "Any"}),
+        *_LAZY,
+    ]
+)

@@ -18,6 +18,10 @@ class InputError(LLMModuloError):
     """The user gave something unusable: a missing file, malformed PDDL, an unknown name."""
 
 
+class OptionError(InputError, ValueError):
+    """A strategy or sweep option with a bad value, or one the strategy does not have."""
+
+
 class UnknownNameError(InputError):
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
         self.kind, self.name, self.known = kind, name, sorted(known)

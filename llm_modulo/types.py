@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class VerdictStatus(str, Enum):
@@ -57,13 +57,49 @@ class Candidate(BaseModel):
     parse_errors: list[str] = Field(default_factory=list)
 
 
+class ViolationKind(str, Enum):
+    """The kinds of fault the core knows. ``Violation.kind`` is a plain string: a domain or critic
+    may use its own kinds beside these (e.g. ``"double_booked"``); the core only acts on
+    ``no_solution`` (a refutation) and ``parse_error`` (no answer could be read), and the feedback
+    policy orders faults by ``Violation.step``, not by kind."""
+
+    PARSE_ERROR = "parse_error"  # the completion could not be read as an answer
+    UNKNOWN_ACTION = "unknown_action"  # a step names an action the task does not have
+    UNKNOWN_OBJECT = "unknown_object"  # a step names an object the task does not have
+    WRONG_ARITY = "wrong_arity"  # a step has too many or too few arguments
+    WRONG_TYPE = "wrong_type"  # an argument of the wrong type
+    INAPPLICABLE = "inapplicable"  # a step whose precondition does not hold
+    UNMET_GOAL = "unmet_goal"  # the answer ends without reaching the goal
+    WRONG_ANSWER = "wrong_answer"  # a value or output differs from the expected one
+    RUNTIME_ERROR = "runtime_error"  # executing the answer failed
+    TIMEOUT = "timeout"  # a check ran out of time
+    UNDECIDED = "undecided"  # a solver could not decide a constraint
+    SUBOPTIMAL = "suboptimal"  # a soft finding: valid, but worse than a known answer
+    NO_SOLUTION = "no_solution"  # a proof that the task has no answer at all
+
+
 class Violation(BaseModel):
     """One thing a critic found wrong, as data. Messages are rendered at the edge."""
 
-    kind: str  # parse_error, unknown_action, unknown_object, wrong_arity, wrong_type, inapplicable, unmet_goal, ...
+    kind: str  # a ViolationKind value, or a kind of the domain's own
     step: int | None = None  # 1-based index of the offending step, where there is one
     detail: dict[str, Any] = Field(default_factory=dict)
     message: str = ""
+
+
+class Progress(BaseModel):
+    """How far a sequential answer got under a critic: the part it found no fault in.
+
+    ``valid`` steps ran before the first fault; ``best`` <= ``valid`` is where the answer came
+    closest to the goal (the loop may continue from there); ``length`` is the whole answer's.
+    """
+
+    valid: int
+    best: int
+    length: int
+
+
+_PROGRESS_KEYS = {"valid_prefix_len": "valid", "best_prefix_len": "best", "plan_len": "length"}
 
 
 class Verdict(BaseModel):
@@ -74,7 +110,18 @@ class Verdict(BaseModel):
     score: float = 0.0  # progress in [0, 1] for ranking invalid candidates; 1.0 only if VALID
     engine: str = ""  # which implementation decided (e.g. "grounded-strips", "unified-planning")
     seconds: float = 0.0
-    info: dict[str, Any] = Field(default_factory=dict)  # critic-specific figures (e.g. valid_prefix_len)
+    progress: Progress | None = None  # for answers made of steps: how far the answer got
+    info: dict[str, Any] = Field(default_factory=dict)  # critic-specific figures
+
+    @model_validator(mode="before")
+    @classmethod
+    def _progress_from_info(cls, data: Any) -> Any:
+        """Verdicts stored before ``progress`` existed kept it in ``info``: read it from there."""
+        if isinstance(data, dict) and data.get("progress") is None:
+            info = data.get("info") or {}
+            if all(key in info for key in _PROGRESS_KEYS):
+                data = {**data, "progress": {field: info[key] for key, field in _PROGRESS_KEYS.items()}}
+        return data
 
     @property
     def valid(self) -> bool:
@@ -136,6 +183,7 @@ class Result(BaseModel):
     answer: Any = None
     answer_text: str = ""
     certificate: list[Verdict] = Field(default_factory=list)  # the hard critics' verdicts on ``answer``
+    chosen: tuple[int, int] | None = None  # (attempt, sample) in ``trace`` that ``answer`` came from, if one did
     trace: list[Attempt] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     config: dict[str, Any] = Field(default_factory=dict)

@@ -10,7 +10,8 @@ from typing import Any
 
 from llm_modulo.errors import CriticError, UnknownNameError
 from llm_modulo.protocols import Critic, Feedback, LineConstraint, Prompt
-from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict
+from llm_modulo.feedback import Wording
+from llm_modulo.types import Candidate, Task, Verdict, Violation
 from llm_modulo.domains.code.extract import extract_code
 from llm_modulo.domains.code.grammar import return_lines
 from llm_modulo.domains.code.tasks import DIFFICULTIES, TASKS_FILE, CodeTask, load_tasks
@@ -71,6 +72,7 @@ class CodeDomain:
     """
 
     name = "code"
+    wording = Wording(rejected="The code does not pass the tests.", accepted="The code passes the tests.")
     instance_sets = ("all", *DIFFICULTIES)
 
     def __init__(
@@ -135,22 +137,8 @@ class CodeDomain:
             critics.append(StyleCritic())
         return critics
 
-    def critique(self, task: Task, candidate: Candidate, verdicts: list[Verdict], level: FeedbackLevel) -> str:
-        if level is FeedbackLevel.NONE:
-            return "Please try again."
-        hard = [v for verdict in verdicts if verdict.hard and not verdict.valid for v in verdict.violations]
-        if level is FeedbackLevel.BINARY:
-            return "The code does not pass the tests." if hard else "The code passes the tests."
-        advice = [v.message for verdict in verdicts if not verdict.hard for v in verdict.violations]
-        if not hard:
-            head = "The code passes the tests." if verdicts and any(v.hard for v in verdicts) else "The code was not checked."
-            return head + (" Style advice: " + "; ".join(advice) + "." if advice and level is FeedbackLevel.ALL else "")
-        if level is FeedbackLevel.FIRST:
-            return f"The code does not pass the tests: {hard[0].message}."
-        lines = ["The code does not pass the tests:", *(f"- {v.message}" for v in hard)]
-        if advice:
-            lines.append("Style advice: " + "; ".join(advice) + ".")
-        return "\n".join(lines)
+    def describe_violation(self, task: Task, candidate: Candidate, violation: Violation) -> str:
+        return violation.message or violation.kind.replace("_", " ")
 
     def valid_prefix(self, task: Task, candidate: Candidate, verdicts: list[Verdict], to_best: bool = True) -> str:
         """Code has no certified partial answer: nothing is kept."""

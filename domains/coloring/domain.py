@@ -29,7 +29,8 @@ from llm_modulo.domains.coloring.parse import (
 )
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Critic, Feedback, LineConstraint, Prompt
-from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict, Violation
+from llm_modulo.feedback import Wording
+from llm_modulo.types import Candidate, Task, Verdict, Violation
 
 INSTRUCTIONS = (
     'Write the coloring with one line per vertex in the form "vertex: color" (for example "0: {example}"), '
@@ -62,6 +63,7 @@ class ColoringDomain:
     """
 
     name = "coloring"
+    wording = Wording(rejected="The coloring is not valid.", accepted="The coloring is valid.")
     instance_sets = tuple(SETS)
 
     def __init__(self, one_shot: bool = True, colours: str = "names") -> None:
@@ -167,20 +169,9 @@ class ColoringDomain:
         found = [v for verdict in verdicts if verdict.hard and not verdict.valid for v in verdict.violations]
         return sorted(found, key=lambda v: (v.step is None, v.step or 0))
 
-    def critique(self, task: Task, candidate: Candidate, verdicts: list[Verdict], level: FeedbackLevel) -> str:
-        """"Please try again." (none), "The coloring is not valid." (binary), then the first fault
-        in reading order (first) or every fault (all), as the critics worded them."""
-        if level is FeedbackLevel.NONE:
-            return "Please try again."
-        if level is FeedbackLevel.BINARY:
-            return "The coloring is not valid."
-        faults = self._faults(verdicts)
-        if not faults:
-            return "The coloring is not valid."
-        if level is FeedbackLevel.FIRST:
-            faults = faults[:1]
-        body = " ".join(self._sentence(v) for v in faults)
-        return f"The coloring is not valid. {body}"
+    def describe_violation(self, task: Task, candidate: Candidate, violation: Violation) -> str:
+        """A fault as the critics worded it (the core's feedback policy orders them by answer line)."""
+        return self._sentence(violation)
 
     @staticmethod
     def _sentence(v: Violation) -> str:

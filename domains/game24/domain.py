@@ -15,7 +15,8 @@ from typing import Any
 
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Critic, Feedback, LineConstraint, Prompt
-from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict, Violation
+from llm_modulo.feedback import Wording
+from llm_modulo.types import Candidate, Task, Verdict, Violation
 
 from . import check
 from .arith import ExpressionError, canonical_key, parse_expression, render, value_text
@@ -80,6 +81,7 @@ class Game24Domain:
     """A :class:`~llm_modulo.protocols.Domain` for the Game of 24, checked by the z3 critic."""
 
     name = "game24"
+    wording = Wording(rejected="The answer is not correct.", accepted="The answer is correct.")
     instance_sets = ("test", "all")
 
     def __init__(self, one_shot: bool = True) -> None:
@@ -156,17 +158,8 @@ class Game24Domain:
             return f"The answer {expression} {message}."
         return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
-    def critique(self, task: Task, candidate: Candidate, verdicts: list[Verdict], level: FeedbackLevel) -> str:
-        if level is FeedbackLevel.NONE:
-            return "Please try again."
-        if level is FeedbackLevel.BINARY:
-            return "The answer is not correct."
-        violations = [v for verdict in verdicts if verdict.hard and not verdict.valid for v in verdict.violations]
-        if not violations:
-            return "The answer is not correct."
-        if level is FeedbackLevel.FIRST:
-            violations = violations[:1]
-        return "The answer is not correct. " + " ".join(self.describe(v, candidate) for v in violations)
+    def describe_violation(self, task: Task, candidate: Candidate, violation: Violation) -> str:
+        return self.describe(violation, candidate)
 
     # -- the answer grammar ------------------------------------------------------------------------
     def _prefix_steps(self, task: Task, prefix: str) -> list[Raw] | None:

@@ -21,7 +21,8 @@ from llm_modulo.domains.planning.parse import PlanParser, Step
 from llm_modulo.domains.planning.vocabulary import Vocabulary, join_facts
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Critic, Feedback, LineConstraint, Prompt
-from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict, Violation
+from llm_modulo.feedback import Wording
+from llm_modulo.types import Candidate, Task, Verdict, Violation
 
 PLAN_START = "[PLAN]"
 PLAN_END = "[PLAN END]"
@@ -90,6 +91,8 @@ def load_examples(folder: Path) -> tuple[Example, ...]:
 
 class PlanningDomain:
     """A :class:`~llm_modulo.protocols.Domain` for STRIPS planning problems given as PDDL."""
+
+    wording = Wording(rejected="The plan is not valid.", accepted="The plan is valid.")
 
     def __init__(
         self,
@@ -497,11 +500,10 @@ class PlanningDomain:
         """The steps the critics found no fault in, as answer text (``prompt`` puts the plan marker first).
 
         With ``to_best`` (the default), cut back to the point where the most goals held
-        (``best_prefix_len``); otherwise the whole valid prefix (``valid_prefix_len``).
+        (``Progress.best``); otherwise the whole valid prefix (``Progress.valid``).
         """
-        key = "best_prefix_len" if to_best else "valid_prefix_len"
         steps = candidate.answer or []
-        lengths = [int(v.info[key]) for v in verdicts if v.hard and key in v.info]
+        lengths = [(v.progress.best if to_best else v.progress.valid) for v in verdicts if v.hard and v.progress]
         keep = min(lengths) if lengths else 0
         return self.plan_text(steps[:keep], task)
 
@@ -560,22 +562,6 @@ class PlanningDomain:
             return f"{step} uses an object of the wrong type"
         return f"{step} is wrong: {v.message}"
 
-    def critique(self, task: Task, candidate: Candidate, verdicts: list[Verdict], level: FeedbackLevel) -> str:
-        if level is FeedbackLevel.NONE:
-            return "Please try again."
-        if level is FeedbackLevel.BINARY:
-            return "The plan is not valid."
-        violations = [v for verdict in verdicts if verdict.hard and not verdict.valid for v in verdict.violations]
-        advice = [v for verdict in verdicts if not verdict.hard for v in verdict.violations]
-        tail = "".join(f" Advice: {self.describe(v, candidate, task)}." for v in advice)
-        if not violations:
-            hard = [v for v in verdicts if v.hard]
-            if hard and all(v.valid for v in hard):
-                return ("The plan is valid." + tail).strip()
-            return "The plan is not valid." + tail
-        if level is FeedbackLevel.FIRST:
-            steps = [v for v in violations if v.kind != "unmet_goal"]
-            violations = steps[:1] or violations[:1]
-        sentences = [self.describe(v, candidate, task) for v in violations]
-        body = " ".join(s[0].upper() + s[1:] + "." for s in sentences)
-        return f"The plan is not valid. {body}{tail}"
+    def describe_violation(self, task: Task, candidate: Candidate, violation: Violation) -> str:
+        """The contract's name for :meth:`describe` (the core's feedback policy words each fault with it)."""
+        return self.describe(violation, candidate, task)

@@ -33,7 +33,7 @@ EXIT_NO_SOLUTION = 3  # a hard critic proved that the task has no answer
 EXIT_INTERRUPTED = 130
 
 StrategyName = Enum("StrategyName", {name: name for name in STRATEGIES}, type=str)  # type: ignore[misc]
-Constrain = Enum("Constrain", {mode: mode for mode in CONSTRAINT_MODES}, type=str)  # type: ignore[misc]
+Constrain = Enum("Constrain", {mode: mode for mode in ("auto", *CONSTRAINT_MODES)}, type=str)  # type: ignore[misc]
 
 
 class Style(str, Enum):

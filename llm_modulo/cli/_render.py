@@ -63,12 +63,12 @@ def _print_answer(result: Result, domain: Any) -> None:
 
 def _best_sample(result: Result) -> Any:
     """The sample the result's answer came from (the strategy's choice), else the best-scored one."""
+    if result.chosen is not None:
+        attempt, sample = result.chosen
+        return result.trace[attempt].samples[sample]
     samples = [s for a in result.trace for s in a.samples]
     if not samples:
         return None
-    chosen = [s for s in samples if result.answer_text and s.candidate.text == result.answer_text]
-    if chosen:
-        return chosen[-1]
     return max(samples, key=lambda s: min((v.score for v in s.verdicts if v.hard), default=0.0))
 
 
@@ -84,4 +84,6 @@ def _best_critique(result: Result, domain: Any, task: Any) -> str:
     best = _best_sample(result)
     if best is None:
         return ""
-    return str(domain.critique(task, best.candidate, best.verdicts, FeedbackLevel.ALL))
+    from llm_modulo.feedback import domain_critique
+
+    return domain_critique(domain, task, best.candidate, best.verdicts, FeedbackLevel.ALL)

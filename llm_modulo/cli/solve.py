@@ -26,34 +26,29 @@ from llm_modulo.cli._common import (
 )
 from llm_modulo.cli._render import print_result
 from llm_modulo.errors import InputError
+from llm_modulo.strategies.options import ModuloOptions, SearchOptions, StrategyOptions
 from llm_modulo.types import Budget, FeedbackLevel, ResultStatus
 
 log = logging.getLogger(__name__)
 
-# solve's options that only one strategy takes: option -> that strategy. No other strategy gets them, and
-# one typed on the command line with another strategy is an error rather than silently ignored.
-STRATEGY_ONLY: dict[str, str] = {
-    "retry_excluded": "modulo",
-    "remember_rejected": "modulo",
-    "backprompt": "modulo",
-    "heuristic": "search",
-    "queues": "search",
-}
-
+# the options' defaults are the options models' (written once, in llm_modulo.strategies.options); shown in --help
+_DEFAULTS = {k: f.default for k, f in StrategyOptions.model_fields.items()}
+_MODULO = {k: f.default for k, f in ModuloOptions.model_fields.items()}
+_SEARCH = {k: f.default for k, f in SearchOptions.model_fields.items()}
 
 def strategy_kwargs(name: str, given: dict[str, Any], typed: Collection[str] = ()) -> dict[str, Any]:
-    """solve's strategy options -> the keywords of strategy ``name``'s constructor (besides the model, the
-    domain and the budget): the one place the two meet. ``given`` holds every option's value, ``typed``
-    names those given on the command line, where an option of another strategy is an error."""
-    from llm_modulo.protocols import SamplingParams
+    """solve's strategy options -> the overrides of strategy ``name``'s options model: the one place the
+    two meet. ``given`` holds every option's value, ``typed`` names those given on the command line. Only
+    those are passed (the options model holds the defaults); one the strategy does not have is an error
+    naming the strategies that do, rather than silently ignored."""
+    from llm_modulo.strategies.options import OPTIONS
 
+    fields = OPTIONS[name].model_fields if name in OPTIONS else None
     for option in sorted(typed):
-        owner = STRATEGY_ONLY.get(option, name)
-        if owner != name:
-            raise InputError(f"{_flag(option, given[option])} is a {owner} option, not one of {name}")
-    kwargs = {k: v for k, v in given.items() if STRATEGY_ONLY.get(k, name) == name}
-    sampling = {k: kwargs.pop(k) for k in ("temperature", "max_tokens")}
-    return {**kwargs, "params": SamplingParams(**sampling, seed=kwargs["seed"])}
+        if fields is not None and option not in fields:
+            owners = [s for s, cls in OPTIONS.items() if option in cls.model_fields] or ["no strategy's"]
+            raise InputError(f"{_flag(option, given[option])} is a {' / '.join(owners)} option, not one of {name}")
+    return {k: given[k] for k in typed}
 
 
 def _flag(option: str, value: Any) -> str:
@@ -126,26 +121,26 @@ def solve(
     cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
     prompt_format: Annotated[str, typer.Option(help="auto: compact when --model is an adapter trained on compact prompts (smollm2-135m-planner), else full; compact: the problem statement alone, as `llm-modulo train` trains; full: the domain's own prompt")] = "auto",
     strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
-    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = FeedbackLevel.FIRST,
+    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = _MODULO["feedback"],
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
-    reuse_prefix: Annotated[bool, typer.Option(help="continue from the valid prefix of the best candidate (modulo)")] = True,
+    reuse_prefix: Annotated[Optional[bool], typer.Option("--reuse-prefix/--no-reuse-prefix", help="modulo: continue from the valid prefix of the best candidate  [default: where the domain has valid_prefix]", show_default=False)] = None,
     retry_excluded: Annotated[bool, typer.Option(help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking")] = False,
     remember_rejected: Annotated[bool, typer.Option(help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it")] = False,
     backprompt: Annotated[bool, typer.Option(help="modulo: put the critique in the next prompt; --no-backprompt asks the task's own prompt again and lets the critics act only through decoding (with --remember-rejected)")] = True,
-    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, or executable ones (simulator-checked after each step)")] = Constrain("executable"),
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="samples per LLM call")] = 16,
+    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, executable ones (simulator-checked after each step), or auto: executable where the domain has a grammar")] = Constrain(_DEFAULTS["constrained"]),
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="samples per LLM call")] = _DEFAULTS["n"],
     budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
     rounds: Annotated[Optional[int], typer.Option(min=0, help="budget: rounds (LLM calls)")] = None,
     samples: Annotated[Optional[int], typer.Option(min=0, help="budget: completions")] = None,
     tokens: Annotated[Optional[int], typer.Option(min=0, help="budget: generated tokens")] = None,
     seconds: Annotated[Optional[float], typer.Option(min=0, help="budget: wall-clock seconds")] = None,
     nodes: Annotated[Optional[int], typer.Option(min=0, help="budget: search expansions (search)")] = None,
-    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = "relaxed-plan",
-    queues: Annotated[str, typer.Option(help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)")] = "single",
+    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = _SEARCH["heuristic"],
+    queues: Annotated[str, typer.Option(help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)")] = _SEARCH["queues"],
     model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
-    temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = 1.0,
-    max_tokens: Annotated[int, typer.Option(min=1, help="generated tokens per completion")] = 128,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = _DEFAULTS["temperature"],
+    max_tokens: Annotated[int, typer.Option(min=1, help="generated tokens per completion")] = _DEFAULTS["max_tokens"],
+    seed: Annotated[int, typer.Option(help="random seed")] = _DEFAULTS["seed"],
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
 ) -> None:

@@ -1,8 +1,8 @@
 """Checks of a strategy entry's options and ``domain_options`` against the constructors they go to.
 
-A strategy's options are read off its constructor's signature (:func:`strategy_parameters`),
-checked by name and simple type, then tried in a dry construction with no model and no domain,
-so that a bad value fails when the sweep loads rather than in every trial.
+A strategy's options are its options model's fields (:mod:`llm_modulo.strategies.options`, the
+same model its constructor and ``solve`` use), so a bad value fails when the sweep loads rather
+than in every trial.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 from llm_modulo.errors import InputError, LLMModuloError
 from llm_modulo.experiments.schema import ConfigError, StrategySpec
-from llm_modulo.types import Budget
 
 log = logging.getLogger(__name__)
 
-# Constructor parameters the runner sets from the grid; a strategy entry may not pass them as options.
+# Options the runner sets from the grid; a strategy entry may not pass them as options.
+GRID_SAMPLING = {"temperature", "top_p", "max_tokens"}  # the sweep's `[sampling]` table
 RESERVED_OPTIONS = {
     "model": "the grid's `models`",
     "domain": "the instance set's `domain`",
@@ -28,9 +28,9 @@ RESERVED_OPTIONS = {
 }
 
 
-def strategy_parameters(name: str) -> dict[str, inspect.Parameter] | None:
-    """Keyword parameters of a strategy's constructor (its own and, through ``**kwargs``, its
-    bases'), or None when the strategy's module does not import (yet)."""
+def strategy_parameters(name: str) -> dict[str, Any] | None:
+    """The options a strategy takes (its options model's fields, name -> pydantic FieldInfo), or
+    None for a strategy without an options model, or one whose module does not import (yet)."""
     from llm_modulo.registry import get_strategy
 
     try:
@@ -38,41 +38,8 @@ def strategy_parameters(name: str) -> dict[str, inspect.Parameter] | None:
     except (ImportError, AttributeError, SyntaxError) as exc:
         log.warning("strategy %r does not import (%s); its options are not checked", name, exc)
         return None
-    params: dict[str, inspect.Parameter] = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        sig = inspect.signature(init)
-        for p in list(sig.parameters.values())[1:]:
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                params.setdefault(p.name, p)
-        if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            break
-    return params
-
-
-_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "str": (str,),
-    "None": (type(None),),
-}
-
-
-def _type_ok(value: Any, annotation: Any) -> bool:
-    """Checks a value against a simple annotation (``int``, ``bool | str``, ``float | None``);
-    anything fancier is accepted here and left to the constructor."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None)
-    if not text:
-        return True
-    parts = [p.strip() for p in text.split("|")]
-    if not all(p in _SIMPLE_TYPES for p in parts):
-        return True
-    if isinstance(value, bool) and "bool" not in parts:
-        return False
-    return any(isinstance(value, _SIMPLE_TYPES[p]) for p in parts)
+    options = getattr(cls, "Options", None)
+    return dict(options.model_fields) if options is not None else None
 
 
 def check_domain_options(domain: str, options: dict[str, Any], source: str, where: str) -> None:
@@ -109,33 +76,29 @@ def check_domain_options(domain: str, options: dict[str, Any], source: str, wher
         raise ConfigError(source, where, f"unknown option(s) {', '.join(unknown)} for domain {domain!r}; known: {known}")
 
 
-def check_options(st: StrategySpec, params: dict[str, inspect.Parameter] | None, source: str, where: str) -> None:
+def check_options(st: StrategySpec, params: dict[str, Any] | None, source: str, where: str) -> None:
+    """A strategy entry's options: none of those the grid sets, each one the strategy has, each
+    value one its options model accepts (so a bad value fails when the sweep loads, not in every trial)."""
     options = st.options
     for name in options:
         if name in RESERVED_OPTIONS:
             raise ConfigError(source, f"{where}.{name}", f"set by the grid: use {RESERVED_OPTIONS[name]}")
     if params is None:
         return
-    allowed = sorted(p for p in params if p not in RESERVED_OPTIONS)
-    for name, value in options.items():
-        if name not in params:
+    from pydantic import ValidationError
+
+    from llm_modulo.registry import get_strategy
+    from llm_modulo.strategies.options import options_problem
+
+    allowed = sorted(p for p in params if p not in RESERVED_OPTIONS and p not in GRID_SAMPLING)
+    for name in options:
+        if name not in params or name in GRID_SAMPLING:
             raise ConfigError(
                 source, f"{where}.{name}", f"unknown option for strategy {st.name!r}; known: {', '.join(allowed)}"
             )
-        annotation = params[name].annotation
-        if annotation is not inspect.Parameter.empty and not _type_ok(value, annotation):
-            raise ConfigError(source, f"{where}.{name}", f"expected {annotation}, got {value!r}")
-    # a dry construction catches bad values the constructor itself rejects (n < 1, unknown modes)
-    from llm_modulo.protocols import SamplingParams
-    from llm_modulo.registry import get_strategy
-
+    model = get_strategy(st.name).Options
     try:
-        get_strategy(st.name)(None, None, budget=Budget(), params=SamplingParams(), seed=0, **options)
-    except (ValueError, InputError) as exc:
-        text = exc.format_message() if isinstance(exc, InputError) else str(exc)
-        raise ConfigError(source, where, text) from None
-    except Exception as exc:  # noqa: BLE001 - a constructor may need a real model/domain; not the config's fault
-        log.debug("dry construction of %r skipped: %s", st.name, exc)
-
-
-__all__ = ["RESERVED_OPTIONS", "check_domain_options", "check_options", "strategy_parameters"]
+        model.model_validate(options)
+    except ValidationError as exc:
+        field, message = options_problem(model, exc)
+        raise ConfigError(source, f"{where}.{field}", message) from None

@@ -13,8 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
-from llm_modulo.errors import CriticError
-from llm_modulo.protocols import Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
+from llm_modulo.contract import check_domain, has
+from llm_modulo.errors import CriticError, InputError
+from llm_modulo.feedback import domain_critique
+from llm_modulo.protocols import Critic, Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
+from llm_modulo.strategies.options import CONSTRAINT_MODES, StrategyOptions, build_options
 from llm_modulo.types import (
     Attempt,
     Budget,
@@ -37,7 +40,23 @@ def judge(domain: Domain, task: Task, text: str, critics: Sequence[Any] | None =
     """(candidate, verdicts): ``text`` parsed by ``domain`` and judged by ``critics`` (by default
     every critic the domain has for ``task``)."""
     candidate = domain.parse(task, text)
-    return candidate, [critic.check(task, candidate) for critic in (domain.critics(task) if critics is None else critics)]
+    return candidate, [checked(critic, task, candidate) for critic in (domain.critics(task) if critics is None else critics)]
+
+
+def checked(critic: Any, task: Task, candidate: Candidate) -> Verdict:
+    """``critic``'s verdict on ``candidate``, with the critic's *declared* kind and name.
+
+    A verdict cannot make its critic hard or soft: a soft critic's VALID never certifies, whatever
+    the Verdict it returned says (a critic that declares nothing counts as hard, the safe side:
+    it must then accept for anything to be certified)."""
+    verdict = critic.check(task, candidate)
+    if not isinstance(verdict, Verdict):
+        raise CriticError(f"critic {getattr(critic, 'name', critic)!r} returned {type(verdict).__name__}, not a Verdict")
+    hard = bool(getattr(critic, "hard", True))
+    name = str(getattr(critic, "name", verdict.critic) or verdict.critic)
+    if verdict.hard is hard and verdict.critic == name:
+        return verdict
+    return verdict.model_copy(update={"hard": hard, "critic": name})
 
 
 def score(sample: Sample) -> tuple[float, float]:
@@ -49,52 +68,89 @@ def score(sample: Sample) -> tuple[float, float]:
     return (min(hard) if hard else 0.0, min(soft) if soft else 1.0)
 
 
-CONSTRAINT_MODES = ("none", "well-formed", "executable")
-
-
-def _constraint_mode(value: bool | str) -> str:
-    """``False``/``True`` are shorthands for "none"/"well-formed"."""
-    if isinstance(value, bool):
-        return "well-formed" if value else "none"
-    if value not in CONSTRAINT_MODES:
-        raise ValueError(f"unknown constraint mode {value!r}; known: {', '.join(CONSTRAINT_MODES)}")
-    return value
-
-
 class BaseStrategy:
-    """Configuration shared by the strategies; subclasses implement :meth:`run`."""
+    """What every strategy takes; subclasses implement :meth:`_run` and name their options model.
+
+    ``Strategy(model, domain, budget, options=..., critics=..., **overrides)``: ``options`` is the
+    strategy's options model (:mod:`llm_modulo.strategies.options`, defaults written there once),
+    ``overrides`` change single options (``n=4``, ``feedback="all"``), ``critics`` replace the
+    domain's own. The domain is checked against what the options need before any model call.
+    """
 
     name = "base"
+    Options: type[StrategyOptions] = StrategyOptions
 
     def __init__(
         self,
         model: LanguageModel,
         domain: Domain,
         budget: Budget | None = None,
-        n: int = 8,
+        n: int | None = None,
+        *,
+        options: StrategyOptions | None = None,
+        critics: Sequence[Critic] | None = None,
         params: SamplingParams | None = None,
-        constrained: bool | str = False,  # "none" | "well-formed" | "executable"
-        feedback: FeedbackLevel | str = FeedbackLevel.FIRST,
-        history: bool = False,
-        reuse_prefix: bool = False,
-        exclude_rejected: bool = True,
-        seed: int | None = None,
-        refute: bool = True,
+        **overrides: Any,
     ) -> None:
-        if n < 1:
-            raise ValueError("n must be at least 1")
+        if n is not None:
+            overrides["n"] = n
+        if params is not None:  # the older spelling of the sampling options
+            overrides.setdefault("temperature", params.temperature)
+            overrides.setdefault("top_p", params.top_p)
+            overrides.setdefault("max_tokens", params.max_tokens)
+            if params.seed is not None:
+                overrides.setdefault("seed", params.seed)
+        self.options = build_options(self.Options, options, **overrides)
         self.model = model
         self.domain = domain
         self.budget = budget or Budget()
-        self.n = n
-        self.params = params or SamplingParams()
-        self.constrained = _constraint_mode(constrained)
-        self.feedback = FeedbackLevel(feedback)
-        self.history = history
-        self.reuse_prefix = reuse_prefix
-        self.exclude_rejected = exclude_rejected
-        self.seed = seed if seed is not None else self.params.seed
-        self.refute = refute
+        self.given_critics = list(critics) if critics is not None else None
+        check_domain(domain, self.needs(self.options))
+        if self.given_critics is not None:
+            for critic in self.given_critics:
+                if not callable(getattr(critic, "check", None)):
+                    raise InputError(f"critic {critic!r} has no check(task, candidate) method")
+        self.constrained = self._resolve_constrained(self.options.constrained)
+        self.params = SamplingParams(
+            temperature=self.options.temperature,
+            top_p=self.options.top_p,
+            max_tokens=self.options.max_tokens,
+            stop=params.stop if params is not None else (),
+            seed=self.options.seed,
+        )
+
+    # -- options -----------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.options.n
+
+    @property
+    def seed(self) -> int | None:
+        return self.options.seed
+
+    @property
+    def refute(self) -> bool:
+        return self.options.refute
+
+    def needs(self, options: StrategyOptions) -> dict[str, str]:
+        """The optional domain capabilities these options need: capability -> the option asking."""
+        if options.constrained in ("well-formed", "executable"):
+            return {"constraint": f"constrained={options.constrained!r}"}
+        return {}
+
+    def _resolve_constrained(self, mode: str) -> str:
+        """"auto" is the strongest grammar the domain offers: executable with ``constraint``, else none."""
+        if mode == "auto":
+            return "executable" if has(self.domain, "constraint") else "none"
+        return mode
+
+    def critics_for(self, task: Task) -> list[Any]:
+        """The critics that judge ``task``: those given to the strategy, else the domain's."""
+        return list(self.given_critics) if self.given_critics is not None else list(self.domain.critics(task))
+
+    def critique(self, task: Task, sample: Sample, level: FeedbackLevel | str) -> str:
+        """The critique of ``sample`` at ``level`` (:mod:`llm_modulo.feedback`, the core's policy)."""
+        return domain_critique(self.domain, task, sample.candidate, sample.verdicts, level)
 
     # -- pieces ------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -103,16 +159,10 @@ class BaseStrategy:
             "model": getattr(self.model, "name", type(self.model).__name__),
             "domain": getattr(self.domain, "name", type(self.domain).__name__),
             "budget": self.budget.model_dump(),
-            "n": self.n,
-            "temperature": self.params.temperature,
-            "max_tokens": self.params.max_tokens,
+            **self.options.model_dump(mode="json"),
             "constrained": self.constrained,
-            "feedback": self.feedback.value,
-            "history": self.history,
-            "reuse_prefix": self.reuse_prefix,
-            "exclude_rejected": self.exclude_rejected and self.constrained != "none",
-            "seed": self.seed,
-            "refute": self.refute,
+            **({"critics": [getattr(c, "name", type(c).__name__) for c in self.given_critics]}
+               if self.given_critics is not None else {}),
         }
 
     def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:
@@ -155,15 +205,16 @@ class BaseStrategy:
         return self.domain.constraint(task, prefix=prefix, executable=self.constrained == "executable")
 
     def result(
-        self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker, fallback: ResultStatus
+        self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker, unverified: ResultStatus
     ) -> Result:
-        """The Result; ``verified`` only after the hard critics re-check the answer from scratch."""
-        if fallback is ResultStatus.VERIFIED:
+        """The Result: ``verified`` only after the hard critics re-check ``best`` from scratch, else
+        ``unverified`` (exhausted, or failed for strategies that end on an uncertified answer)."""
+        if unverified is ResultStatus.VERIFIED:
             raise ValueError("only the critics can make a result verified")
-        status = fallback
+        status: ResultStatus = unverified
         certificate: list[Verdict] = []
         if best is not None and certified(best.verdicts):
-            _, recheck = self.evaluate(task, best.candidate.text, self.domain.critics(task))
+            _, recheck = self.evaluate(task, best.candidate.text, self.critics_for(task))
             if not certified(recheck):
                 raise CriticError(f"critics disagree with themselves on task {task.id!r}; refusing to certify")
             status, certificate = ResultStatus.VERIFIED, [v for v in recheck if v.hard]
@@ -175,6 +226,7 @@ class BaseStrategy:
             answer=best.candidate.answer if best else None,
             answer_text=best.candidate.text if best else "",
             certificate=certificate,
+            chosen=_where(trace, best),
             trace=trace,
             usage=tracker.finish(),
             config=self.config(),
@@ -190,7 +242,7 @@ class BaseStrategy:
         if not self.refute:
             return None
         start = time.perf_counter()
-        for critic in self.domain.critics(task):
+        for critic in self.critics_for(task):
             hook = getattr(critic, "refute", None)
             if not getattr(critic, "hard", True) or not callable(hook):
                 continue
@@ -224,3 +276,12 @@ class BaseStrategy:
 
     def _run(self, task: Task) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _where(trace: list[Attempt], sample: Sample | None) -> tuple[int, int] | None:
+    """(attempt, sample) of ``sample`` in ``trace``, or None (no sample, or one made outside it)."""
+    for i, attempt in enumerate(trace):
+        for j, candidate in enumerate(attempt.samples):
+            if candidate is sample:
+                return (i, j)
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.strategies.base import BaseStrategy, score
+from llm_modulo.strategies.options import BestOfNOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 
 
@@ -11,10 +12,11 @@ class BestOfN(BaseStrategy):
     """Draws batches of ``n`` until a candidate is certified or the budget is spent."""
 
     name = "best-of-n"
+    Options = BestOfNOptions
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
-        critics = self.domain.critics(task)
+        critics = self.critics_for(task)
         constraint = self.constraint_for(task)
         prompt = self.domain.prompt(task)
         trace: list[Attempt] = []

@@ -26,7 +26,9 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback
+from llm_modulo.contract import has
 from llm_modulo.strategies.base import BaseStrategy, score
+from llm_modulo.strategies.options import ModuloOptions, StrategyOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 from llm_modulo.types import certified as certified_verdicts
 
@@ -36,36 +38,46 @@ log = logging.getLogger(__name__)
 class Modulo(BaseStrategy):
     name = "modulo"
 
-    def __init__(
-        self,
-        *args: Any,
-        retry_excluded: bool = False,
-        remember_rejected: bool = False,
-        backprompt: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    Options = ModuloOptions
+    options: ModuloOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.retry_excluded = retry_excluded
-        self.remember_rejected = remember_rejected
-        self.backprompt = backprompt
-        if not backprompt and (self.constrained == "none" or not self.exclude_rejected):
+        o = self.options
+        self.feedback = o.feedback
+        self.history = o.history
+        self.reuse_prefix = o.reuse_prefix if o.reuse_prefix is not None else has(self.domain, "valid_prefix")
+        self.exclude_rejected = o.exclude_rejected
+        self.retry_excluded = o.retry_excluded
+        self.remember_rejected = o.remember_rejected
+        self.backprompt = o.backprompt
+        if not o.backprompt and (self.constrained == "none" or not o.exclude_rejected):
             log.warning(
                 "modulo without the back-prompt and without constrained decoding that excludes rejected steps: "
                 "the critics cannot reach the model, so every round repeats best-of-n (set constrained, and "
                 "remember_rejected for the strongest form)"
             )
 
+    def needs(self, options: StrategyOptions) -> dict[str, str]:
+        need = super().needs(options)
+        assert isinstance(options, ModuloOptions)
+        if options.reuse_prefix:
+            need["valid_prefix"] = "reuse_prefix"
+        if options.remember_rejected:
+            need["valid_prefix"] = "remember_rejected"
+            need["rejected_continuation"] = "remember_rejected"
+        return need
+
     def config(self) -> dict[str, Any]:
         return {
             **super().config(),
-            "retry_excluded": self.retry_excluded,
-            "remember_rejected": self.remember_rejected,
-            "backprompt": self.backprompt,
+            "reuse_prefix": self.reuse_prefix,
+            "exclude_rejected": self.exclude_rejected and self.constrained != "none",
         }
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
-        critics = self.domain.critics(task)
+        critics = self.critics_for(task)
         trace: list[Attempt] = []
         feedback: list[Feedback] = []
         prefill = ""
@@ -105,7 +117,7 @@ class Modulo(BaseStrategy):
             improved = best is None or score(round_best) > score(best)
             if improved:
                 best = round_best
-            critique = self.domain.critique(task, round_best.candidate, round_best.verdicts, self.feedback)
+            critique = self.critique(task, round_best, self.feedback)
             feedback.append(Feedback(answer=round_best.candidate.text, critique=critique))
             if self.reuse_prefix:
                 learned = not rejected.get(prefill, set()) <= excluded_now

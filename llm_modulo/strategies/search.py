@@ -39,6 +39,7 @@ from typing import Any
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Domain, LanguageModel, LineConstraint
+from llm_modulo.strategies.options import SearchOptions, StrategyOptions
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.types import Attempt, Budget, Result, ResultStatus, Sample, Task
 
@@ -54,31 +55,19 @@ class Search(BaseStrategy):
 
     name = "search"
 
-    def __init__(
-        self,
-        model: LanguageModel,
-        domain: Domain,
-        budget: Budget | None = None,
-        n: int = 8,
-        *,
-        constrained: bool | str = "executable",  # always executable: the simulator offers the steps
-        heuristic: str = "relaxed-plan",
-        queues: str = "single",
-        max_nodes: int = 500,
-        trace_nodes: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(model, domain, budget, n, constrained="executable", **kwargs)
-        if heuristic not in HEURISTICS:
-            raise InputError(f"unknown heuristic {heuristic!r}; known: {', '.join(HEURISTICS)}")
-        if max_nodes < 1:
-            raise InputError("max_nodes must be at least 1")
-        if queues not in QUEUES:
-            raise InputError(f"unknown queues {queues!r}; known: {', '.join(QUEUES)}")
-        self.heuristic = heuristic
-        self.queues = queues
-        self.max_nodes = max_nodes
-        self.trace_nodes = trace_nodes
+    Options = SearchOptions
+    options: SearchOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.constrained = "executable"  # whatever was asked: the simulator offers the steps
+        self.heuristic = self.options.heuristic
+        self.queues = self.options.queues
+        self.max_nodes = self.options.max_nodes
+        self.trace_nodes = self.options.trace_nodes
+
+    def needs(self, options: StrategyOptions) -> dict[str, str]:
+        return {"constraint": "search (its executable grammar offers the steps)"}
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "heuristic": self.heuristic, "queues": self.queues, "max_nodes": self.max_nodes}
@@ -88,10 +77,13 @@ class Search(BaseStrategy):
         budget = self.budget if self.budget.nodes is not None else self.budget.model_copy(update={"nodes": self.max_nodes})
         tracker = BudgetTracker(budget)
         tracker.usage.rounds = 1
-        critics = self.domain.critics(task)
+        critics = self.critics_for(task)
         constraint = self.constraint_for(task, "")
         if constraint is None or constraint.next_lines is None:
-            raise InputError(f"search needs an executable grammar; domain {self.domain.name!r} has none")
+            raise InputError(
+                f"search needs an executable grammar: domain {self.domain.name!r}'s constraint(task, prefix, "
+                "executable=True) must return a LineConstraint with next_lines"
+            )
         guide = _guide(self.domain, task, self.heuristic)
         expanded: dict[tuple[str, ...], int] = {}  # node -> its expansion's index in the trace
         base_prompt = self.domain.prompt(task)

@@ -16,6 +16,7 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Domain, LanguageModel
+from llm_modulo.strategies.options import SelfConsistencyOptions
 from llm_modulo.strategies.base import BaseStrategy
 from llm_modulo.types import Attempt, Budget, Candidate, Result, ResultStatus, Sample, Task
 
@@ -66,29 +67,20 @@ class SelfConsistency(BaseStrategy):
 
     name = "self-consistency"
 
-    def __init__(
-        self,
-        model: LanguageModel,
-        domain: Domain,
-        budget: Budget | None = None,
-        n: int = 8,
-        *,
-        k: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(model, domain, budget, n, **kwargs)
-        if k is None:
-            k = self.budget.samples if self.budget.samples is not None else DEFAULT_K
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        self.k = k
+    Options = SelfConsistencyOptions
+    options: SelfConsistencyOptions
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        k = self.options.k
+        self.k = k if k is not None else (self.budget.samples if self.budget.samples is not None else DEFAULT_K)
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "k": self.k}
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
-        critics = self.domain.critics(task)
+        critics = self.critics_for(task)
         constraint = self.constraint_for(task)
         prompt = self.domain.prompt(task)
         trace: list[Attempt] = []

@@ -21,6 +21,7 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
+from llm_modulo.strategies.options import SelfCritiqueOptions
 from llm_modulo.strategies.base import BaseStrategy
 from llm_modulo.types import Attempt, Candidate, Result, ResultStatus, Sample, Task
 
@@ -73,6 +74,12 @@ class SelfCritique(BaseStrategy):
     """Generate one candidate, let the model judge it, revise on its own critique; stop when it says yes."""
 
     name = "self-critique"
+    Options = SelfCritiqueOptions
+    options: SelfCritiqueOptions
+
+    @property
+    def history(self) -> bool:
+        return self.options.history
 
     def judge_prompt(self, task: Task, candidate: Candidate) -> Prompt:
         hook = getattr(self.domain, "judge_prompt", None)
@@ -85,11 +92,11 @@ class SelfCritique(BaseStrategy):
         if self.constrained == "none":
             return None
         hook = getattr(self.domain, "judge_constraint", None)
-        return hook(task) if hook is not None else FALLBACK_JUDGE_CONSTRAINT  # type: ignore[no-any-return]
+        return hook(task) if hook is not None else FALLBACK_JUDGE_CONSTRAINT
 
     def _run(self, task: Task) -> Result:
         tracker = BudgetTracker(self.budget)
-        critics = self.domain.critics(task)
+        critics = self.critics_for(task)
         constraint = self.constraint_for(task)
         judge_constraint = self.judge_constraint(task)
         trace: list[Attempt] = []

@@ -508,12 +508,15 @@ def plan_progress(result_json: str | None) -> tuple[bool, float] | None:
     found, executable, best = False, False, 0.0
     for entry in json.loads(result_json).get("trace") or []:
         for sample in entry.get("samples") or []:
-            for verdict in sample.get("verdicts") or []:
-                info = verdict.get("info") or {}
-                if "valid_prefix_len" not in info or "plan_len" not in info:
+            for stored in sample.get("verdicts") or []:
+                progress = stored.get("progress") or {}
+                info = stored.get("info") or {}  # stores written before Verdict.progress existed
+                length = progress.get("length", info.get("plan_len"))
+                prefix = progress.get("valid", info.get("valid_prefix_len"))
+                if length is None or prefix is None:
                     continue
                 found = True
-                length, prefix = int(info["plan_len"]), int(info["valid_prefix_len"])
+                length, prefix = int(length), int(prefix)
                 if length > 0:
                     executable = executable or prefix >= length
                     best = max(best, min(prefix, length) / length)

@@ -24,6 +24,7 @@ from typing import Any
 
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Feedback
+from llm_modulo.feedback import domain_critique
 from llm_modulo.types import FeedbackLevel, Task, certified
 
 from .targets import certify, judge, trial_tasks
@@ -39,7 +40,7 @@ def repair_prompt(domain: Any, task: Task, text: str, level: FeedbackLevel, reus
     most progress).
     """
     candidate, verdicts = judge(domain, task, text)
-    critique = domain.critique(task, candidate, verdicts, level)
+    critique = domain_critique(domain, task, candidate, verdicts, level)
     prefill = domain.valid_prefix(task, candidate, verdicts, to_best=True) if reuse_prefix else ""
     prompt = domain.prompt(task, [Feedback(answer=candidate.text, critique=critique)], prefill)
     return prompt, candidate, verdicts

@@ -199,7 +199,7 @@ def test_self_consistency_with_the_random_proposer(bw, sussman):
     assert result.status in (ResultStatus.VERIFIED, ResultStatus.FAILED)
     assert result.verified is result.info["majority_certified"]
     with pytest.raises(InputError):
-        SelfConsistency(RandomProposer(seed=0), bw, budget=Budget(samples=2)).run(sussman)
+        SelfConsistency(RandomProposer(seed=0), bw, budget=Budget(samples=2), constrained="none").run(sussman)
 
 
 # -- self-critique ------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_self_critique_with_the_random_proposer(bw, sussman):
     else:
         assert result.status in (ResultStatus.EXHAUSTED, ResultStatus.VERIFIED)
     with pytest.raises(InputError):
-        SelfCritique(RandomProposer(seed=0), bw, budget=Budget(samples=2)).run(sussman)
+        SelfCritique(RandomProposer(seed=0), bw, budget=Budget(samples=2), constrained="none").run(sussman)
 
 
 def test_judge_grammar_reaches_the_model_and_is_stripped_from_the_critique(bw, sussman):

@@ -255,7 +255,8 @@ def test_remember_rejected_excludes_each_first_error_after_its_own_steps(bw, sus
 
     model = Recorder([wrong, stops, sussman_plan_text])
     result = Modulo(
-        model, bw, budget=Budget(rounds=3), n=1, constrained="well-formed", remember_rejected=remember
+        model, bw, budget=Budget(rounds=3), n=1, constrained="well-formed", remember_rejected=remember,
+        reuse_prefix=False,
     ).run(sussman)
     assert result.verified and len(grammars) == 3
     assert not grammars[0].exclude_after
@@ -286,7 +287,7 @@ def test_without_backprompt_every_round_asks_the_task_prompt_and_the_critics_act
             return super().sample(prompt, n, params, constraint)
 
     result = Modulo(Recorder([wrong, sussman_plan_text]), bw, budget=Budget(rounds=3), n=1, constrained="well-formed",
-                    remember_rejected=True, backprompt=backprompt).run(sussman)  # fmt: skip
+                    remember_rejected=True, backprompt=backprompt, reuse_prefix=False).run(sussman)  # fmt: skip
     assert result.verified and len(seen) == 2
     (first, _), (second, grammar) = seen
     assert grammar.exclude_after == {(tuple(steps[:2]), bad)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel, Prompt, SamplingParams
 from llm_modulo.domains.blocksworld import mystery_blocksworld
 from llm_modulo.domains.planning import PLAN_END
@@ -60,7 +61,7 @@ def test_text_that_is_not_an_action_is_an_invalid_step(bw, sussman):
     assert candidate.answer[1] == ("fly to the moon", ())
     assert not verdicts[0].valid
     assert verdicts[0].violations[0].kind == "unknown_action" and verdicts[0].violations[0].step == 2
-    critique = bw.critique(sussman, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(bw, sussman, candidate, verdicts, FeedbackLevel.FIRST)
     assert "Step 2, (fly to the moon), is not an action I can do" in critique
 
 
@@ -73,7 +74,7 @@ def test_unknown_object_and_wrong_arity_are_verdicts(bw, sussman):
 def test_critique_in_vocabulary(bw, sussman):
     text = "unstack the orange block from on top of the red block\nput down the orange block\npick up the red block\nstack the red block on top of the blue block\nstack the blue block on top of the orange block\n"
     candidate, verdicts = _check(bw, sussman, text)
-    critique = bw.critique(sussman, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(bw, sussman, candidate, verdicts, FeedbackLevel.FIRST)
     assert critique == (
         "The plan is not valid. Step 5, stack the blue block on top of the orange block, is not possible: "
         "the hand is not currently holding blue block."
@@ -89,7 +90,7 @@ def test_mystery_uses_its_own_vocabulary(planbench):
     candidate, verdicts = _check(domain, task, "feast object d from object c\nsuccumb object d\nattack object c\novercome object c from object a\n[PLAN END]")
     assert verdicts[0].valid
     candidate, verdicts = _check(domain, task, "attack object c\n")
-    critique = domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
     assert critique.startswith("The plan is not valid. Step 1, attack object c, is not possible: province object c does not hold")
 
 
@@ -165,7 +166,7 @@ def test_random_mystery_plan_and_critique(random_task):
     candidate, verdicts = _check(domain, task, RANDOM_PLAN_NL)
     assert candidate.answer == RANDOM_PLAN and verdicts[0].valid
     candidate, verdicts = _check(domain, task, "1jpkithdyjmlikck object c\n")
-    critique = domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
     assert critique.startswith(
         "The plan is not valid. Step 1, 1jpkithdyjmlikck object c, is not possible: aqcjuuehivl8auwt object c does not hold"
     )
@@ -214,6 +215,6 @@ def test_soft_critic_on_blocksworld_domains(planbench):
     detour = "xptxjrdkbi3pqsqr object a from object b\n2ijg9q8swj2shjel object a from object b\n" + RANDOM_PLAN_NL
     candidate, verdicts = _check(domain, task, detour)
     assert verdicts[0].valid and not verdicts[1].hard and verdicts[1].score == pytest.approx(4 / 6)
-    assert "Advice: the plan works, but it has 6 steps; a plan with 4 steps exists." in domain.critique(
+    assert "Advice: the plan works, but it has 6 steps; a plan with 4 steps exists." in domain_critique(domain, 
         task, candidate, verdicts, FeedbackLevel.FIRST
     )

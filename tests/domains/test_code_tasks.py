@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo.domains.code import code_tasks
 from llm_modulo.domains.code.grammar import return_lines
 from llm_modulo.errors import InputError
@@ -131,24 +132,24 @@ def test_critique_levels(domain):
     task = domain.load("list_total")
     wrong = _fenced("def list_total(values):\n    if values:\n        return sum(values)\n")
     candidate, verdicts = _check(domain, task, wrong)
-    assert domain.critique(task, candidate, verdicts, FeedbackLevel.NONE) == "Please try again."
-    assert domain.critique(task, candidate, verdicts, FeedbackLevel.BINARY) == "The code does not pass the tests."
-    first = domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
-    assert first == "The code does not pass the tests: test 1 failed: list_total([]) returned None, expected 0."
-    everything = domain.critique(task, candidate, verdicts, FeedbackLevel.ALL)
-    assert "- test 1 failed: list_total([]) returned None, expected 0" in everything
-    assert "Style advice: function 'list_total' has no docstring" in everything
+    assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.NONE) == "Please try again."
+    assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.BINARY) == "The code does not pass the tests."
+    first = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
+    assert first.startswith("The code does not pass the tests. Test 1 failed: list_total([]) returned None, expected 0.")
+    everything = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.ALL)
+    assert "Test 1 failed: list_total([]) returned None, expected 0." in everything
+    assert "Advice: function 'list_total' has no docstring." in everything
 
 
 def test_critique_for_exceptions_and_timeouts():
     domain = code_tasks(wall_seconds=1.0, cpu_seconds=10.0, style_critic=False)
     task = domain.load("spread")
     candidate, verdicts = _check(domain, task, _fenced("def spread(numbers):\n    return max(numbers) - min(numbers)\n"))
-    assert domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST) == (
-        "The code does not pass the tests: test 1 failed: spread([]) raised ValueError: max() arg is an empty sequence (line 2)."
+    assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST) == (
+        "The code does not pass the tests. Test 1 failed: spread([]) raised ValueError: max() arg is an empty sequence (line 2)."
     )
     candidate, verdicts = _check(domain, task, _fenced("def spread(numbers):\n    while True:\n        pass\n"))
-    assert "test 1 (spread([])) timed out after 1 s" in domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    assert "Test 1 (spread([])) timed out after 1 s" in domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
 
 
 def test_expected_exceptions(domain):
@@ -217,8 +218,8 @@ def test_best_of_n_wrong_then_right(domain):
     assert result.status is ResultStatus.VERIFIED and result.usage.samples == 2
     first, second = result.trace[0].samples[0], result.trace[1].samples[0]
     assert not first.certified and second.certified
-    critique = domain.critique(task, first.candidate, first.verdicts, FeedbackLevel.FIRST)
-    assert "test 1 failed: second_largest([]) raised IndexError: list index out of range" in critique
+    critique = domain_critique(domain, task, first.candidate, first.verdicts, FeedbackLevel.FIRST)
+    assert "Test 1 failed: second_largest([]) raised IndexError: list index out of range" in critique
     assert result.certificate and all(v.valid and v.hard for v in result.certificate)
     assert domain.reference_check(task, result.answer)[0]
 
@@ -233,4 +234,4 @@ def test_modulo_sends_the_failing_test_back():
     model = ScriptedModel([wrong, right])
     result = Modulo(model, domain, Budget(rounds=3, samples=4), n=1, feedback="first").run(task)
     assert result.status is ResultStatus.VERIFIED
-    assert "test 3 failed: count_vowels('AEIOU') returned 0, expected 5" in model.prompts[1].render_plain()
+    assert "Test 3 failed: count_vowels('AEIOU') returned 0, expected 5" in model.prompts[1].render_plain()

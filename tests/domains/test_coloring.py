@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel, InputError
 from llm_modulo.domains.coloring import coloring
 from llm_modulo.domains.coloring.graphs import chromatic_number, colour_with, parse_name
@@ -158,10 +159,10 @@ def test_conflict_is_named_and_critiqued_at_every_level(dom, small):
     conflicts = [x for x in verdict.violations if x.kind == "conflict"]
     assert any(x.detail["edge"] == [u, v] and x.detail["constraint"] == f"edge {u}-{v}" for x in conflicts)
     assert f"edge {u}-{v}" in verdict.info["violated"]
-    assert dom.critique(small, candidate, verdicts, FeedbackLevel.NONE) == "Please try again."
-    assert dom.critique(small, candidate, verdicts, FeedbackLevel.BINARY) == "The coloring is not valid."
-    first = dom.critique(small, candidate, verdicts, FeedbackLevel.FIRST)
-    every = dom.critique(small, candidate, verdicts, FeedbackLevel.ALL)
+    assert domain_critique(dom, small, candidate, verdicts, FeedbackLevel.NONE) == "Please try again."
+    assert domain_critique(dom, small, candidate, verdicts, FeedbackLevel.BINARY) == "The coloring is not valid."
+    first = domain_critique(dom, small, candidate, verdicts, FeedbackLevel.FIRST)
+    every = domain_critique(dom, small, candidate, verdicts, FeedbackLevel.ALL)
     assert first.count("share an edge") == 1 and every.count("share an edge") == len(conflicts)
     assert f"Vertices {u} and {v} share an edge and are both {colour}." in every
 
@@ -172,7 +173,7 @@ def test_missing_extra_colour_and_unknown_vertex(dom, small):
     candidate, (verdict,) = _check(dom, small, text + "3: yellow\n9: red\n")
     kinds = {x.kind for x in verdict.violations}
     assert {"missing", "unknown_colour", "two_colours", "unknown_vertex"} <= kinds
-    critique = dom.critique(small, candidate, [verdict], FeedbackLevel.ALL)
+    critique = domain_critique(dom, small, candidate, [verdict], FeedbackLevel.ALL)
     assert "Vertex 2 has no color." in critique and "yellow, which is not one of the 3 allowed colors" in critique
     assert critique.index("Vertex 2 has no color") > critique.index("yellow")  # missing vertices last
 

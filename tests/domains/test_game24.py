@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo.domains.game24 import Game24Domain, game24, solvable
 from llm_modulo.domains.game24.arith import ExpressionError, evaluate, parse_expression, render
 from llm_modulo.domains.game24.check import findings
@@ -138,7 +139,7 @@ def test_the_first_answer_counts_and_invented_puzzles_are_ignored(domain, t4468)
 def test_nothing_readable_is_a_parse_error(domain, t4468):
     candidate, verdict = check(domain, t4468, "I do not know.")
     assert candidate.answer is None and verdict.violations[0].kind == "parse_error"
-    assert "Answer:" in domain.critique(t4468, candidate, [verdict], FeedbackLevel.FIRST)
+    assert "Answer:" in domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.FIRST)
 
 
 # -- the z3 critic's findings, in plain words ------------------------------------------------------
@@ -166,17 +167,17 @@ def test_critiques_say_what_is_wrong(domain, t4468, text, phrase, kind):
     assert verdict.status is VerdictStatus.INVALID and verdict.hard and verdict.engine.startswith("z3 ")
     assert kind in {v.kind for v in verdict.violations}
     assert 0 <= verdict.score < 1
-    critique = domain.critique(t4468, candidate, [verdict], FeedbackLevel.ALL)
+    critique = domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.ALL)
     assert phrase in critique and critique.startswith("The answer is not correct.")
     assert domain.reference_check(t4468, candidate.answer) == (False, "exact Fraction evaluation")
 
 
 def test_feedback_levels(domain, t4468):
     candidate, verdict = check(domain, t4468, "Answer: 4 * 4 * 4 = 24")
-    assert domain.critique(t4468, candidate, [verdict], FeedbackLevel.NONE) == "Please try again."
-    assert domain.critique(t4468, candidate, [verdict], FeedbackLevel.BINARY) == "The answer is not correct."
-    first = domain.critique(t4468, candidate, [verdict], FeedbackLevel.FIRST)
-    every = domain.critique(t4468, candidate, [verdict], FeedbackLevel.ALL)
+    assert domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.NONE) == "Please try again."
+    assert domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.BINARY) == "The answer is not correct."
+    first = domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.FIRST)
+    every = domain_critique(domain, t4468, candidate, [verdict], FeedbackLevel.ALL)
     assert first.count("The answer 4 * 4 * 4") == 1 and every.count("The answer 4 * 4 * 4") == 4
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel
 from llm_modulo.domains.logistics import TEST_SET, logistics, test_instances
 from llm_modulo.domains.planning import PLAN_END
@@ -76,10 +77,10 @@ def test_same_sentence_for_truck_and_airplane_reads_as_the_possible_one(lg, task
 
 def test_critique_names_type_conditions(lg, task) -> None:
     candidate, verdicts = _check(lg, task, "(load-truck a1 t1 l1-0)\nfly airplane_1 from location_1_0 to location_0_0")
-    critique = lg.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(lg, task, candidate, verdicts, FeedbackLevel.FIRST)
     assert critique == ("The plan is not valid. Step 1, load airplane_1 into truck_1 at location_1_0, "
                         "is not possible: obj airplane_1 does not hold.")
-    assert "The goal is not reached: package_0 is not at location_0_0." in lg.critique(task, candidate, verdicts, FeedbackLevel.ALL)
+    assert "The goal is not reached: package_0 is not at location_0_0." in domain_critique(lg, task, candidate, verdicts, FeedbackLevel.ALL)
 
 
 def test_pddl_style(task, planbench: Path) -> None:

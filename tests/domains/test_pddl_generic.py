@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel
 from llm_modulo.domains.planning import PLAN_END, PlanningDomain, pddl_domain, vocabulary_from_problem
 from llm_modulo.domains.planning.autovocab import action_template, predicate_template
@@ -113,7 +114,7 @@ def test_arbitrary_domain_gets_an_nl_prompt_and_critique() -> None:
     nl_plan = "pick obj b1 room rooma gripper left\nmove from rooma to roomb\ndrop obj b2 room roomb gripper left\n" + PLAN_END
     candidate, verdicts = _verdicts(domain, task, nl_plan)
     assert candidate.answer[0] == ("pick", ("b1", "rooma", "left"))
-    critique = domain.critique(task, candidate, verdicts, FeedbackLevel.FIRST)
+    critique = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
     assert critique == ("The plan is not valid. Step 3, drop obj b2 room roomb gripper left, is not possible: "
                         "carry b2 left does not hold.")
     # the PDDL style stays available for the same domain
@@ -168,7 +169,7 @@ def test_soft_length_critic_advises_and_never_certifies() -> None:
     assert soft.violations[0].kind == "suboptimal" and soft.score == pytest.approx(6 / 8)
     assert soft.violations[0].message == "the plan is valid, but it has 8 steps; a 6-step plan exists"
     assert certified(verdicts) and not certified([soft])  # soft verdicts never certify, alone or not
-    assert "Advice: the plan works, but it has 8 steps; a plan with 6 steps exists." in domain.critique(
+    assert "Advice: the plan works, but it has 8 steps; a plan with 6 steps exists." in domain_critique(domain, 
         task, candidate, verdicts, FeedbackLevel.ALL)
     _, verdicts = _verdicts(domain, task, "\n".join(GRIPPER_PLAN))
     assert verdicts[1].valid and verdicts[1].score == 1.0

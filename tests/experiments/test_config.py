@@ -146,9 +146,9 @@ def test_count_takes_the_first_instances_in_natural_order(planbench, tmp_path):
         ({"instance_sets__0__count": 0}, "instance_sets[0].count", "greater than or equal to 1"),
         ({"strategies__0__name": "magic"}, "strategies[0].name", "unknown strategy"),
         ({"strategies__0__k": 3}, "strategies[0].k", "unknown option for strategy 'best-of-n'"),
-        ({"strategies__0__n": "8"}, "strategies[0].n", "expected int"),
-        ({"strategies__0__n": 0}, "strategies[0]", "n must be at least 1"),
-        ({"strategies__0__constrained": "sort-of"}, "strategies[0]", "unknown constraint mode"),
+        ({"strategies__0__n": "8"}, "strategies[0].n", "valid integer"),
+        ({"strategies__0__n": 0}, "strategies[0].n", "greater than or equal to 1"),
+        ({"strategies__0__constrained": "sort-of"}, "strategies[0].constrained", "'auto', 'none', 'well-formed' or 'executable'"),
         ({"strategies__0__constrained": "none"}, "strategies[0].constrained", "random proposer"),
         ({"strategies__0__budget": {"samples": 3}}, "strategies[0].budget", "set by the grid"),
         ({"strategies__0__feedback": ["some"]}, "strategies[0].feedback[0]", "'none', 'binary', 'first' or 'all'"),
@@ -200,7 +200,7 @@ KEY_CHANGES = [
     {"style": "pddl"},
     {"strategies__0__n": 4},
     {"strategies__0__constrained": "executable"},
-    {"strategies__0__history": True},
+    {"strategies__0__refute": False},
     {"strategies__0__sampling": {"temperature": 0.0}},
     {"strategies__0__name": "modulo"},
     {"instance_sets__0__domain": "pddl"},
@@ -279,7 +279,7 @@ def test_identical_entries_run_once(planbench, tmp_path, caplog):
 def test_strategy_specific_options_are_checked(planbench, tmp_path):
     sweep = load(tmp_path, variant(strategies=[{"name": "self-consistency", "k": 5, "constrained": "well-formed"}]))
     assert sweep.trials[0].options == {"constrained": "well-formed", "k": 5}
-    with pytest.raises(InputError, match=r"strategies\[0\]\.k: expected"):
+    with pytest.raises(InputError, match=r"strategies\[0\]\.k: Input should be a valid integer"):
         load(tmp_path, variant(strategies=[{"name": "self-consistency", "k": 2.5, "constrained": "well-formed"}]))
 
 

@@ -229,6 +229,8 @@ def test_plan_progress_is_partial_credit_from_the_validators_prefixes() -> None:
     assert improve.plan_progress(result((0, 0))) == (False, 0.0)  # an empty plan is no progress
     assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [{"critic": "game24", "info": {}}]}]}]})) is None
     assert improve.plan_progress(None) is None
+    typed = {"critic": "plan-validator", "progress": {"valid": 3, "best": 2, "length": 4}}  # Verdict.progress, as stored now
+    assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [typed]}]}]})) == (False, 0.75)
 
 
 def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:

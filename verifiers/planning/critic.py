@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llm_modulo.errors import InputError, UnsupportedFeatureError
-from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus, Violation
+from llm_modulo.types import Candidate, Progress, Task, Verdict, VerdictStatus, Violation
 
 from ..base import BaseCritic
 from ._model import Literal, literal_str
@@ -31,7 +31,7 @@ class PlanCritic(BaseCritic):
     """Validates ``candidate.answer`` (a sequence of ground actions) against ``task.payload``.
 
     ``task.payload`` is a :class:`PlanningProblem` or any object whose ``.problem`` is one.
-    ``Verdict.info`` carries ``valid_prefix_len``, ``best_prefix_len`` and ``plan_len``.
+    ``Verdict.progress`` says how far the plan got (valid prefix, best prefix, length).
     """
 
     name = "plan-validator"
@@ -124,13 +124,9 @@ def planning_problem(task: Task) -> PlanningProblem:
 
 def verdict_from_report(report: PlanReport) -> Verdict:
     """The Verdict for a grounded validation report (critic name and timing are set by ``check``)."""
-    info = {
-        "valid_prefix_len": report.valid_prefix_len,
-        "best_prefix_len": report.best_prefix_len,
-        "plan_len": report.plan_len,
-    }
+    progress = Progress(valid=report.valid_prefix_len, best=report.best_prefix_len, length=report.plan_len)
     if report.valid:
-        return Verdict(status=VerdictStatus.VALID, critic=PlanCritic.name, score=1.0, engine=ENGINE, info=info)
+        return Verdict(status=VerdictStatus.VALID, critic=PlanCritic.name, score=1.0, engine=ENGINE, progress=progress)
     violations = [step_violation(f) for f in report.failures]
     if report.unmet_goals:
         violations.append(goal_violation(report))
@@ -143,7 +139,7 @@ def verdict_from_report(report: PlanReport) -> Verdict:
         violations=violations,
         score=min(score, 0.999),
         engine=ENGINE,
-        info=info,
+        progress=progress,
     )
 
 

@@ -1,0 +1,149 @@
+"""Each strategy's options, with their one set of defaults.
+
+The constructor, ``llm-modulo solve`` and sweep configs all read these models, so a default is
+written once, here. The defaults are the values ``solve`` has always used: 16 samples per
+call at temperature 1.0, 128 tokens each, seed 0, decoding held to the strongest grammar the
+domain offers, the first error fed back, and (for ``modulo``) the next round continuing from the
+valid prefix where the domain can say what it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from llm_modulo.errors import OptionError
+from llm_modulo.types import FeedbackLevel
+
+Constrained = Literal["auto", "none", "well-formed", "executable"]
+CONSTRAINT_MODES: tuple[str, ...] = ("none", "well-formed", "executable")
+
+
+class StrategyOptions(BaseModel):
+    """What every strategy takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(16, ge=1, strict=True, description="samples per LLM call")
+    temperature: float = Field(1.0, ge=0, allow_inf_nan=False, strict=True, description="sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, strict=True, description="nucleus sampling mass")
+    max_tokens: int = Field(128, ge=1, strict=True, description="generated tokens per completion")
+    constrained: Constrained = Field(
+        "auto",
+        description="decoding grammar: none (free text), well-formed answers, executable ones (the "
+        "domain's simulator checks each step), or auto: executable where the domain has a grammar, else none",
+    )
+    seed: int | None = Field(0, strict=True, description="random seed (None: not reproducible)")
+    refute: bool = Field(True, strict=True, description="ask the hard critics for a proof of no answer before sampling")
+
+    strategy_name: ClassVar[str] = ""
+
+    @field_validator("constrained", mode="before")
+    @classmethod
+    def _bool_shorthand(cls, value: Any) -> Any:
+        """``True``/``False`` are shorthands for "well-formed"/"none"."""
+        if isinstance(value, bool):
+            return "well-formed" if value else "none"
+        return value
+
+
+class DirectOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "direct"
+
+
+class BestOfNOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "best-of-n"
+
+
+class SelfConsistencyOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "self-consistency"
+    k: int | None = Field(None, ge=1, strict=True, description="samples to vote over (default: the budget's samples, else 8)")
+
+
+class SelfCritiqueOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "self-critique"
+    history: bool = Field(False, strict=True, description="keep every earlier answer and the model's critique in the prompt")
+
+
+class ModuloOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "modulo"
+    feedback: FeedbackLevel = Field(FeedbackLevel.FIRST, description="critique given back: none | binary | first | all")
+    history: bool = Field(False, strict=True, description="keep every earlier round's answer and critique in the prompt")
+    reuse_prefix: bool | None = Field(
+        None, strict=True, description="continue from the best candidate's valid prefix (None: where the domain has valid_prefix)"
+    )
+    exclude_rejected: bool = Field(
+        True, strict=True, description="with a grammar, exclude the first choices the critics rejected at the prefix"
+    )
+    retry_excluded: bool = Field(
+        False, strict=True, description="after a round without progress, decode the same prefix again before backtracking"
+    )
+    remember_rejected: bool = Field(
+        False, strict=True, description="rule out each rejected step after the exact steps that led to it, in every later round"
+    )
+    backprompt: bool = Field(True, strict=True, description="put the critique in the next prompt (False: decoding only)")
+
+
+class SearchOptions(StrategyOptions):
+    strategy_name: ClassVar[str] = "search"
+    constrained: Constrained = Field("executable", description="always executable: the simulator offers the steps")
+    heuristic: Literal["relaxed-plan", "goal-count", "none"] = Field(
+        "relaxed-plan", description="distance-to-goal estimate ordering the open list (none: the model alone)"
+    )
+    queues: Literal["single", "dual"] = Field(
+        "single", description="dual: a second open list for the domain's preferred steps (FF's helpful actions)"
+    )
+    max_nodes: int = Field(500, ge=1, strict=True, description="expansions when the budget sets no nodes")
+    trace_nodes: bool = Field(True, strict=True, description="keep each expansion's scored children in the trace")
+
+
+OPTIONS: dict[str, type[StrategyOptions]] = {
+    cls.strategy_name: cls
+    for cls in (DirectOptions, BestOfNOptions, SelfConsistencyOptions, SelfCritiqueOptions, ModuloOptions, SearchOptions)
+}
+
+
+def build_options(cls: type[StrategyOptions], base: StrategyOptions | None = None, **updates: Any) -> StrategyOptions:
+    """``cls``'s options from ``base`` (or the defaults) with ``updates``; a bad value or an option the
+    strategy does not have is one :class:`~llm_modulo.errors.OptionError` line."""
+    if base is not None and not isinstance(base, cls):
+        raise OptionError(f"{cls.strategy_name or cls.__name__} takes {cls.__name__}, not {type(base).__name__}")
+    data = {**(base.model_dump(exclude_unset=True) if base is not None else {}), **updates}
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise OptionError(options_error(cls, exc)) from None
+
+
+def options_error(cls: type[StrategyOptions], exc: ValidationError) -> str:
+    """One line for the first problem pydantic found."""
+    field, message = options_problem(cls, exc)
+    return f"{cls.strategy_name or cls.__name__} option {field}: {message}" if field else message
+
+
+def options_problem(cls: type[StrategyOptions], exc: ValidationError) -> tuple[str, str]:
+    """(the option, what is wrong with it) for the first problem pydantic found."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    name = cls.strategy_name or cls.__name__
+    if first["type"] == "extra_forbidden":
+        return field, f"{name} has no option {field!r}; its options: {', '.join(cls.model_fields)}"
+    return field, f"{first['msg']} (got {first.get('input')!r})"
+
+
+__all__ = [
+    "CONSTRAINT_MODES",
+    "OPTIONS",
+    "BestOfNOptions",
+    "Constrained",
+    "DirectOptions",
+    "ModuloOptions",
+    "SearchOptions",
+    "SelfConsistencyOptions",
+    "SelfCritiqueOptions",
+    "StrategyOptions",
+    "build_options",
+    "options_error",
+    "options_problem",
+]
