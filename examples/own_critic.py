@@ -29,11 +29,12 @@ class ShortPlan(BaseCritic):
 
 def main() -> None:
     domain = blocksworld()
-    domain.critics = lambda task: [PlanCritic(), ShortPlan(limit=6)]  # type: ignore[method-assign]
     task = sussman_anomaly(domain)
     plan = "(unstack c a)\n(put-down c)\n(pick-up b)\n(stack b c)\n(pick-up a)\n(stack a b)\n[PLAN END]"
-    result = lm.BestOfN(lm.ScriptedModel(["(pick-up a)\n[PLAN END]", plan]), domain, n=1,
-                        budget=lm.Budget(samples=2)).run(task)
+    model = lm.ScriptedModel(["(pick-up a)\n[PLAN END]", plan])
+    # critics=[...] replaces the domain's own: the plan validator (hard) and the new soft critic
+    result = lm.BestOfN(model, domain, n=1, budget=lm.Budget(samples=2), constrained="none",
+                        critics=[PlanCritic(), ShortPlan(limit=6)]).run(task)
     print(result.status.value, [f"{v.critic}:{v.status.value}" for v in result.certificate])
 
 

@@ -18,8 +18,9 @@ def main() -> None:
     domain = blocksworld()
     task = sussman_anomaly(domain)
     model = lm.load_model(args.model, seed=0)
-    strategy = lm.Modulo(model, domain, budget=lm.Budget(rounds=20, samples=160), n=8,
-                         constrained=True, reuse_prefix=True, feedback="first", seed=0)
+    # the defaults: 16 samples a round, decoding held to executable steps, the first error fed back,
+    # each round continuing from the best candidate's valid prefix
+    strategy = lm.Modulo(model, domain, budget=lm.Budget(rounds=10))
     result = strategy.run(task)
     print(result.status.value)
     for name, objects in result.answer or []:

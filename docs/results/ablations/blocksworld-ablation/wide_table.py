@@ -2,7 +2,7 @@
 first 100 instances of each PlanBench Blocksworld set, with executable plans and the applicable prefix
 (``improve.round_table`` over the sweep's trials).
 
-    python examples/improve/blocksworld-ablation/wide_table.py runs/abl/store.sqlite
+    python docs/results/ablations/blocksworld-ablation/wide_table.py runs/abl/store.sqlite
 """
 
 import sys

@@ -5,7 +5,7 @@ For every source (imitation, both, expert) and training seed (0, 1, 2): the run 
 step 1's run) and ``round-1/train.jsonl``: ``improve.round_data`` at ``--train-tokens 16000``, whose
 random subset follows ``--train-seed``. A copy goes to ``.dev/c/`` for the GPU (``gpu_train.py``).
 
-    python examples/improve/blocksworld-ablation/make_train_sets.py     # from the repository root
+    python docs/results/ablations/blocksworld-ablation/make_train_sets.py     # from the repository root
 """
 
 import shutil
