@@ -20,9 +20,9 @@ import time
 
 from llm_modulo.models import load_model
 from llm_modulo.models.batching import BatchingModel
+from llm_modulo.models.prompts import CompactPrompts
 from llm_modulo.protocols import Batch, SampleRequest, SamplingParams
 from llm_modulo.registry import load_task
-from llm_modulo.training.chat import CompactPrompts
 
 
 def requests(domain: str, set_name: str, k: int, max_tokens: int) -> list[SampleRequest]:

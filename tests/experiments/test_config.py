@@ -343,7 +343,7 @@ def test_the_planner_benchmark_config_matches_the_improve_evaluation(planbench):
     direct = [t for t in sweep.trials if t.strategy == "direct"]
     assert {t.sampling.temperature for t in direct} == {0.0}
     # the same trials as improve's evaluation (same keys: an improve eval store can seed this one)
-    entries = {e["name"]: e for e in improve._strategy_entries(["direct", "modulo"], 8, 64)}
+    entries = {e["name"]: e for e in improve.strategy_entries(["direct", "modulo"], 8, 64)}
     for t in sweep.trials[:12] + base.trials[:4]:
         entry = dict(entries[t.strategy])
         assert t.domain_options == entry.pop("domain_options")

@@ -20,7 +20,7 @@ def test_the_shipped_planner_plans_alone_where_the_base_does_not(real_sweep_rows
         "budgets": [{"samples": 8, "rounds": "none"}],
         # PlanBench 4-5 blocks, never trained on (training problems exclude every test instance by key)
         "instance_sets": [{"domain": "blocksworld", "set": "blocksworld/generated_basic", "count": 4}],
-        "strategies": improve._strategy_entries(["direct"], 8, 64),  # greedy, compact prompts, as evaluated
+        "strategies": improve.strategy_entries(["direct"], 8, 64),  # greedy, compact prompts, as evaluated
     }  # fmt: skip
     rows = real_sweep_rows(sweep)
     solved = {m: sum(bool(r["verified"]) for r in rows if r["model"] == m) for m in ("smollm2-135m-planner", "default")}

@@ -12,12 +12,12 @@ import shutil
 from pathlib import Path
 
 from llm_modulo.training import improve, targets
-from llm_modulo.training.improve import ImproveConfig, _tokenizer
+from llm_modulo.training.improve import ImproveConfig, base_tokenizer
 
 root = Path("runs/abl")
 ship = Path(".dev/c")
 ship.mkdir(parents=True, exist_ok=True)
-tokenizer = _tokenizer("default")
+tokenizer = base_tokenizer("default")
 common = dict(domain="blocksworld", rounds=1, problems=300, min_blocks=3, max_blocks=6, sample_strategy="search",
               sample_heuristic="relaxed-plan", train_tokens=16000, eval_count=25, eval_strategies=["direct"], epochs=2.0,
               batch_size=8, lr=1e-3, max_len=512, threads=2, batch_trials=16, store=str((root / "store.sqlite").resolve()))
