@@ -62,6 +62,8 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("search_guide", "search: state key and distance-to-goal estimate",
                    "no heuristic and no duplicate detection"),
         Capability("load", "solve --domain-name NAME --instance ID, bench", None),
+        Capability("load_files", "PDDL problem files as instances (solve --domain/--problem, PlanBench names, "
+                   "folders of problem files as bench instance sets)", "instances are named, through load()"),
         Capability("instances", "bench configs that name an instance set", None),
         Capability("reference_check", "report --recheck: an independent re-check of verified answers",
                    "verified answers are listed as unchecked"),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
+from llm_modulo.contract import has
 from llm_modulo.errors import InputError, UnknownNameError
 
 DOMAINS: dict[str, str] = {
@@ -118,37 +119,33 @@ def _accepts(factory: Callable[..., Any], name: str) -> bool:
 
 
 def is_planning(domain: Any) -> bool:
-    """Whether ``domain`` is a PDDL planning domain (its instances are PDDL problem files)."""
-    from llm_modulo.domains.planning.domain import PlanningDomain
-
-    return isinstance(domain, PlanningDomain)
+    """Whether ``domain``'s instances are PDDL problem files: it has the ``load_files`` capability
+    (``solve --domain D.pddl --problem P.pddl``, PlanBench names, folders of problem files)."""
+    return has(domain, "load_files")
 
 
 def load_task(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
-    """(domain, task) for an instance name of any registered domain.
+    """(domain, task) for an instance name of any registered domain, through the domain's ``load``.
 
-    Planning domains (and ``domain=None``) take PlanBench instance names or problem files, with
-    the vocabulary detected from the PDDL when no domain is named; any other domain resolves its
-    own instance names through its ``load`` hook (e.g. ``load_task("901", "game24")``).
+    Without ``domain`` the instance is a PlanBench name or a PDDL problem file, and the planning
+    vocabulary is detected from the PDDL (e.g. ``load_task("901", "game24")``,
+    ``load_task("blocksworld/generated_basic/instance-2")``).
     """
     if domain is None:
         return load_planning_instance(instance, None, style, **options)
     factory = domain_factory(domain)
     kwargs = {"style": style, **options} if _accepts(factory, "style") else dict(options)
     chosen = get_domain(domain, **kwargs)
-    if is_planning(chosen):
-        return load_planning_instance(instance, domain, style, **options)
-    loader = getattr(chosen, "load", None)
-    if loader is None:
-        raise InputError(f"domain {domain!r} cannot load instances by name")
-    return chosen, loader(instance)
+    if not has(chosen, "load"):
+        raise InputError(f"domain {domain!r} cannot load instances by name: it has no load(instance)")
+    return chosen, chosen.load(instance)
 
 
 def domain_instances(domain: str, set_name: str, **options: Any) -> list[str]:
     """The instance names of ``set_name`` for a domain with an ``instances`` hook (not PDDL folders)."""
     chosen = get_domain(domain, **options)
     hook = getattr(chosen, "instances", None)
-    if hook is None or is_planning(chosen):
+    if hook is None or is_planning(chosen):  # a planning domain's sets are folders of problem files
         raise InputError(f"domain {domain!r} has no named instance sets")
     return list(hook(set_name))
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llm_modulo.errors import InputError
+from llm_modulo.strategies.options import StrategyOptions
 from llm_modulo.types import Budget, FeedbackLevel
 
 STYLES = ("nl", "pddl")
@@ -48,12 +49,18 @@ class BudgetSpec(Budget):
         return Budget(**self.model_dump())
 
 
+_DEFAULTS = StrategyOptions.model_fields
+
+
 class SamplingSpec(BaseModel):
+    """The sweep's ``[sampling]`` table; its defaults are the strategies' own (one set, in
+    :mod:`llm_modulo.strategies.options`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(1.0, ge=0.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
-    max_tokens: int = Field(128, ge=1)
+    temperature: float = Field(_DEFAULTS["temperature"].default, ge=0.0)
+    top_p: float = Field(_DEFAULTS["top_p"].default, gt=0.0, le=1.0)
+    max_tokens: int = Field(_DEFAULTS["max_tokens"].default, ge=1)
 
 
 class InstanceSetSpec(BaseModel):
