@@ -63,7 +63,7 @@ def _typed(ctx: typer.Context, names: Collection[str]) -> set[str]:
     return {n for n, source in sources.items() if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
 
 
-def load_task(instance: str | None, domain_file: Path | None, problem_file: Path | None,
+def task_from_args(instance: str | None, domain_file: Path | None, problem_file: Path | None,
               domain_name: str | None, style: Style, **options: Any) -> tuple[Any, Any]:
     from llm_modulo.registry import load_planning_task, load_task
 
@@ -157,7 +157,7 @@ def solve(
     compact = compact_prompts(prompt_format, model)
     if zero_shot or compact:
         options["one_shot"] = False
-    the_domain, task = load_task(instance, domain, problem, domain_name, style, **options)
+    the_domain, task = task_from_args(instance, domain, problem, domain_name, style, **options)
     if compact:
         the_domain = with_compact_prompts(the_domain, required=prompt_format == "compact")
     lm, load_seconds = _load_model(model, seed)

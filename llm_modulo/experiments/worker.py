@@ -104,7 +104,7 @@ def batcher_of(model: Any) -> Any:
     return model
 
 
-def load_task(spec: TrialSpec) -> tuple[Any, Any]:
+def trial_task(spec: TrialSpec) -> tuple[Any, Any]:
     """(domain, task) from the PDDL paths the driver resolved, else by the domain's instance name.
 
     The domain option ``prompt_format`` (``"compact"``: the problem statement alone; ``"full"``:
@@ -163,7 +163,7 @@ def run_trial(spec: TrialSpec, cache_path: str | None = None) -> dict[str, Any]:
     try:
         model = model_for(spec, cache_path)
         with _SETUP_LOCK:
-            domain, task = load_task(spec)
+            domain, task = trial_task(spec)
         strategy = build_strategy(spec, model, domain)
     except FATAL_AT_SETUP:
         raise
@@ -317,7 +317,7 @@ __all__ = [
     "drop_batched_models",
     "execute_trial",
     "fresh_per_trial",
-    "load_task",
+    "trial_task",
     "make_row",
     "model_for",
     "run_trial",

@@ -377,11 +377,11 @@ def test_domain_options_make_their_own_trials_and_keys(tmp_path, planbench):
     assert len(plain) == len(zero) == 2
     assert "domain_options" not in plain[0].config()  # keys without options stay as they were
     assert {t.key for t in plain}.isdisjoint({t.key for t in zero})
-    from llm_modulo.experiments.executors import load_task
+    from llm_modulo.experiments.executors import trial_task
 
-    domain, task = load_task(zero[0])
+    domain, task = trial_task(zero[0])
     assert "[PLAN END]" not in domain.prompt(task).messages[0]["content"]  # no worked example
-    domain, task = load_task(plain[0])
+    domain, task = trial_task(plain[0])
     assert "[PLAN END]" in domain.prompt(task).messages[0]["content"]
 
 
@@ -398,10 +398,10 @@ def test_compact_prompts_are_the_training_prompts(tmp_path, planbench):
     trials = load_sweep(path).trials
     compact = [t for t in trials if t.domain_options]
     assert len(compact) == 2 and compact[0].config()["domain_options"] == {"prompt_format": "compact"}
-    from llm_modulo.experiments.executors import load_task
+    from llm_modulo.experiments.executors import trial_task
     from llm_modulo.training.chat import training_domain
 
-    domain, task = load_task(compact[0])
+    domain, task = trial_task(compact[0])
     trained_on = training_domain("blocksworld", "compact").prompt(task)
     assert domain.prompt(task).messages == trained_on.messages
     assert domain.prompt(task).messages[0]["content"].startswith("[STATEMENT]")

@@ -270,5 +270,5 @@ def test_property_ill_formed_plans_are_invalid_verdicts(
     )
     assert verdict.status is VerdictStatus.INVALID
     assert (verdict.violations[0].step, verdict.violations[0].kind) == (step, kind)
-    assert verdict.info["valid_prefix_len"] == step - 1
+    assert verdict.progress is not None and verdict.progress.valid == step - 1
     assert not up_validate(inst.problem, plan)

@@ -30,7 +30,7 @@ from plan_fixtures import (
 )
 
 from llm_modulo.errors import InputError
-from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus
+from llm_modulo.types import Candidate, Progress, Task, Verdict, VerdictStatus
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_invalid_verdict_carries_violations_score_and_info(sussman: PlanningProb
     goal = verdict.violations[-1]
     assert goal.detail["unmet"] == [[True, ["on", "a", "b"]], [True, ["on", "b", "c"]]]
     assert goal.message == "after the valid prefix (2 steps), goals (on a b), (on b c) do not hold"
-    assert verdict.info == {"valid_prefix_len": 2, "best_prefix_len": 2, "plan_len": 7}
+    assert verdict.progress == Progress(valid=2, best=2, length=7) and verdict.info == {}
     assert verdict.score == pytest.approx(0.9 * 0.0 + 0.1 * 2 / 3)  # goals at best point, then valid steps
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
 

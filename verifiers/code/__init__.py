@@ -1,6 +1,6 @@
 """Sandboxed code execution: run candidate Python against tests in a limited child process."""
 
-from llm_modulo.verifiers.code.critic import CodeExecutionCritic, judge
+from llm_modulo.verifiers.code.critic import CodeExecutionCritic, violations_of_run
 from llm_modulo.verifiers.code.sandbox import (
     Call,
     CallRecord,
@@ -24,7 +24,7 @@ __all__ = [
     "SandboxError",
     "SandboxLimits",
     "StyleCritic",
-    "judge",
+    "violations_of_run",
     "matches",
     "network_namespace_works",
     "style_findings",

@@ -74,7 +74,7 @@ def _case_violation(number: int, case: CodeCase, record: CallRecord, entry: str,
     )
 
 
-def judge(suite: CodeSuite, report: RunReport, limits: SandboxLimits) -> tuple[list[Violation], int]:
+def violations_of_run(suite: CodeSuite, report: RunReport, limits: SandboxLimits) -> tuple[list[Violation], int]:
     """(violations, tests passed) for a sandboxed run of ``suite``."""
     if report.status == "syntax_error":
         error = report.error or {}
@@ -157,7 +157,7 @@ class CodeExecutionCritic(BaseCritic):
         suite = self.suite_of(task)
         source = str(candidate.answer)
         report = self.sandbox.run(source, suite.entry, [c.call() for c in suite.cases])
-        violations, passed = judge(suite, report, self.sandbox.limits)
+        violations, passed = violations_of_run(suite, report, self.sandbox.limits)
         total = len(suite.cases)
         ok = report.status == "completed" and not violations and passed == total
         return Verdict(

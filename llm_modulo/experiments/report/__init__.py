@@ -24,7 +24,7 @@ from llm_modulo.experiments.report.arms import (
     UNITS,
     ArmSummary,
     budget_of,
-    budget_text,
+    budget_label,
     group_arms,
     summarise,
 )
@@ -54,7 +54,7 @@ from llm_modulo.experiments.stats import succeeded
 
 __all__ = [
     "ANYTIME", "BUDGET_FIELDS", "FEEDBACK_ORDER", "REQUIRED_COLUMNS", "UNITS", "ArmSummary", "BudgetWinner",
-    "ControlComparison", "ReportFiles", "budget_families", "budget_of", "budget_text", "compare_controls",
+    "ControlComparison", "ReportFiles", "budget_families", "budget_of", "budget_label", "compare_controls",
     "default_out_dir", "extent", "feedback_families", "figure_budget", "figure_feedback", "figure_rounds",
     "figure_success", "group_arms", "load_meta", "load_trials", "open_store", "print_summary", "recheck_store",
     "regenerate_command", "solved_at", "succeeded", "success_curve", "summarise", "winners_by_budget",

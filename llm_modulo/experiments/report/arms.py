@@ -41,7 +41,7 @@ def budget_of(trial: dict[str, Any]) -> dict[str, Any]:
     return {k: trial.get(f"budget_{k}") for k in BUDGET_FIELDS}
 
 
-def budget_text(budget: dict[str, Any]) -> str:
+def budget_label(budget: dict[str, Any]) -> str:
     parts = [f"{k}={num(budget[k])}" for k in BUDGET_FIELDS if budget.get(k) is not None]
     return ", ".join(parts) or "unlimited"
 
@@ -112,8 +112,8 @@ class ArmSummary:
     name: str = ""  # display name, unique within its (domain, instance set)
 
     @property
-    def budget_text(self) -> str:
-        return budget_text(self.budget)
+    def budget_label(self) -> str:
+        return budget_label(self.budget)
 
     @property
     def group(self) -> tuple[str, str]:
@@ -128,7 +128,7 @@ class ArmSummary:
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "rows"}
-        data["budget_text"] = self.budget_text
+        data["budget_text"] = self.budget_label
         return data
 
 
@@ -140,7 +140,7 @@ def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
     """
     buckets: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for t in trials:
-        b = budget_text(budget_of(t))
+        b = budget_label(budget_of(t))
         buckets[(t["domain"], t["instance_set"], t["label"], t["model"], t["feedback"], b)].append(t)
     arms = []
     for (domain, instance_set, label, model, _, _), rows in buckets.items():
@@ -189,8 +189,8 @@ def _name_arms(arms: list[ArmSummary]) -> None:
                     extra.append(a.model)
                 if len({b.feedback for b in same}) > 1:
                     extra.append(f"feedback {a.feedback}")
-                if len({b.budget_text for b in same}) > 1:
-                    extra.append(a.budget_text)
+                if len({b.budget_label for b in same}) > 1:
+                    extra.append(a.budget_label)
                 a.name = f"{a.label} ({', '.join(extra)})" if extra else a.label
 
 

@@ -43,12 +43,12 @@ def compare_controls(arms: Sequence[ArmSummary]) -> list[ControlComparison]:
     for group in group_arms(arms).values():
         randoms = [a for a in group if a.proposer == "random"]
         for a in (a for a in group if a.proposer != "random"):
-            same = [r for r in randoms if r.strategy == a.strategy and r.budget_text == a.budget_text]
+            same = [r for r in randoms if r.strategy == a.strategy and r.budget_label == a.budget_label]
             exact = [r for r in same if r.signature(MODEL_KEYS) == a.signature(MODEL_KEYS)]
             chosen, match = (exact, "same settings") if exact else (
                 [r for r in same if r.feedback == a.feedback] or same, "same strategy and budget")
             if not chosen:
-                rows.append(ControlComparison(a, None, "", f"No random control ran {a.strategy} at {a.budget_text}."))
+                rows.append(ControlComparison(a, None, "", f"No random control ran {a.strategy} at {a.budget_label}."))
             for r in chosen:
                 rows.append(ControlComparison(a, r, match, _control_sentence(a, r)))
     return rows
@@ -222,7 +222,7 @@ def feedback_families(arms: Sequence[ArmSummary]) -> list[list[ArmSummary]]:
     families: dict[tuple[str, ...], list[ArmSummary]] = {}
     for a in arms:
         if a.strategy == "modulo":
-            key = (a.model, a.budget_text, a.signature(FEEDBACK_KEYS))
+            key = (a.model, a.budget_label, a.signature(FEEDBACK_KEYS))
             families.setdefault(key, []).append(a)
     order = {lvl: i for i, lvl in enumerate(FEEDBACK_ORDER)}
     return [sorted(f, key=lambda a: (order.get(a.feedback, 99), a.feedback)) for f in families.values()]

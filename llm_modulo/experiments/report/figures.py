@@ -47,7 +47,7 @@ def figure_success(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
     err = [[100 * (a.rate - a.lo) for a in arms], [100 * (a.hi - a.rate) for a in arms]]
     colours = ["tab:gray" if a.proposer == "random" else "tab:blue" for a in arms]
     ax.barh(ys, rates, xerr=err, color=colours, capsize=3, height=0.6)
-    ax.set_yticks(ys, [_legend_name(a) + ("" if a.budget_text in a.name else f"\n{a.budget_text}") for a in arms],
+    ax.set_yticks(ys, [_legend_name(a) + ("" if a.budget_label in a.name else f"\n{a.budget_label}") for a in arms],
                   fontsize=8)
     for y, a in zip(ys, arms):
         ax.text(min(100 * a.hi + 1.5, 101), y, f"{a.solved}/{a.trials}", va="center", fontsize=8)
@@ -159,7 +159,7 @@ def figure_feedback(families: Sequence[Sequence[ArmSummary]], path: Path, title:
             lo.append(100 * (a.rate - a.lo))
             hi.append(100 * (a.hi - a.rate))
         colour = "tab:gray" if family[0].proposer == "random" else _COLOURS[i % len(_COLOURS)]
-        label = f"{family[0].label} · {family[0].model} · {family[0].budget_text}"
+        label = f"{family[0].label} · {family[0].model} · {family[0].budget_label}"
         ax.bar(xs, ys, width=width, yerr=[lo, hi], capsize=3, color=colour, label=label,
                hatch="//" if family[0].proposer == "random" else None, edgecolor="white")
     ax.set_xticks(range(len(levels)), levels)

@@ -145,7 +145,7 @@ def _render_group(domain: str, instance_set: str, arms: list[ArmSummary], models
     L += ["### Success rate per arm", ""]
     L += md_table(["arm", "proposer", "model", "strategy", "feedback", "budget", "solved", "success", "95% CI",
                  "instances", "errors"],
-                [(a.name, a.proposer, a.model, a.strategy, _feedback_shown(a), a.budget_text, f"{a.solved}/{a.trials}",
+                [(a.name, a.proposer, a.model, a.strategy, _feedback_shown(a), a.budget_label, f"{a.solved}/{a.trials}",
                   pct(a.rate) if a.trials else "–", ci(a.lo, a.hi) if a.trials else "–", a.instances, a.errors)
                  for a in arms])
     L += ["", "### Cost per trial and per solved trial", "",
@@ -153,7 +153,7 @@ def _render_group(domain: str, instance_set: str, arms: list[ArmSummary], models
           "divided by the number solved.", ""]
     L += md_table(["arm", "proposer", "budget", "LLM calls", "samples", "gen. tokens", "rounds", "seconds",
                  "calls (solved)", "samples (solved)", "tokens (solved)", "rounds (solved)", "tokens per solve"],
-                [(a.name, a.proposer, a.budget_text, fixed(a.mean_calls), fixed(a.mean_samples), fixed(a.mean_tokens, 0),
+                [(a.name, a.proposer, a.budget_label, fixed(a.mean_calls), fixed(a.mean_samples), fixed(a.mean_tokens, 0),
                   fixed(a.mean_rounds), fixed(a.mean_seconds, 2), fixed(a.solved_calls), fixed(a.solved_samples),
                   fixed(a.solved_tokens, 0), fixed(a.solved_rounds), fixed(a.tokens_per_solve, 0)) for a in arms])
     L.append("")
@@ -169,7 +169,7 @@ def _render_group(domain: str, instance_set: str, arms: list[ArmSummary], models
     if comparisons and any(c.random for c in comparisons):
         L += md_table(["strategy", "budget", "LLM arm", "LLM success", "random arm", "random success", "matched on",
                      "verdict"],
-                    [(c.llm.strategy, c.llm.budget_text, c.llm.name, f"{pct(c.llm.rate)} {ci(c.llm.lo, c.llm.hi)}",
+                    [(c.llm.strategy, c.llm.budget_label, c.llm.name, f"{pct(c.llm.rate)} {ci(c.llm.lo, c.llm.hi)}",
                       c.random.name if c.random else "–",
                       f"{pct(c.random.rate)} {ci(c.random.lo, c.random.hi)}" if c.random else "–",
                       c.match or "–", c.sentence) for c in comparisons])
@@ -245,7 +245,7 @@ def _render_group(domain: str, instance_set: str, arms: list[ArmSummary], models
         rows = []
         for f in families:
             for a in f:
-                rows.append((a.model, a.proposer, a.budget_text, a.feedback, f"{a.solved}/{a.trials}",
+                rows.append((a.model, a.proposer, a.budget_label, a.feedback, f"{a.solved}/{a.trials}",
                              f"{pct(a.rate)} {ci(a.lo, a.hi)}", fixed(a.solved_rounds)))
         L += md_table(["model", "proposer", "budget", "feedback", "solved", "success (95% CI)", "rounds (solved)"], rows)
         fig_no += 1
@@ -273,7 +273,7 @@ def _render_published(domain: str, instance_set: str, arms: list[ArmSummary], in
         return str(info.get("name", spec)) if isinstance(info, dict) else spec
 
     for a in arms:
-        proto = f"{a.strategy}" + (f", feedback {a.feedback}" if a.strategy == "modulo" else "") + f", {a.budget_text}"
+        proto = f"{a.strategy}" + (f", feedback {a.feedback}" if a.strategy == "modulo" else "") + f", {a.budget_label}"
         if a.label != a.strategy:
             proto += f" (arm `{a.label}`)"
         rows.append(("this run", f"{model_name(a.model)}" + (" (random control)" if a.proposer == "random" else ""),

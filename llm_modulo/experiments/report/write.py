@@ -157,7 +157,7 @@ def print_summary(console: Any, files: ReportFiles) -> None:
                              ("success", "right"), ("95% CI", "right"), ("tokens/trial", "right"), ("errors", "right")):
             table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for a in group:
-            table.add_row(a.name, a.proposer, a.budget_text, f"{a.solved}/{a.trials}",
+            table.add_row(a.name, a.proposer, a.budget_label, f"{a.solved}/{a.trials}",
                           pct(a.rate) if a.trials else "–", ci(a.lo, a.hi) if a.trials else "–",
                           fixed(a.mean_tokens, 0), str(a.errors))
         console.print(table)
