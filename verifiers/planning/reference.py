@@ -91,9 +91,9 @@ def up_check(problem: PlanningProblem, plan: Iterable[GroundAction | tuple[str, 
     from unified_planning.engines.results import FailedValidationReason, ValidationResultStatus
     from unified_planning.exceptions import UPException
 
-    from .pddl import _quiet_up
+    from ._parse import quiet_up
 
-    _quiet_up()
+    quiet_up()
     if problem.up_problem is None:
         raise UnsupportedFeatureError("no unified-planning problem to validate against")
     steps = [GroundAction.of(raw) for raw in plan]
