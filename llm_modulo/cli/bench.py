@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from enum import Enum
@@ -64,10 +63,6 @@ def bench(
     from llm_modulo.experiments.tables import plan_table
 
     setup_logging(verbose)
-    if device != "cpu":
-        from llm_modulo.experiments.worker import DEVICE_ENV
-
-        os.environ[DEVICE_ENV] = device  # the worker processes inherit it
     command = shlex.join(["llm-modulo", *sys.argv[1:]])  # the same command resumes: stored trials are skipped
     try:
         sweep = load_sweep(config)
@@ -77,7 +72,7 @@ def bench(
         if dry_run:
             out.print(plan_table(sweep, store_path))
             return
-        outcome = run_sweep(sweep, store_path, executor=executor, address=address, workers=workers, threads=threads,
+        outcome = run_sweep(sweep, store_path, device=device, executor=executor, address=address, workers=workers, threads=threads,
                             batch=batch, cache=not no_cache, cache_path=cache, retry_errors=retry_errors, limit=limit,
                             console=out, command=command)
     except SweepInterrupted as stop:

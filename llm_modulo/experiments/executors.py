@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -25,7 +26,6 @@ from typing import Any, Protocol
 from llm_modulo.errors import InputError
 from llm_modulo.experiments.trials import TrialSpec
 from llm_modulo.experiments.worker import (
-    DEVICE_ENV,
     FATAL_ALWAYS,
     FATAL_AT_SETUP,
     FatalTrialError,
@@ -183,9 +183,8 @@ class BatchedExecutor(_FuturesExecutor):
             import gc
 
             gc.collect()
-            if os.environ.get(DEVICE_ENV, "cpu").startswith("cuda"):
-                import torch
-
+            torch = sys.modules.get("torch")  # loaded only if a local model ran here
+            if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
                 torch.cuda.empty_cache()
             log.info("released %s: no trial left uses it", model)
 
@@ -337,7 +336,6 @@ def make_executor(
 
 
 __all__ = [
-    "DEVICE_ENV",
     "FATAL_ALWAYS",
     "FATAL_AT_SETUP",
     "BatchedExecutor",

@@ -110,6 +110,7 @@ def run_sweep(
     console: Console | None = None,
     command: str | None = None,
     progress: bool = True,
+    device: str = "cpu",
 ) -> SweepOutcome:
     """Run the sweep's pending trials and commit each one as it finishes.
 
@@ -147,7 +148,8 @@ def run_sweep(
         store.set_meta(f"sweep/{sweep.name}/trials", {t.key: t.label for t in sweep.trials})
         done = store.done_keys(include_errors=not retry_errors)  # with --retry-errors, error rows are pending
         expected = {t.key for t in sweep.trials}
-        pending = [t for t in sweep.trials if t.key not in done]
+        pending = [t if t.device == device else t.model_copy(update={"device": device})
+                   for t in sweep.trials if t.key not in done]
         truncated = limit is not None and len(pending) > limit
         if limit is not None:
             pending = pending[:limit]

@@ -44,6 +44,7 @@ class TrialSpec(BaseModel):
     model_resolved: str  # the spec with relative paths made absolute, for load_model
     domain_file: str
     problem_file: str
+    device: str = "cpu"  # where a local model runs (cpu, cuda): the hardware, recorded per run, not a setting
 
     def config(self) -> dict[str, Any]:
         """The trial's full config, the key's preimage: sweep name, label and paths excluded."""

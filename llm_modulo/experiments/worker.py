@@ -40,7 +40,6 @@ _BATCHING = threading.Event()  # set while a BatchedExecutor runs in this proces
 _BATCH_LOCK = threading.RLock()  # one batch at a time across this process's models (they share the cores)
 
 
-DEVICE_ENV = "LLM_MODULO_DEVICE"  # where local models run in the workers (cpu, cuda); `bench --device` sets it
 
 
 class FatalTrialError(LLMModuloError):
@@ -73,12 +72,11 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
 
     if fresh_per_trial(spec.model):
         return load_model(spec.model_resolved, seed=spec.seed)
-    key = (spec.model_resolved, cache_path, _BATCHING.is_set())
+    key = (spec.model_resolved, cache_path, _BATCHING.is_set(), spec.device)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            device = os.environ.get(DEVICE_ENV, "cpu")  # not a setting of the trial: the hardware is recorded per run
-            model = load_model(spec.model_resolved, device=device)
+            model = load_model(spec.model_resolved, device=spec.device)
             if hasattr(model, "load"):
                 model.load()
             _set_threads()
@@ -306,7 +304,6 @@ def threads_per_worker(workers: int) -> int:
 
 
 __all__ = [
-    "DEVICE_ENV",
     "FATAL_ALWAYS",
     "FATAL_AT_SETUP",
     "FatalTrialError",

@@ -89,16 +89,10 @@ def round_data(cfg: ImproveConfig, out: Path, round_no: int, tokenizer: Any | No
 
 def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> list[RoundRow]:
     """Run (or resume) ``cfg.rounds`` rounds of expert iteration in ``out``; returns the table rows."""
-    import os
-
-    from llm_modulo.experiments.worker import DEVICE_ENV
-
     from .. import commands, targets
 
     out = Path(out).resolve()
     check_settings(cfg, out)
-    if cfg.device != "cpu":
-        os.environ[DEVICE_ENV] = cfg.device  # the sweeps' workers sample on it too
     shared = Path(cfg.store) if cfg.store else None  # absolute already (the config resolves it)
     eval_store = shared or out / "eval.sqlite"
     models = {0: cfg.start or cfg.base}

@@ -112,7 +112,7 @@ def run_sweep_file(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: 
 
     sweep = load_sweep(sweep_file)
     console = Console(stderr=True, quiet=not progress)
-    outcome = run_sweep(sweep, store, workers=cfg.workers, threads=cfg.threads, batch=cfg.batch_trials, console=console,
+    outcome = run_sweep(sweep, store, device=cfg.device, workers=cfg.workers, threads=cfg.threads, batch=cfg.batch_trials, console=console,
                         progress=progress, command=f"llm-modulo improve ({sweep_file.name})")  # fmt: skip
     log.info("%s: %s", sweep_file.name, outcome)
 
