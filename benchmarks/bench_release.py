@@ -41,11 +41,16 @@ def child(variant: str, models: list[str], count: int, batch: int, threads: int)
     if variant == "keep":  # the behaviour before: nothing released
         executors.BatchedExecutor.release = lambda self, model: None  # type: ignore[method-assign]
     config = {
-        "name": "release", "models": models, "seeds": [0], "feedback": ["first"],
+        "name": "release",
+        "models": models,
+        "seeds": [0],
+        "feedback": ["first"],
         "sampling": {"temperature": 0.0, "top_p": 1.0, "max_tokens": 32},
         "budgets": [{"samples": 1, "rounds": 1}],
         "instance_sets": [{"domain": "blocksworld", "set": "blocksworld/generated_basic_3", "count": count}],
-        "strategies": [{"name": "direct", "constrained": "well-formed", "domain_options": {"prompt_format": "compact"}}],
+        "strategies": [
+            {"name": "direct", "constrained": "well-formed", "domain_options": {"prompt_format": "compact"}}
+        ],
     }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,18 +59,29 @@ def child(variant: str, models: list[str], count: int, batch: int, threads: int)
         outcome = run_sweep(sweep, Path(tmp) / "s.sqlite", batch=batch, threads=threads, progress=False, cache=False)
     held = sum(1 for key in worker._MODELS if key[2])
     return {
-        "variant": variant, "trials": outcome.ran, "errors": outcome.errors,
+        "variant": variant,
+        "trials": outcome.ran,
+        "errors": outcome.errors,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "rss_at_end_mb": round(_rss_now_mb(), 1), "models_held_at_end": held,
+        "rss_at_end_mb": round(_rss_now_mb(), 1),
+        "models_held_at_end": held,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="default,smollm2-135m-planner,smollm2-135m-game24",
-                        help="comma-separated model specs, each a local model")
-    parser.add_argument("--count", type=int, default=12, help="instances per model (more than 2 x batch, so a model's trials outlast the window of trials in flight)")
+    parser.add_argument(
+        "--models",
+        default="default,smollm2-135m-planner,smollm2-135m-game24",
+        help="comma-separated model specs, each a local model",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=12,
+        help="instances per model (more than 2 x batch, so a model's trials outlast the window of trials in flight)",
+    )
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--child", choices=["keep", "release"], help=argparse.SUPPRESS)
@@ -76,8 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = {}
     for variant in ("keep", "release"):
-        cmd = [sys.executable, __file__, "--child", variant, "--models", ",".join(models), "--count", str(args.count),
-               "--batch", str(args.batch), "--threads", str(args.threads)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            variant,
+            "--models",
+            ",".join(models),
+            "--count",
+            str(args.count),
+            "--batch",
+            str(args.batch),
+            "--threads",
+            str(args.threads),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             sys.stderr.write(done.stderr[-2000:])
@@ -85,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
         print(json.dumps(results[variant]))
     keep, release = results["keep"]["peak_rss_mb"], results["release"]["peak_rss_mb"]
-    print(f"{len(models)} models, batch {args.batch}: peak RSS kept {keep:.0f} MB, released {release:.0f} MB "
-          f"({keep / release:.2f}x); held at the end: {results['keep']['models_held_at_end']} vs "
-          f"{results['release']['models_held_at_end']}")
+    print(
+        f"{len(models)} models, batch {args.batch}: peak RSS kept {keep:.0f} MB, released {release:.0f} MB "
+        f"({keep / release:.2f}x); held at the end: {results['keep']['models_held_at_end']} vs "
+        f"{results['release']['models_held_at_end']}"
+    )
     return 0
 
 

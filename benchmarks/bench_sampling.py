@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -91,11 +90,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     model = LocalModel(args.model, device=args.device, dtype=args.dtype).load()
-    print(f"model {model.name} ({model.dtype}, {args.device}, {torch.get_num_threads()} threads): "
-          f"load {time.perf_counter() - started:.2f} s (torch/transformers imports included)")
+    print(
+        f"model {model.name} ({model.dtype}, {args.device}, {torch.get_num_threads()} threads): "
+        f"load {time.perf_counter() - started:.2f} s (torch/transformers imports included)"
+    )
     warm = model.sample(prompt, 1, SamplingParams(max_tokens=2, seed=0))
-    print(f"prompt: {warm.completions[0].prompt_tokens} tokens; n={args.n}, max_tokens={args.max_tokens}, "
-          f"T={args.temperature}, top_p={args.top_p}, {args.repeats} repeat(s), median shown")
+    print(
+        f"prompt: {warm.completions[0].prompt_tokens} tokens; n={args.n}, max_tokens={args.max_tokens}, "
+        f"T={args.temperature}, top_p={args.top_p}, {args.repeats} repeat(s), median shown"
+    )
 
     def median(
         prompt: Prompt, n: int, constraint: LineConstraint | None, sequential: bool = False
@@ -114,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         one = median(mode_prompt, 1, constraint)
         many = median(mode_prompt, args.n, constraint)
         print(f"[{label}] n=1: {one[0]:6.1f} tok/s ({one[1]} tokens in {one[2]:.2f} s)")
-        print(f"[{label}] n={args.n}: {many[0]:6.1f} tok/s ({many[1]} tokens in {many[2]:.2f} s)"
-              f"  -> n={args.n} / n=1 = {many[0] / one[0]:.1f}x")
+        print(
+            f"[{label}] n={args.n}: {many[0]:6.1f} tok/s ({many[1]} tokens in {many[2]:.2f} s)"
+            f"  -> n={args.n} / n=1 = {many[0] / one[0]:.1f}x"
+        )
         if not args.no_naive:
             naive = median(mode_prompt, args.n, constraint, sequential=True)
-            print(f"[{label}] naive {args.n} x n=1: {naive[0]:6.1f} tok/s ({naive[1]} tokens in {naive[2]:.2f} s)"
-                  f"  -> batched / naive = {many[0] / naive[0]:.1f}x")
+            print(
+                f"[{label}] naive {args.n} x n=1: {naive[0]:6.1f} tok/s ({naive[1]} tokens in {naive[2]:.2f} s)"
+                f"  -> batched / naive = {many[0] / naive[0]:.1f}x"
+            )
         if args.show:
             for c in model.sample(mode_prompt, 2, params, constraint).completions:
                 print(f"  --- {c.tokens} tokens, {c.finish_reason}:\n{c.text}")

@@ -99,7 +99,9 @@ def main() -> None:
     print(f"{args.runs} runs each, median; per test from 1 vs {many} tests; python {sys.version.split()[0]}")
     print(f"isolation: {Sandbox().isolation()}")
     print()
-    print(f"| {'check':<22} | {'ms/candidate':>12} | {'ms/test':>8} | {'x in-process':>12} | {'x bare subprocess':>17} |")
+    print(
+        f"| {'check':<22} | {'ms/candidate':>12} | {'ms/test':>8} | {'x in-process':>12} | {'x bare subprocess':>17} |"
+    )
     print(f"|{'-' * 24}|{'-' * 14}|{'-' * 10}|{'-' * 14}|{'-' * 19}|")
     for name, ms, per_test in rows:
         per = f"{per_test:.3f}" if per_test is not None else "-"

@@ -67,15 +67,21 @@ def main() -> None:
                     lp = model._model(input_ids=torch.tensor([ids + cid])).logits[0].float().log_softmax(-1)
                     naive.append(sum(lp[len(ids) - 1 + j, cid[j]].item() for j in range(len(cid))))
             times["naive"].append(time.perf_counter() - t)
-            worst = max(worst, max(abs(a - b) for a, b in zip(scored, naive)))
+            worst = max(worst, max(abs(a - b) for a, b in zip(scored, naive, strict=False)))
             t = time.perf_counter()
-            model.sample(prompt, 8, SamplingParams(temperature=1.0, max_tokens=24, seed=0),
-                         constraint=domain.constraint(task, prefix, executable=True))
+            model.sample(
+                prompt,
+                8,
+                SamplingParams(temperature=1.0, max_tokens=24, seed=0),
+                constraint=domain.constraint(task, prefix, executable=True),
+            )
             times["sample"].append(time.perf_counter() - t)
             lines = (*lines, allowed[0])
     ms = {k: 1000 * statistics.mean(v) for k, v in times.items()}
-    print(f"{len(times['score'])} nodes, {children / len(times['score']):.1f} children per node, "
-          f"{args.threads} thread(s), set {args.set}")
+    print(
+        f"{len(times['score'])} nodes, {children / len(times['score']):.1f} children per node, "
+        f"{args.threads} thread(s), set {args.set}"
+    )
     print("| method | ms per node | vs score |")
     print("|---|---|---|")
     for k in ("score", "naive", "sample"):

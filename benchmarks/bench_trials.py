@@ -77,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     reqs = requests(args.domain, args.set_name, args.k, args.max_tokens)
     model.sample_many(reqs[:2])  # warm-up
     lengths = [len(model.tokenizer(model.render(r.prompt), add_special_tokens=False)["input_ids"]) for r in reqs]
-    print(f"model {model.name} ({args.device}, {torch.get_num_threads()} threads); {len(reqs)} prompts of "
-          f"{min(lengths)}-{max(lengths)} tokens, "
-          f"greedy, grammar-constrained, max_tokens={args.max_tokens}")
+    print(
+        f"model {model.name} ({args.device}, {torch.get_num_threads()} threads); {len(reqs)} prompts of "
+        f"{min(lengths)}-{max(lengths)} tokens, "
+        f"greedy, grammar-constrained, max_tokens={args.max_tokens}"
+    )
 
     model.clear_prompt_cache()  # each run reads its prompts itself
     t = time.perf_counter()
@@ -99,12 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     n_tok = tokens(alone)
     print(f"one at a time:       {n_tok / t_alone:7.1f} tok/s ({n_tok} tokens in {t_alone:.1f} s)")
     good = [b for b in together if isinstance(b, Batch)]
-    print(f"sample_many:         {tokens(good) / t_many:7.1f} tok/s ({tokens(good)} tokens in {t_many:.1f} s); "
-          f"x{t_alone / t_many:.2f}")
-    print(f"BatchingModel, {len(reqs)} threads: {tokens(via_threads) / t_threads:7.1f} tok/s "
-          f"({tokens(via_threads)} tokens in {t_threads:.1f} s, {batcher.batches} batch(es)); x{t_alone / t_threads:.2f}")
-    same = sum(a.meta["token_ids"] == b.meta["token_ids"] for a, b in zip(alone, good))
-    same_t = sum(a.meta["token_ids"] == b.meta["token_ids"] for a, b in zip(alone, via_threads))
+    print(
+        f"sample_many:         {tokens(good) / t_many:7.1f} tok/s ({tokens(good)} tokens in {t_many:.1f} s); "
+        f"x{t_alone / t_many:.2f}"
+    )
+    print(
+        f"BatchingModel, {len(reqs)} threads: {tokens(via_threads) / t_threads:7.1f} tok/s "
+        f"({tokens(via_threads)} tokens in {t_threads:.1f} s, {batcher.batches} batch(es)); x{t_alone / t_threads:.2f}"
+    )
+    same = sum(a.meta["token_ids"] == b.meta["token_ids"] for a, b in zip(alone, good, strict=False))
+    same_t = sum(a.meta["token_ids"] == b.meta["token_ids"] for a, b in zip(alone, via_threads, strict=False))
     print(f"identical tokens to one-at-a-time: sample_many {same}/{len(reqs)}, threads {same_t}/{len(reqs)}")
     return 0
 

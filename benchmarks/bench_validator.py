@@ -21,9 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "verifiers"))  # the PlanBench gold-plan loader lives with the tests
 
+from planbench_gold import SETS, gold_cases  # noqa: E402
+
 from llm_modulo.verifiers.planning import PlanningProblem, load_problem, parse_pddl_plan, validate  # noqa: E402
 from llm_modulo.verifiers.planning.reference import _validator  # noqa: E402
-from planbench_gold import SETS, gold_cases  # noqa: E402
 
 DEFAULT_PLANBENCH = Path(os.environ.get("LLM_MODULO_BENCHMARKS", REPO.parent / "shared" / "benchmarks")) / "planbench"
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     up_s = time.perf_counter() - start
     up_rate = len(work) / up_s
 
-    agree = sum(a == b for a, b in zip(ours, theirs))
+    agree = sum(a == b for a, b in zip(ours, theirs, strict=False))
     print(f"valid plans: {sum(ours)} of {len(work)}")
     print(f"grounded-strips : {ours_rate:12,.0f} plans/s  ({1e6 / ours_rate:8.1f} us/plan, {repeats} passes)")
     print(f"unified-planning: {up_rate:12,.1f} plans/s  ({1e6 / up_rate:8.1f} us/plan)")

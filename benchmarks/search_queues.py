@@ -36,17 +36,24 @@ def main() -> None:
         solved, nodes, lengths, up_ok, start = 0, [], [], 0, time.perf_counter()
         for i in range(1, args.count + 1):
             domain, task = load_planning_instance(f"{args.set}/instance-{i}")
-            result = Search(RandomProposer(seed=args.seed), domain, seed=args.seed, queues=queues,
-                            budget=Budget(nodes=args.nodes, samples=None, rounds=None)).run(task)
+            result = Search(
+                RandomProposer(seed=args.seed),
+                domain,
+                seed=args.seed,
+                queues=queues,
+                budget=Budget(nodes=args.nodes, samples=None, rounds=None),
+            ).run(task)
             nodes.append(result.usage.nodes)
             if result.verified:
                 solved += 1
                 lengths.append(len(result.answer))
                 up_ok += up_validate(task.payload.problem, [to_ground_action(s) for s in result.answer])
         means[queues] = statistics.mean(nodes)
-        print(f"  {queues:6}: certified {solved}/{args.count} (UP agrees on {up_ok}), mean expansions "
-              f"{means[queues]:.1f}, mean plan length {statistics.mean(lengths) if lengths else float('nan'):.1f}, "
-              f"{time.perf_counter() - start:.0f} s")
+        print(
+            f"  {queues:6}: certified {solved}/{args.count} (UP agrees on {up_ok}), mean expansions "
+            f"{means[queues]:.1f}, mean plan length {statistics.mean(lengths) if lengths else float('nan'):.1f}, "
+            f"{time.perf_counter() - start:.0f} s"
+        )
     print(f"  expansions single/dual: {means['single'] / means['dual']:.1f}x")
 
 

@@ -33,20 +33,24 @@ def main() -> None:
     ap.add_argument("store")
     ap.add_argument("--no-recheck", action="store_true", help="skip the unified-planning re-check")
     args = ap.parse_args()
-    trials = [t for t in load_trials(args.store, with_result=True) if t["strategy"] == "search" and t["status"] != "error"]
+    trials = [
+        t for t in load_trials(args.store, with_result=True) if t["strategy"] == "search" and t["status"] != "error"
+    ]
     cells: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for t in trials:
         queues = json.loads(t["config_json"]).get("options", {}).get("queues", "single")
         cells[(GROUPS.get(t["instance_set"], t["instance_set"]), queues, t["proposer"])].append(t)
-    print("| set | queues | proposer | solved | 95% CI | expansions (mean) | LLM calls / solved | scored tokens / solved "
-          "| prompt tokens read / solved | generated tokens / solved | s / instance | UP re-check |")
+    print(
+        "| set | queues | proposer | solved | 95% CI | expansions (mean) | LLM calls / solved | scored tokens / solved "
+        "| prompt tokens read / solved | generated tokens / solved | s / instance | UP re-check |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     false_total = 0
     for (group, queues, proposer), rows in sorted(cells.items()):
         solved = [r for r in rows if r["verified"]]
         lo, hi = wilson(len(solved), len(rows))
         usage = [json.loads(r["result_json"])["usage"] for r in solved]
-        per = lambda k: sum(u.get(k, 0) for u in usage) / max(1, len(usage))  # noqa: E731
+        per = lambda k, usage=usage: sum(u.get(k, 0) for u in usage) / max(1, len(usage))  # noqa: E731
         nodes = sum(r["nodes"] or 0 for r in rows) / len(rows)
         secs = sum(r["seconds"] or 0 for r in rows) / len(rows)
         check = "skipped"
@@ -54,11 +58,13 @@ def main() -> None:
             rc = recheck_trials(solved)
             false_total += len(rc.false_verified)
             check = f"{rc.agreed}/{rc.checked} agree"
-        print(f"| {group} | {queues} | {proposer} | {len(solved)}/{len(rows)} ({100 * len(solved) / len(rows):.1f}%) "
-              f"| {100 * lo:.1f}-{100 * hi:.1f}% | {nodes:.1f} | {per('llm_calls'):.1f} | {per('scored_tokens'):.0f} "
-              f"| {per('prompt_tokens'):.0f} | {per('generated_tokens'):.0f} | {secs:.2f} | {check} |")
+        print(
+            f"| {group} | {queues} | {proposer} | {len(solved)}/{len(rows)} ({100 * len(solved) / len(rows):.1f}%) "
+            f"| {100 * lo:.1f}-{100 * hi:.1f}% | {nodes:.1f} | {per('llm_calls'):.1f} | {per('scored_tokens'):.0f} "
+            f"| {per('prompt_tokens'):.0f} | {per('generated_tokens'):.0f} | {secs:.2f} | {check} |"
+        )
     if not args.no_recheck:
-        print(f"\nfalse \"verified\" (the UP validator rejects a plan the store calls verified): {false_total}")
+        print(f'\nfalse "verified" (the UP validator rejects a plan the store calls verified): {false_total}')
 
 
 if __name__ == "__main__":

@@ -59,8 +59,13 @@ def main() -> None:
     tasks = {name: load_planning_instance(name) for name in names}
     todo = [(arm, name) for arm in args.arms for name in names if (arm, name, args.samples, args.seed) not in done]
     params = SamplingParams(temperature=1.0, max_tokens=args.max_tokens, seed=args.seed)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("ok {task.fields[ok]}"),
-                  TimeRemainingColumn()) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("ok {task.fields[ok]}"),
+        TimeRemainingColumn(),
+    ) as progress:
         bar = progress.add_task("sweep", total=len(todo), ok=0)
         ok = 0
         with args.out.open("a") as sink:
@@ -68,16 +73,32 @@ def main() -> None:
                 proposer, cls, constrained, reuse = ARMS[arm]
                 domain, task = tasks[name]
                 n = 1 if cls is Direct else args.n
-                strategy = cls(llm if proposer == "llm" else rnd, domain, budget=Budget(rounds=None, samples=args.samples),
-                               n=n, params=params, constrained=constrained, feedback="first", reuse_prefix=reuse,
-                               seed=args.seed)
+                strategy = cls(
+                    llm if proposer == "llm" else rnd,
+                    domain,
+                    budget=Budget(rounds=None, samples=args.samples),
+                    n=n,
+                    params=params,
+                    constrained=constrained,
+                    feedback="first",
+                    reuse_prefix=reuse,
+                    seed=args.seed,
+                )
                 start = time.perf_counter()
                 result = strategy.run(task)
                 ok += result.verified
-                row = {"arm": arm, "instance": name, "samples_budget": args.samples, "seed": args.seed,
-                       "status": result.status.value, "usage": result.usage.model_dump(),
-                       "plan_len": len(result.answer or []), "seconds": time.perf_counter() - start,
-                       "machine": platform.machine(), "model": getattr(llm, "name", "")}
+                row = {
+                    "arm": arm,
+                    "instance": name,
+                    "samples_budget": args.samples,
+                    "seed": args.seed,
+                    "status": result.status.value,
+                    "usage": result.usage.model_dump(),
+                    "plan_len": len(result.answer or []),
+                    "seconds": time.perf_counter() - start,
+                    "machine": platform.machine(),
+                    "model": getattr(llm, "name", ""),
+                }
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
                 progress.update(bar, advance=1, ok=ok, description=f"{arm[:30]} {name.split('/')[-1]}")
@@ -87,17 +108,19 @@ def main() -> None:
 def report(path: Path, samples: int, seed: int) -> None:
     rows = [json.loads(x) for x in path.read_text().splitlines()]
     rows = [r for r in rows if r["samples_budget"] == samples and r["seed"] == seed]
-    print(f"\n| arm | solved | samples used (mean) | LLM calls (mean) | tokens (mean) | s/instance |")
+    print("\n| arm | solved | samples used (mean) | LLM calls (mean) | tokens (mean) | s/instance |")
     print("|---|---|---|---|---|---|")
     for arm in ARMS:
         mine = [r for r in rows if r["arm"] == arm]
         if not mine:
             continue
         solved = sum(r["status"] == "verified" for r in mine)
-        mean = lambda key: sum(r["usage"][key] for r in mine) / len(mine)  # noqa: E731
+        mean = lambda key, mine=mine: sum(r["usage"][key] for r in mine) / len(mine)  # noqa: E731
         secs = sum(r["seconds"] for r in mine) / len(mine)
-        print(f"| {arm} | {solved}/{len(mine)} ({100 * solved / len(mine):.0f}%) | {mean('samples'):.1f} | "
-              f"{mean('llm_calls'):.1f} | {mean('generated_tokens'):.0f} | {secs:.1f} |")
+        print(
+            f"| {arm} | {solved}/{len(mine)} ({100 * solved / len(mine):.0f}%) | {mean('samples'):.1f} | "
+            f"{mean('llm_calls'):.1f} | {mean('generated_tokens'):.0f} | {secs:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ class ShortPlan(BaseCritic):
 
     def _check(self, task: lm.Task, candidate: lm.Candidate) -> lm.Verdict:
         ok = len(candidate.answer) <= self.limit
-        return lm.Verdict(status=lm.VerdictStatus.VALID if ok else lm.VerdictStatus.INVALID, critic=self.name,
-                          score=1.0 if ok else self.limit / len(candidate.answer))
+        return lm.Verdict(
+            status=lm.VerdictStatus.VALID if ok else lm.VerdictStatus.INVALID,
+            critic=self.name,
+            score=1.0 if ok else self.limit / len(candidate.answer),
+        )
 
 
 def main() -> None:
@@ -33,8 +36,9 @@ def main() -> None:
     plan = "(unstack c a)\n(put-down c)\n(pick-up b)\n(stack b c)\n(pick-up a)\n(stack a b)\n[PLAN END]"
     model = lm.ScriptedModel(["(pick-up a)\n[PLAN END]", plan])
     # critics=[...] replaces the domain's own: the plan validator (hard) and the new soft critic
-    result = lm.BestOfN(model, domain, n=1, budget=lm.Budget(samples=2), constrained="none",
-                        critics=[PlanCritic(), ShortPlan(limit=6)]).run(task)
+    result = lm.BestOfN(
+        model, domain, n=1, budget=lm.Budget(samples=2), constrained="none", critics=[PlanCritic(), ShortPlan(limit=6)]
+    ).run(task)
     print(result.status.value, [f"{v.critic}:{v.status.value}" for v in result.certificate])
 
 

@@ -1,6 +1,6 @@
 """Solve the Sussman anomaly with the embedded model and print the certified plan.
 
-    python examples/solve_sussman.py [--model random]
+python examples/solve_sussman.py [--model random]
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ The public API, as a table of contents. Core types load at once; everything heav
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 from typing import Any
 
 from llm_modulo.contract import CAPABILITIES, DomainContractError, check_domain
@@ -16,10 +15,10 @@ from llm_modulo.domain import BaseDomain
 from llm_modulo.errors import (
     CriticError,
     InputError,
-    OptionError,
     LLMModuloError,
     ModelError,
     ModelLoadError,
+    OptionError,
     PDDLError,
     ServerResponseError,
     ServerUnreachableError,
@@ -44,10 +43,10 @@ from llm_modulo.types import (
     Budget,
     Candidate,
     FeedbackLevel,
+    Progress,
     Result,
     ResultStatus,
     Sample,
-    Progress,
     Task,
     Usage,
     Verdict,
@@ -98,9 +97,70 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
 
 
-__all__ = sorted(
-    [
-        *(n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, ModuleType) and n not in {"annotations", "Any"}),
-        *_LAZY,
-    ]
-)
+__all__ = [
+    "Attempt",
+    "BaseDomain",
+    "Batch",
+    "BestOfN",
+    "BestOfNOptions",
+    "Budget",
+    "CAPABILITIES",
+    "Candidate",
+    "Completion",
+    "Critic",
+    "CriticError",
+    "Direct",
+    "DirectOptions",
+    "Domain",
+    "DomainContractError",
+    "Feedback",
+    "FeedbackLevel",
+    "InputError",
+    "LLMModuloError",
+    "LanguageModel",
+    "LineConstraint",
+    "LocalModel",
+    "ModelError",
+    "ModelLoadError",
+    "ModuleType",
+    "Modulo",
+    "ModuloOptions",
+    "OpenAIModel",
+    "OptionError",
+    "PDDLError",
+    "Progress",
+    "Prompt",
+    "RandomProposer",
+    "Result",
+    "ResultStatus",
+    "Sample",
+    "SamplingParams",
+    "ScriptedModel",
+    "Search",
+    "SearchOptions",
+    "SelfConsistency",
+    "SelfConsistencyOptions",
+    "SelfCritique",
+    "SelfCritiqueOptions",
+    "ServerResponseError",
+    "ServerUnreachableError",
+    "Strategy",
+    "StrategyOptions",
+    "Task",
+    "UnknownNameError",
+    "UnsupportedFeatureError",
+    "Usage",
+    "Verdict",
+    "VerdictStatus",
+    "Violation",
+    "ViolationKind",
+    "Wording",
+    "certified",
+    "check_domain",
+    "get_domain",
+    "get_strategy",
+    "load_model",
+    "load_planning_instance",
+    "load_planning_task",
+    "render_critique",
+]

@@ -43,30 +43,53 @@ REQUIRED: tuple[str, ...] = ("prompt", "parse", "critics")
 CAPABILITIES: dict[str, Capability] = {
     c.name: c
     for c in (
-        Capability("describe_violation", "every critique (modulo's back-prompt, solve's output)",
-                   "the critic's own message"),
-        Capability("wording", "every critique: the retry / rejected / accepted sentences (a feedback.Wording)",
-                   "'Please try again.' / 'The answer is not correct.' / 'The answer is correct.'"),
-        Capability("critique", "replaces the core feedback policy entirely (the contract before it existed)",
-                   "the core feedback policy (llm_modulo.feedback)"),
-        Capability("constraint", "constrained decoding (well-formed / executable), the random proposer, search",
-                   None),
+        Capability(
+            "describe_violation", "every critique (modulo's back-prompt, solve's output)", "the critic's own message"
+        ),
+        Capability(
+            "wording",
+            "every critique: the retry / rejected / accepted sentences (a feedback.Wording)",
+            "'Please try again.' / 'The answer is not correct.' / 'The answer is correct.'",
+        ),
+        Capability(
+            "critique",
+            "replaces the core feedback policy entirely (the contract before it existed)",
+            "the core feedback policy (llm_modulo.feedback)",
+        ),
+        Capability("constraint", "constrained decoding (well-formed / executable), the random proposer, search", None),
         Capability("valid_prefix", "modulo's reuse_prefix and remember_rejected", None),
-        Capability("rejected_continuation", "modulo with constrained decoding: excluding rejected first steps",
-                   "nothing is excluded"),
+        Capability(
+            "rejected_continuation",
+            "modulo with constrained decoding: excluding rejected first steps",
+            "nothing is excluded",
+        ),
         Capability("normalize", "self-consistency's vote key", "the JSON of candidate.answer"),
-        Capability("judge_prompt", "self-critique's question to the model",
-                   "the task's prompt, the answer, then 'Is this answer correct?'"),
-        Capability("judge_constraint", "self-critique under constrained decoding",
-                   "'Yes, the answer is correct.' / 'No, the answer is not correct.'"),
-        Capability("search_guide", "search: state key and distance-to-goal estimate",
-                   "no heuristic and no duplicate detection"),
+        Capability(
+            "judge_prompt",
+            "self-critique's question to the model",
+            "the task's prompt, the answer, then 'Is this answer correct?'",
+        ),
+        Capability(
+            "judge_constraint",
+            "self-critique under constrained decoding",
+            "'Yes, the answer is correct.' / 'No, the answer is not correct.'",
+        ),
+        Capability(
+            "search_guide", "search: state key and distance-to-goal estimate", "no heuristic and no duplicate detection"
+        ),
         Capability("load", "solve --domain-name NAME --instance ID, bench", None),
-        Capability("load_files", "PDDL problem files as instances (solve --domain/--problem, PlanBench names, "
-                   "folders of problem files as bench instance sets)", "instances are named, through load()"),
+        Capability(
+            "load_files",
+            "PDDL problem files as instances (solve --domain/--problem, PlanBench names, "
+            "folders of problem files as bench instance sets)",
+            "instances are named, through load()",
+        ),
         Capability("instances", "bench configs that name an instance set", None),
-        Capability("reference_check", "report --recheck: an independent re-check of verified answers",
-                   "verified answers are listed as unchecked"),
+        Capability(
+            "reference_check",
+            "report --recheck: an independent re-check of verified answers",
+            "verified answers are listed as unchecked",
+        ),
     )
 }
 

@@ -85,7 +85,9 @@ def render_critique(
     return " ".join(p for p in parts if p)
 
 
-def domain_critique(domain: Any, task: Task, candidate: Candidate, verdicts: Sequence[Verdict], level: FeedbackLevel | str) -> str:
+def domain_critique(
+    domain: Any, task: Task, candidate: Candidate, verdicts: Sequence[Verdict], level: FeedbackLevel | str
+) -> str:
     """The critique for ``domain``: its own ``critique`` where it has one, else :func:`render_critique`
     with its ``describe_violation`` and ``wording`` (the message the critic wrote, without one)."""
     own = getattr(domain, "critique", None)
@@ -95,7 +97,9 @@ def domain_critique(domain: Any, task: Task, candidate: Candidate, verdicts: Seq
     if not callable(describe):
         describe = default_describe
     wording = getattr(domain, "wording", None)
-    return render_critique(task, candidate, verdicts, level, describe, wording if isinstance(wording, Wording) else Wording())
+    return render_critique(
+        task, candidate, verdicts, level, describe, wording if isinstance(wording, Wording) else Wording()
+    )
 
 
 def default_describe(task: Task, candidate: Candidate, violation: Violation) -> str:

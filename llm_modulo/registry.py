@@ -150,7 +150,9 @@ def domain_instances(domain: str, set_name: str, **options: Any) -> list[str]:
     return list(hook(set_name))
 
 
-def load_planning_instance(instance: str, domain: str | None = None, style: str = "nl", **options: Any) -> tuple[Any, Any]:
+def load_planning_instance(
+    instance: str, domain: str | None = None, style: str = "nl", **options: Any
+) -> tuple[Any, Any]:
     """(domain, task) for a PlanBench instance name such as ``blocksworld/generated_basic/instance-2``."""
     from llm_modulo.domains.planning.instances import resolve_instance
 

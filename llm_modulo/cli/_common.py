@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from llm_modulo.errors import InputError, LLMModuloError
 from llm_modulo.registry import STRATEGIES
-from llm_modulo.strategies.base import CONSTRAINT_MODES
+from llm_modulo.strategies.options import CONSTRAINT_MODES
 from llm_modulo.types import Budget
 
 try:  # typer >= 0.2x carries its own click, whose errors (usage errors included) derive from TyperException
@@ -96,7 +96,9 @@ def parse_budget(spec: str | None, **overrides: Any) -> Budget:
             if not sep or key not in Budget.model_fields:
                 raise InputError(f"bad --budget item {part!r}; use e.g. rounds=10,samples=64,tokens=20000,seconds=60")
             try:
-                values[key] = None if value.strip().lower() == "none" else float(value) if key == "seconds" else int(value)
+                values[key] = (
+                    None if value.strip().lower() == "none" else float(value) if key == "seconds" else int(value)
+                )
             except ValueError:
                 raise InputError(f"bad --budget value {part!r}: not a number") from None
             if values[key] is not None and values[key] < 0:

@@ -55,8 +55,9 @@ def _print_answer(result: Result, domain: Any) -> None:
         label = "certified plan" if result.verified else "best plan found (not certified)"
         out.print(f"[bold]{label}[/] ({len(steps)} steps):")
         for i, (name, args) in enumerate(steps, 1):
-            out.print(f"  {i:>2}. {domain.render_action(name, args)}    [dim]({' '.join([name, *args])})[/]",
-                      highlight=False)
+            out.print(
+                f"  {i:>2}. {domain.render_action(name, args)}    [dim]({' '.join([name, *args])})[/]", highlight=False
+            )
     else:
         out.print("[bold]no plan[/]")
 

@@ -6,7 +6,7 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,12 +20,19 @@ class ReportFormat(str, Enum):
 
 def report(
     store: Annotated[Path, typer.Argument(help="trial store (SQLite) written by `llm-modulo bench`")],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: <store stem>-report/ next to the store)")] = None,
-    sweep: Annotated[Optional[str], typer.Option(help="report one sweep (default: every sweep in the store)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: <store stem>-report/ next to the store)")
+    ] = None,
+    sweep: Annotated[str | None, typer.Option(help="report one sweep (default: every sweep in the store)")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="report format")] = ReportFormat.md,
     csv: Annotated[bool, typer.Option("--csv/--no-csv", help="write trials.csv, one row per trial")] = True,
     parquet: Annotated[bool, typer.Option("--parquet/--no-parquet", help="write trials.parquet (pyarrow)")] = True,
-    recheck: Annotated[bool, typer.Option("--recheck", help="re-check every verified answer with an independent validator (unified-planning for PDDL)")] = False,
+    recheck: Annotated[
+        bool,
+        typer.Option(
+            "--recheck", help="re-check every verified answer with an independent validator (unified-planning for PDDL)"
+        ),
+    ] = False,
 ) -> None:
     """Report from a trial store alone: report.md with tables and PNG figures, trials.csv, trials.parquet."""
     from llm_modulo.experiments.report import print_summary, write_report
@@ -35,18 +42,42 @@ def report(
 
 
 def bench(
-    config: Annotated[Path, typer.Argument(help="sweep config, TOML or YAML (see benchmarks/configs/planbench_50.toml)")],
-    store: Annotated[Optional[Path], typer.Option(help="trial store (SQLite); default: runs/<sweep name>.sqlite")] = None,
+    config: Annotated[
+        Path, typer.Argument(help="sweep config, TOML or YAML (see benchmarks/configs/planbench_50.toml)")
+    ],
+    store: Annotated[Path | None, typer.Option(help="trial store (SQLite); default: runs/<sweep name>.sqlite")] = None,
     executor: Annotated[str, typer.Option(help="local (worker processes) | ray")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join (with --executor ray); default: start a local Ray")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="trials at once; default: CPU cores; 1 runs them in this process")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="torch threads per worker; default: the cores split between the workers (set 1 when sweeps share a machine: oversubscribed threads run many times slower)")] = None,
-    batch: Annotated[Optional[int], typer.Option(help="run N trials at once in this process and decode their local-model calls as shared batches (the fast way to run a local model, on CPU or GPU; with --workers 1)")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (with --executor ray); default: start a local Ray")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="trials at once; default: CPU cores; 1 runs them in this process")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="torch threads per worker; default: the cores split between the workers (set 1 when sweeps share a machine: oversubscribed threads run many times slower)"
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            help="run N trials at once in this process and decode their local-model calls as shared batches (the fast way to run a local model, on CPU or GPU; with --workers 1)"
+        ),
+    ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="do not read or write the completion cache")] = False,
-    cache: Annotated[Optional[Path], typer.Option(help="completion cache file; default: <store>.cache.sqlite beside the store")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the trials per arm (and how many are stored), then exit")] = False,
-    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="run again the trials stored with status error")] = False,
-    limit: Annotated[Optional[int], typer.Option(help="run at most N pending trials (a partial run; resume later)")] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="completion cache file; default: <store>.cache.sqlite beside the store")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the trials per arm (and how many are stored), then exit")
+    ] = False,
+    retry_errors: Annotated[
+        bool, typer.Option("--retry-errors", help="run again the trials stored with status error")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(help="run at most N pending trials (a partial run; resume later)")
+    ] = None,
     device: Annotated[str, typer.Option(help="where local models run: cpu or cuda")] = "cpu",
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress and trial errors")] = False,
 ) -> None:
@@ -72,22 +103,42 @@ def bench(
         if dry_run:
             out.print(plan_table(sweep, store_path))
             return
-        outcome = run_sweep(sweep, store_path, device=device, executor=executor, address=address, workers=workers, threads=threads,
-                            batch=batch, cache=not no_cache, cache_path=cache, retry_errors=retry_errors, limit=limit,
-                            console=out, command=command)
+        outcome = run_sweep(
+            sweep,
+            store_path,
+            device=device,
+            executor=executor,
+            address=address,
+            workers=workers,
+            threads=threads,
+            batch=batch,
+            cache=not no_cache,
+            cache_path=cache,
+            retry_errors=retry_errors,
+            limit=limit,
+            console=out,
+            command=command,
+        )
     except SweepInterrupted as stop:
         o = stop.outcome
-        err.print(f"interrupted: {o.stored if o.stored is not None else o.done_before + o.ran}/{o.total} trials are in {o.store} "
-                  f"({o.ran} this run, {o.in_flight} in flight given up); resume with: {command}",
-                  highlight=False, soft_wrap=True, markup=False)
+        err.print(
+            f"interrupted: {o.stored if o.stored is not None else o.done_before + o.ran}/{o.total} trials are in {o.store} "
+            f"({o.ran} this run, {o.in_flight} in flight given up); resume with: {command}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         err.print("interrupted before any trial ran", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     done = outcome.stored if outcome.stored is not None else outcome.done_before + outcome.ran
-    out.print(f"{done}/{outcome.total} trials in {outcome.store} ({outcome.ran} this run, {outcome.seconds:.1f} s); "
-              f"verified {outcome.verified}" + (f"; {outcome.errors} errors (rerun with --retry-errors)" if outcome.errors else "")
-              + (f"; {outcome.remaining} left: rerun the same command to continue" if outcome.remaining else ""),
-              highlight=False)
+    out.print(
+        f"{done}/{outcome.total} trials in {outcome.store} ({outcome.ran} this run, {outcome.seconds:.1f} s); "
+        f"verified {outcome.verified}"
+        + (f"; {outcome.errors} errors (rerun with --retry-errors)" if outcome.errors else "")
+        + (f"; {outcome.remaining} left: rerun the same command to continue" if outcome.remaining else ""),
+        highlight=False,
+    )
     if outcome.errors:
         raise typer.Exit(EXIT_NOT_VERIFIED)

@@ -8,15 +8,15 @@ import sys
 import time
 from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from llm_modulo.cli._common import (
-    EXIT_NOT_VERIFIED,
     EXIT_NO_SOLUTION,
+    EXIT_NOT_VERIFIED,
     Constrain,
     StrategyName,
     Style,
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 _DEFAULTS = {k: f.default for k, f in StrategyOptions.model_fields.items()}
 _MODULO = {k: f.default for k, f in ModuloOptions.model_fields.items()}
 _SEARCH = {k: f.default for k, f in SearchOptions.model_fields.items()}
+_MODULO_STRATEGY = StrategyName("modulo")
+_CONSTRAINED = Constrain(_DEFAULTS["constrained"])
+
 
 def strategy_kwargs(name: str, given: dict[str, Any], typed: Collection[str] = ()) -> dict[str, Any]:
     """solve's strategy options -> the overrides of strategy ``name``'s options model: the one place the
@@ -63,8 +66,14 @@ def _typed(ctx: typer.Context, names: Collection[str]) -> set[str]:
     return {n for n, source in sources.items() if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
 
 
-def task_from_args(instance: str | None, domain_file: Path | None, problem_file: Path | None,
-              domain_name: str | None, style: Style, **options: Any) -> tuple[Any, Any]:
+def task_from_args(
+    instance: str | None,
+    domain_file: Path | None,
+    problem_file: Path | None,
+    domain_name: str | None,
+    style: Style,
+    **options: Any,
+) -> tuple[Any, Any]:
     from llm_modulo.registry import load_planning_task, load_task
 
     if instance:
@@ -112,32 +121,92 @@ def _load_model(model: str | None, seed: int) -> tuple[Any, float]:
 
 def solve(
     ctx: typer.Context,
-    instance: Annotated[Optional[str], typer.Option(help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')")] = None,
-    domain: Annotated[Optional[Path], typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,
-    problem: Annotated[Optional[Path], typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
-    domain_name: Annotated[Optional[str], typer.Option(help="registered domain (see `llm-modulo domains`); default: detected from the PDDL")] = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')"
+        ),
+    ] = None,
+    domain: Annotated[Path | None, typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,
+    problem: Annotated[Path | None, typer.Option("--problem", help="PDDL problem file (with --domain)")] = None,
+    domain_name: Annotated[
+        str | None, typer.Option(help="registered domain (see `llm-modulo domains`); default: detected from the PDDL")
+    ] = None,
     style: Annotated[Style, typer.Option(help="prompt style: PlanBench natural language or PDDL")] = Style.nl,
-    zero_shot: Annotated[bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")] = False,
-    cot: Annotated[bool, typer.Option("--cot", help="chain of thought: reason about the state before each step (free text: use --constrained none)")] = False,
-    prompt_format: Annotated[str, typer.Option(help="auto: compact when --model is an adapter trained on compact prompts (smollm2-135m-planner), else full; compact: the problem statement alone, as `llm-modulo train` trains; full: the domain's own prompt")] = "auto",
-    strategy: Annotated[StrategyName, typer.Option(help="how the model and the critics work together")] = StrategyName("modulo"),
-    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = _MODULO["feedback"],
+    zero_shot: Annotated[
+        bool, typer.Option("--zero-shot", help="no worked example in the prompt (default: one-shot)")
+    ] = False,
+    cot: Annotated[
+        bool,
+        typer.Option(
+            "--cot",
+            help="chain of thought: reason about the state before each step (free text: use --constrained none)",
+        ),
+    ] = False,
+    prompt_format: Annotated[
+        str,
+        typer.Option(
+            help="auto: compact when --model is an adapter trained on compact prompts (smollm2-135m-planner), else full; compact: the problem statement alone, as `llm-modulo train` trains; full: the domain's own prompt"
+        ),
+    ] = "auto",
+    strategy: Annotated[
+        StrategyName, typer.Option(help="how the model and the critics work together")
+    ] = _MODULO_STRATEGY,
+    feedback: Annotated[FeedbackLevel, typer.Option(help="critique given back: none | binary | first | all")] = _MODULO[
+        "feedback"
+    ],
     history: Annotated[bool, typer.Option(help="keep every earlier round's answer and critique in the prompt")] = False,
-    reuse_prefix: Annotated[Optional[bool], typer.Option("--reuse-prefix/--no-reuse-prefix", help="modulo: continue from the valid prefix of the best candidate  [default: where the domain has valid_prefix]", show_default=False)] = None,
-    retry_excluded: Annotated[bool, typer.Option(help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking")] = False,
-    remember_rejected: Annotated[bool, typer.Option(help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it")] = False,
-    backprompt: Annotated[bool, typer.Option(help="modulo: put the critique in the next prompt; --no-backprompt asks the task's own prompt again and lets the critics act only through decoding (with --remember-rejected)")] = True,
-    constrained: Annotated[Constrain, typer.Option(help="decoding grammar: none (free text), well-formed ground actions, executable ones (simulator-checked after each step), or auto: executable where the domain has a grammar")] = Constrain(_DEFAULTS["constrained"]),
+    reuse_prefix: Annotated[
+        bool | None,
+        typer.Option(
+            "--reuse-prefix/--no-reuse-prefix",
+            help="modulo: continue from the valid prefix of the best candidate  [default: where the domain has valid_prefix]",
+            show_default=False,
+        ),
+    ] = None,
+    retry_excluded: Annotated[
+        bool,
+        typer.Option(
+            help="modulo: after a round without progress, decode the same prefix again without the first choices just rejected there, before backtracking"
+        ),
+    ] = False,
+    remember_rejected: Annotated[
+        bool,
+        typer.Option(
+            help="modulo: in every later round, rule out each step the critics rejected right after the exact steps that led to it"
+        ),
+    ] = False,
+    backprompt: Annotated[
+        bool,
+        typer.Option(
+            help="modulo: put the critique in the next prompt; --no-backprompt asks the task's own prompt again and lets the critics act only through decoding (with --remember-rejected)"
+        ),
+    ] = True,
+    constrained: Annotated[
+        Constrain,
+        typer.Option(
+            help="decoding grammar: none (free text), well-formed ground actions, executable ones (simulator-checked after each step), or auto: executable where the domain has a grammar"
+        ),
+    ] = _CONSTRAINED,
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="samples per LLM call")] = _DEFAULTS["n"],
-    budget: Annotated[Optional[str], typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
-    rounds: Annotated[Optional[int], typer.Option(min=0, help="budget: rounds (LLM calls)")] = None,
-    samples: Annotated[Optional[int], typer.Option(min=0, help="budget: completions")] = None,
-    tokens: Annotated[Optional[int], typer.Option(min=0, help="budget: generated tokens")] = None,
-    seconds: Annotated[Optional[float], typer.Option(min=0, help="budget: wall-clock seconds")] = None,
-    nodes: Annotated[Optional[int], typer.Option(min=0, help="budget: search expansions (search)")] = None,
-    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = _SEARCH["heuristic"],
-    queues: Annotated[str, typer.Option(help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)")] = _SEARCH["queues"],
-    model: Annotated[Optional[str], typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")] = None,
+    budget: Annotated[str | None, typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
+    rounds: Annotated[int | None, typer.Option(min=0, help="budget: rounds (LLM calls)")] = None,
+    samples: Annotated[int | None, typer.Option(min=0, help="budget: completions")] = None,
+    tokens: Annotated[int | None, typer.Option(min=0, help="budget: generated tokens")] = None,
+    seconds: Annotated[float | None, typer.Option(min=0, help="budget: wall-clock seconds")] = None,
+    nodes: Annotated[int | None, typer.Option(min=0, help="budget: search expansions (search)")] = None,
+    heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = _SEARCH[
+        "heuristic"
+    ],
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)"
+        ),
+    ] = _SEARCH["queues"],
+    model: Annotated[
+        str | None, typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")
+    ] = None,
     temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = _DEFAULTS["temperature"],
     max_tokens: Annotated[int, typer.Option(min=1, help="generated tokens per completion")] = _DEFAULTS["max_tokens"],
     seed: Annotated[int, typer.Option(help="random seed")] = _DEFAULTS["seed"],
@@ -149,9 +218,21 @@ def solve(
 
     setup_logging(verbose)
     the_budget = parse_budget(budget, rounds=rounds, samples=samples, tokens=tokens, seconds=seconds, nodes=nodes)
-    given = {"n": n, "temperature": temperature, "max_tokens": max_tokens, "seed": seed, "constrained": constrained.value,
-             "feedback": feedback, "history": history, "reuse_prefix": reuse_prefix, "retry_excluded": retry_excluded,
-             "remember_rejected": remember_rejected, "backprompt": backprompt, "heuristic": heuristic, "queues": queues}
+    given = {
+        "n": n,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "seed": seed,
+        "constrained": constrained.value,
+        "feedback": feedback,
+        "history": history,
+        "reuse_prefix": reuse_prefix,
+        "retry_excluded": retry_excluded,
+        "remember_rejected": remember_rejected,
+        "backprompt": backprompt,
+        "heuristic": heuristic,
+        "queues": queues,
+    }
     kwargs = strategy_kwargs(strategy.value, given, _typed(ctx, given))  # checked before anything loads
     options: dict[str, Any] = {"cot": True} if cot else {}
     compact = compact_prompts(prompt_format, model)
@@ -176,7 +257,9 @@ def validate(
     domain: Annotated[Path, typer.Argument(help="PDDL domain file")],
     problem: Annotated[Path, typer.Argument(help="PDDL problem file")],
     plan: Annotated[Path, typer.Argument(help="plan file: one (action args) per line, or the domain's sentences")],
-    domain_name: Annotated[Optional[str], typer.Option(help="vocabulary for natural-language plans; default: detected")] = None,
+    domain_name: Annotated[
+        str | None, typer.Option(help="vocabulary for natural-language plans; default: detected")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
 ) -> None:
     """Validate a plan (a VAL stand-in): exit 0 if valid, 1 if invalid, 2 for bad input."""
@@ -189,11 +272,21 @@ def validate(
     verdicts = [c.check(task, candidate) for c in the_domain.critics(task)]
     ok = all(v.valid for v in verdicts if v.hard)
     if as_json:
-        sys.stdout.write(json.dumps({"valid": ok, "steps": len(candidate.answer or []),
-                                     "verdicts": [v.model_dump(mode="json") for v in verdicts]}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "valid": ok,
+                    "steps": len(candidate.answer or []),
+                    "verdicts": [v.model_dump(mode="json") for v in verdicts],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     else:
-        out.print(f"[bold green]Plan valid[/] ({len(candidate.answer or [])} steps)" if ok
-                  else "[bold red]Plan invalid[/]")
+        out.print(
+            f"[bold green]Plan valid[/] ({len(candidate.answer or [])} steps)" if ok else "[bold red]Plan invalid[/]"
+        )
         for v in verdicts:
             for viol in v.violations:
                 out.print(f"  - {viol.message or the_domain.describe(viol, candidate)}", highlight=False)
@@ -225,8 +318,13 @@ def domains() -> None:
 
 
 def demo(
-    instance: Annotated[list[str], typer.Option(help="PlanBench instances to solve after the Sussman anomaly")] = ["blocksworld/generated_basic_3/instance-3"],  # noqa: B006
-    model: Annotated[Optional[str], typer.Option(help="model spec (default: the embedded SmolLM2-135M)")] = None,
+    instance: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="PlanBench instances to solve after the Sussman anomaly  [default: blocksworld/generated_basic_3/instance-3]"
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="model spec (default: the embedded SmolLM2-135M)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
     """The walking skeleton: the embedded model solves the Sussman anomaly and PlanBench instances."""
@@ -240,12 +338,21 @@ def demo(
     lm, load_seconds = _load_model(model, seed)
     out.print(f"loaded {getattr(lm, 'name', 'model')} in {load_seconds:.1f} s")
     bw = blocksworld()
-    jobs = [(bw, sussman_anomaly(bw))] + [load_planning_instance(i) for i in instance]
+    names = instance if instance is not None else ["blocksworld/generated_basic_3/instance-3"]
+    jobs = [(bw, sussman_anomaly(bw))] + [load_planning_instance(i) for i in names]
     failures = 0
     for the_domain, task in jobs:
-        runner = Modulo(lm, the_domain, budget=Budget(rounds=15, samples=240), n=16,
-                        params=SamplingParams(temperature=1.0, max_tokens=128, seed=seed),
-                        constrained="executable", feedback=FeedbackLevel.FIRST, reuse_prefix=True, seed=seed)
+        runner = Modulo(
+            lm,
+            the_domain,
+            budget=Budget(rounds=15, samples=240),
+            n=16,
+            params=SamplingParams(temperature=1.0, max_tokens=128, seed=seed),
+            constrained="executable",
+            feedback=FeedbackLevel.FIRST,
+            reuse_prefix=True,
+            seed=seed,
+        )
         result = runner.run(task)
         print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
         failures += not result.verified

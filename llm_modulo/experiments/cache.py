@@ -201,9 +201,7 @@ class CachingModel:
             return self._score
         return value
 
-    def sample(
-        self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None
-    ) -> Batch:
+    def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
         if params.seed is None:  # unseeded sampling is not reproducible: never cached
             self.inner_calls += 1
             return self.model.sample(prompt, n, params, constraint=constraint)
@@ -233,15 +231,23 @@ class CachingModel:
         inner = self.model.score
         if seed is None or kwargs:  # unseeded, or arguments the key does not know about: do not guess
             self.inner_calls += 1
-            return inner(prompt, continuations, **kwargs) if seed is None else inner(prompt, continuations, seed=seed, **kwargs)
+            return (
+                inner(prompt, continuations, **kwargs)
+                if seed is None
+                else inner(prompt, continuations, seed=seed, **kwargs)
+            )
         key = score_key(self.spec, prompt, continuations, seed)
         cached = self.cache.get("scores", key)
         if cached is not None:
             self.hits += 1
             data = json.loads(cached)
             if data.get("type") == "ScoreBatch":
-                return ScoreBatch(logprobs=[float(x) for x in data["logprobs"]], tokens=data.get("tokens", 0),
-                                  prompt_tokens=data.get("prompt_tokens", 0), seconds=0.0)
+                return ScoreBatch(
+                    logprobs=[float(x) for x in data["logprobs"]],
+                    tokens=data.get("tokens", 0),
+                    prompt_tokens=data.get("prompt_tokens", 0),
+                    seconds=0.0,
+                )
             return [float(x) for x in data["logprobs"]]
         self.inner_calls += 1
         result = inner(prompt, continuations, seed=seed)

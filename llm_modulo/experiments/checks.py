@@ -11,7 +11,7 @@ import inspect
 import logging
 from typing import Any
 
-from llm_modulo.errors import InputError, LLMModuloError
+from llm_modulo.errors import LLMModuloError
 from llm_modulo.experiments.schema import ConfigError, StrategySpec
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ def check_domain_options(domain: str, options: dict[str, Any], source: str, wher
     unknown = sorted(set(options) - set(params) - {"style"})
     if unknown:
         known = ", ".join(sorted(set(params) - {"style"})) or "(none)"
-        raise ConfigError(source, where, f"unknown option(s) {', '.join(unknown)} for domain {domain!r}; known: {known}")
+        raise ConfigError(
+            source, where, f"unknown option(s) {', '.join(unknown)} for domain {domain!r}; known: {known}"
+        )
 
 
 def check_options(st: StrategySpec, params: dict[str, Any] | None, source: str, where: str) -> None:

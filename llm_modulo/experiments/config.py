@@ -36,11 +36,11 @@ This module reads and validates the file; the pieces live beside it: the schema
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import tomllib
 import yaml
 from pydantic import ValidationError
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
-import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -36,12 +35,12 @@ from llm_modulo.experiments.worker import (
     drop_batched_models,
     execute_trial,
     fresh_per_trial,
-    trial_task,
     make_row,
     model_for,
     run_trial,
     set_batching,
     threads_per_worker,
+    trial_task,
     worker_init,
 )
 
@@ -227,7 +226,9 @@ class LocalExecutor(_FuturesExecutor):
         try:
             return handle.result()  # type: ignore[no-any-return]
         except cf.process.BrokenProcessPool:
-            raise FatalTrialError("a worker process died (killed, or out of memory?); finished trials are kept") from None
+            raise FatalTrialError(
+                "a worker process died (killed, or out of memory?); finished trials are kept"
+            ) from None
 
     def shutdown(self, kill: bool = False, handles: Sequence[Any] = ()) -> None:
         if kill:
@@ -264,8 +265,9 @@ class RayExecutor:
                 if address:
                     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
                 else:
-                    ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING,
-                             log_to_driver=False)
+                    ray.init(
+                        num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+                    )
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise InputError(f"cannot start or join Ray{f' at {address}' if address else ''}: {exc}") from None
             self._owns = True
@@ -291,7 +293,9 @@ class RayExecutor:
         try:
             return self._ray.get(handle)  # type: ignore[no-any-return]
         except self._ray.exceptions.RayError as exc:  # the worker process died, or the task crashed
-            raise FatalTrialError(f"a Ray task failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from None
+            raise FatalTrialError(
+                f"a Ray task failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+            ) from None
 
     def cancel(self, handles: Sequence[Any]) -> None:
         for handle in handles:
@@ -319,7 +323,9 @@ def make_executor(
     ``batch``: trials at once in this process, their model calls batched (local, one worker)."""
     if batch is not None and batch > 1:
         if kind != "local" or workers > 1:
-            raise InputError("--batch runs the trials in threads of one process: use it with --workers 1 and the local executor")
+            raise InputError(
+                "--batch runs the trials in threads of one process: use it with --workers 1 and the local executor"
+            )
         if threads is not None and threads < 1:
             raise InputError("--threads must be at least 1")
         return BatchedExecutor(batch, cache_path, threads)
@@ -332,7 +338,6 @@ def make_executor(
     if workers <= 1:
         return InProcessExecutor(cache_path, threads)
     return LocalExecutor(workers, cache_path, threads)
-
 
 
 __all__ = [

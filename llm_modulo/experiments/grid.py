@@ -40,7 +40,9 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
     for i, iset in enumerate(config.instance_sets):
         if iset.domain not in known_domains:
             raise ConfigError(
-                source, f"instance_sets[{i}].domain", f"unknown domain {iset.domain!r}; known: {', '.join(known_domains)}"
+                source,
+                f"instance_sets[{i}].domain",
+                f"unknown domain {iset.domain!r}; known: {', '.join(known_domains)}",
             )
         named = named_instances(iset, source, f"instance_sets[{i}]")
         sets.append(named if named is not None else resolve_instances(iset, base, source, f"instance_sets[{i}]"))
@@ -56,7 +58,9 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
     for i, st in enumerate(config.strategies):
         where = f"strategies[{i}]"
         if st.name not in STRATEGIES:
-            raise ConfigError(source, f"{where}.name", f"unknown strategy {st.name!r}; known: {', '.join(sorted(STRATEGIES))}")
+            raise ConfigError(
+                source, f"{where}.name", f"unknown strategy {st.name!r}; known: {', '.join(sorted(STRATEGIES))}"
+            )
         params = strategy_parameters(st.name)  # None: the strategy's module does not import yet
         check_options(st, params, source, where)
         for iset in config.instance_sets:
@@ -129,11 +133,21 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
             "read: each such run is done once, under the earlier trial's settings"
         )
         log.info("%s: %s", source, warnings[-1])
-    return Sweep(config=config, path=path, text=text, format=fmt, trials=unique.trials, duplicates=unique.repeated,
-                 redundant=sum(unique.redundant.values()), warnings=warnings)
+    return Sweep(
+        config=config,
+        path=path,
+        text=text,
+        format=fmt,
+        trials=unique.trials,
+        duplicates=unique.repeated,
+        redundant=sum(unique.redundant.values()),
+        warnings=warnings,
+    )
 
 
-def _product(models: list[str], budgets: list[Budget], feedback: list[str], seeds: list[int]) -> list[tuple[str, Budget, str, int]]:
+def _product(
+    models: list[str], budgets: list[Budget], feedback: list[str], seeds: list[int]
+) -> list[tuple[str, Budget, str, int]]:
     return [(m, b, f, s) for m in models for b in budgets for f in feedback for s in seeds]
 
 

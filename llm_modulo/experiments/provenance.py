@@ -64,8 +64,13 @@ def _gpu(import_torch: bool) -> str | None:
             return None
     if shutil.which("nvidia-smi"):
         try:
-            done = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                  capture_output=True, text=True, timeout=10, check=False)
+            done = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
             names = [x.strip() for x in done.stdout.splitlines() if x.strip()]
             return ", ".join(names) or None
         except (OSError, subprocess.SubprocessError):

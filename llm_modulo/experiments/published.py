@@ -33,17 +33,41 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("blocksworld", "DeepSeek-R1", "PlanBench plan generation, zero-shot", 0.991, 600, PLANBENCH_600),
     Anchor("blocksworld", "GPT-4", "PlanBench plan generation, zero-shot", 0.346, 600, PLANBENCH_600),
     Anchor("blocksworld", "LLaMA-3.1-405B", "PlanBench plan generation, zero-shot", 0.626, 600, PLANBENCH_600),
-    Anchor("blocksworld", "GPT-4", _BACKPROMPT, 0.82, None, "PlanBench Blocksworld (count not stated in benchmarks/README)"),
+    Anchor(
+        "blocksworld", "GPT-4", _BACKPROMPT, 0.82, None, "PlanBench Blocksworld (count not stated in benchmarks/README)"
+    ),
     Anchor("mystery_blocksworld", "o1-preview", "PlanBench plan generation, zero-shot", 0.528, 600, MYSTERY_600),
     Anchor("mystery_blocksworld", "GPT-4", "PlanBench plan generation, zero-shot", 0.0, 600, MYSTERY_600),
-    Anchor("mystery_blocksworld", "GPT-4", _BACKPROMPT, 0.10, None, "PlanBench Mystery (count not stated in benchmarks/README)"),
+    Anchor(
+        "mystery_blocksworld",
+        "GPT-4",
+        _BACKPROMPT,
+        0.10,
+        None,
+        "PlanBench Mystery (count not stated in benchmarks/README)",
+    ),
     Anchor("randomized_mystery", "o1-preview", "PlanBench plan generation, zero-shot", 0.373, 600, RANDOM_600),
-    Anchor("logistics", "GPT-4", _BACKPROMPT, 0.70, None, "PlanBench Logistics (count not stated in benchmarks/README)"),
+    Anchor(
+        "logistics", "GPT-4", _BACKPROMPT, 0.70, None, "PlanBench Logistics (count not stated in benchmarks/README)"
+    ),
     Anchor("blocksworld_hard", "o1-preview", "one try", 0.236, 110, "110 (blocksworld_hard/generated, 6-15 blocks)"),
-    Anchor("blocksworld_hard", "o1-preview", "back-prompting with first-error feedback", 0.982, 110,
-           "110 (blocksworld_hard/generated, 6-15 blocks)"),
+    Anchor(
+        "blocksworld_hard",
+        "o1-preview",
+        "back-prompting with first-error feedback",
+        0.982,
+        110,
+        "110 (blocksworld_hard/generated, 6-15 blocks)",
+    ),
     Anchor("game24", "GPT-4", "chain of thought", 0.04, 100, "100 (24.csv ranks 901-1000, the standard test set)"),
-    Anchor("game24", "GPT-4", "Tree of Thoughts (breadth 5)", 0.74, 100, "100 (24.csv ranks 901-1000, the standard test set)"),
+    Anchor(
+        "game24",
+        "GPT-4",
+        "Tree of Thoughts (breadth 5)",
+        0.74,
+        100,
+        "100 (24.csv ranks 901-1000, the standard test set)",
+    ),
 )
 
 BENCHMARK_NAMES = {

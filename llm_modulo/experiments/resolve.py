@@ -38,7 +38,9 @@ def named_instances(iset: InstanceSetSpec, source: str, where: str) -> list[tupl
             pool = names[max(iset.start, 1) - 1 :]
         if iset.count > len(pool):
             raise ConfigError(
-                source, f"{where}.count", f"asks for {iset.count} instances; {iset.set_name!r} has {len(pool)} (from {iset.start})"
+                source,
+                f"{where}.count",
+                f"asks for {iset.count} instances; {iset.set_name!r} has {len(pool)} (from {iset.start})",
             )
         chosen = pool[: iset.count]
     else:
@@ -92,7 +94,9 @@ def resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str
     if iset.count is not None:
         if iset.count > len(files):
             raise ConfigError(
-                source, f"{where}.count", f"asks for {iset.count} instances; {name!r} has {len(files)} (from instance {iset.start})"
+                source,
+                f"{where}.count",
+                f"asks for {iset.count} instances; {name!r} has {len(files)} (from instance {iset.start})",
             )
         chosen = files[: iset.count]
     else:

@@ -11,7 +11,6 @@ and rerun on resume. A fatal error (bad model spec, unreachable server) stops th
 same way and is raised as :class:`~llm_modulo.experiments.executors.FatalTrialError`.
 """
 
-
 from __future__ import annotations
 
 import logging
@@ -148,8 +147,11 @@ def run_sweep(
         store.set_meta(f"sweep/{sweep.name}/trials", {t.key: t.label for t in sweep.trials})
         done = store.done_keys(include_errors=not retry_errors)  # with --retry-errors, error rows are pending
         expected = {t.key for t in sweep.trials}
-        pending = [t if t.device == device else t.model_copy(update={"device": device})
-                   for t in sweep.trials if t.key not in done]
+        pending = [
+            t if t.device == device else t.model_copy(update={"device": device})
+            for t in sweep.trials
+            if t.key not in done
+        ]
         truncated = limit is not None and len(pending) > limit
         if limit is not None:
             pending = pending[:limit]
@@ -163,9 +165,14 @@ def run_sweep(
             record_key = f"sweep/{sweep.name}/run/{datetime.now(timezone.utc).isoformat(timespec='milliseconds')}"
             record = run_record(executor, workers, command, uses_local_model(pending))
             # no more local workers than trials to run (each worker loads its own model)
-            runner = make_executor(executor, workers if executor == "ray" else min(workers, len(pending)),
-                                   address, cache_file, threads,
-                                   batch=min(batch, len(pending)) if batch is not None else None)
+            runner = make_executor(
+                executor,
+                workers if executor == "ray" else min(workers, len(pending)),
+                address,
+                cache_file,
+                threads,
+                batch=min(batch, len(pending)) if batch is not None else None,
+            )
             record["workers"] = runner.workers
             record["threads"] = getattr(runner, "threads", None)
             record["batch"] = getattr(runner, "batch", None)
@@ -175,8 +182,12 @@ def run_sweep(
             finished = done_before
             try:
                 with _progress(console, progress) as bar:
-                    task = bar.add_task(sweep.name, total=done_before + len(pending), completed=done_before,
-                                        ok=_ok_text(solved, finished))
+                    task = bar.add_task(
+                        sweep.name,
+                        total=done_before + len(pending),
+                        completed=done_before,
+                        ok=_ok_text(solved, finished),
+                    )
                     queue = list(reversed(pending))
                     capacity = max(1, runner.workers * 2)
                     release = getattr(runner, "release", None)  # drops a model no trial left uses
@@ -205,8 +216,9 @@ def run_sweep(
                             if release is not None and not left[spec.model_resolved]:
                                 release(spec.model_resolved)
                             # kept current, so a run killed with SIGKILL still shows what it did
-                            record.update(seconds=round(time.perf_counter() - started, 3), trials_run=ran,
-                                          status="running")
+                            record.update(
+                                seconds=round(time.perf_counter() - started, 3), trials_run=ran, status="running"
+                            )
                             store.set_meta(record_key, record)
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -228,9 +240,12 @@ def run_sweep(
             finally:
                 abandoned = len(in_flight)
                 runner.shutdown(kill=status != "finished", handles=list(in_flight))
-                record.update(seconds=round(time.perf_counter() - started, 3), trials_run=ran,
-                              status="partial" if status == "finished" and truncated else status,
-                              in_flight_abandoned=abandoned)
+                record.update(
+                    seconds=round(time.perf_counter() - started, 3),
+                    trials_run=ran,
+                    status="partial" if status == "finished" and truncated else status,
+                    in_flight_abandoned=abandoned,
+                )
                 store.set_meta(record_key, record)
         elif progress:
             console.print(f"sweep {sweep.name}: nothing to run ({len(expected)} trials already in {store_file})")

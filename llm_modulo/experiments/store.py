@@ -62,8 +62,9 @@ class TrialStore:
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
         if readonly:
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                         timeout=BUSY_TIMEOUT_MS / 1000)
+            self._conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -137,7 +138,9 @@ class TrialStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
+            )
 
     def meta_keys(self, prefix: str = "") -> list[str]:
         return [k for (k,) in self._conn.execute("SELECT key FROM meta WHERE key LIKE ? ORDER BY key", (prefix + "%",))]

@@ -13,7 +13,6 @@ from llm_modulo.experiments.stats import succeeded
 from llm_modulo.experiments.store import TrialStore
 from llm_modulo.experiments.trials import Sweep
 
-
 # -- the plan (dry run) ----------------------------------------------------------------------
 
 

@@ -40,8 +40,6 @@ _BATCHING = threading.Event()  # set while a BatchedExecutor runs in this proces
 _BATCH_LOCK = threading.RLock()  # one batch at a time across this process's models (they share the cores)
 
 
-
-
 class FatalTrialError(LLMModuloError):
     """A trial failed in a way every other trial would too; the sweep stops."""
 
@@ -116,7 +114,12 @@ def trial_task(spec: TrialSpec) -> tuple[Any, Any]:
     prompt_format = options.pop("prompt_format", None)
     if prompt_format is not None:  # both training formats are zero-shot (checked when the sweep loads)
         options.setdefault("one_shot", False)
-    if spec.domain_file and spec.problem_file and os.path.isfile(spec.domain_file) and os.path.isfile(spec.problem_file):
+    if (
+        spec.domain_file
+        and spec.problem_file
+        and os.path.isfile(spec.domain_file)
+        and os.path.isfile(spec.problem_file)
+    ):
         domain, task = load_planning_task(
             spec.domain_file, spec.problem_file, spec.domain, spec.style, spec.instance, **options
         )
@@ -251,7 +254,9 @@ def drop_batched_models(resolved: str | None = None, *, locked: bool = True) -> 
 # -- the worker entry point ------------------------------------------------------------------
 
 
-def execute_trial(spec_data: dict[str, Any], threads: int | None = None, cache_path: str | None = None) -> dict[str, Any]:
+def execute_trial(
+    spec_data: dict[str, Any], threads: int | None = None, cache_path: str | None = None
+) -> dict[str, Any]:
     """What a worker runs: ``{"row": ..., "model": {...}}``, or ``{"fatal": ...}`` for an error that
     must stop the sweep (sent as data: exceptions do not always survive pickling)."""
     configure_threads(threads)
@@ -259,12 +264,18 @@ def execute_trial(spec_data: dict[str, Any], threads: int | None = None, cache_p
     try:
         row = run_trial(spec, cache_path)
     except FATAL_AT_SETUP as exc:
-        return {"key": spec.key, "fatal": f"{spec.model} on {spec.instance}: {exc.format_message()}",
-                "fatal_type": type(exc).__name__}
+        return {
+            "key": spec.key,
+            "fatal": f"{spec.model} on {spec.instance}: {exc.format_message()}",
+            "fatal_type": type(exc).__name__,
+        }
     model = _MODELS.get((spec.model_resolved, cache_path, _BATCHING.is_set()))
     info = {"name": getattr(model, "name", spec.model), "description": _describe(model)} if model is not None else None
     if info is None and fresh_per_trial(spec.model):
-        info = {"name": "random" if spec.model == "random" else "scripted", "description": _fresh_description(spec.model)}
+        info = {
+            "name": "random" if spec.model == "random" else "scripted",
+            "description": _fresh_description(spec.model),
+        }
     return {"key": spec.key, "row": row, "model": info}
 
 
@@ -300,7 +311,6 @@ def worker_init(threads: int) -> None:
 
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
-
 
 
 __all__ = [

@@ -61,11 +61,12 @@ class DecodingMixin(PromptCacheMixin):
             rows = [prompts[j] for j, n in enumerate(counts) for _ in range(n)]
             width = max(job.prompt_tokens for job in live)
             cache = _shared_prefix.new_cache(model)
-            _shared_prefix.load_padded(model, cache, [layers for layers, _ in rows], width,
-                                       max(j.max_tokens for j in live), self.device)
+            _shared_prefix.load_padded(
+                model, cache, [layers for layers, _ in rows], width, max(j.max_tokens for j in live), self.device
+            )
             lengths = torch.tensor([job.prompt_tokens for job in live for _ in range(len(job.rows))])
             mask = (torch.arange(width)[None, :] >= (width - lengths)[:, None]).long().to(self.device)
-            logits = torch.cat([last.float().expand(n, -1) for (_, last), n in zip(prompts, counts)])
+            logits = torch.cat([last.float().expand(n, -1) for (_, last), n in zip(prompts, counts, strict=False)])
         t1 = time.perf_counter()
         for job in live:
             job.meta["prefill_seconds"] = t1 - t0
@@ -78,7 +79,7 @@ class DecodingMixin(PromptCacheMixin):
                 raise DecodeInterrupted("decode interrupted: the sweep is stopping")
             chosen = self._choose(active, logits)
             keep = []
-            for b, ((job, row), tok) in enumerate(zip(active, chosen)):
+            for b, ((job, row), tok) in enumerate(zip(active, chosen, strict=False)):
                 row.tokens.append(tok)
                 if job.grammar is not None:
                     row.state = job.grammar.advance(row.state, tok)
@@ -89,7 +90,7 @@ class DecodingMixin(PromptCacheMixin):
                     row.finish = "stop"
                     continue
                 stop = job.request.params.stop
-                if stop and self._hits_stop(row.tokens[-tails[id(job)]:], stop):
+                if stop and self._hits_stop(row.tokens[-tails[id(job)] :], stop):
                     row.finish = "stop"
                     continue
                 if len(row.tokens) < job.max_tokens:
@@ -104,8 +105,9 @@ class DecodingMixin(PromptCacheMixin):
                 active = [active[b] for b in keep]
                 chosen = [chosen[b] for b in keep]
             step_ids = torch.tensor(chosen, device=logits.device)[:, None]
-            step_positions = (positions + torch.tensor([len(row.tokens) - 1 for _, row in active],
-                                                       device=logits.device))[:, None]
+            step_positions = (
+                positions + torch.tensor([len(row.tokens) - 1 for _, row in active], device=logits.device)
+            )[:, None]
             extra = {}
             if mask is not None:  # the padding stays hidden; the new token is seen
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
@@ -116,8 +118,9 @@ class DecodingMixin(PromptCacheMixin):
                     out = model(input_ids=step_ids, position_ids=step_positions, **{kw: cache}, use_cache=True, **extra)
                     logits = out.logits[:, -1, :].float()
                 else:  # every row is constrained: logits only for the tokens some row may take
-                    hidden = model.get_decoder()(input_ids=step_ids, position_ids=step_positions, **{kw: cache},
-                                                 use_cache=True, **extra).last_hidden_state[:, -1]
+                    hidden = model.get_decoder()(
+                        input_ids=step_ids, position_ids=step_positions, **{kw: cache}, use_cache=True, **extra
+                    ).last_hidden_state[:, -1]
                     logits = self._restricted_logits(hidden, allowed)
         seconds = time.perf_counter() - t1
         for job in live:
@@ -133,7 +136,12 @@ class DecodingMixin(PromptCacheMixin):
         else None (full logits)."""
         import torch
 
-        if not active or not self.restrict_head or any(job.grammar is None for job, _ in active) or not self._head_split_ok():
+        if (
+            not active
+            or not self.restrict_head
+            or any(job.grammar is None for job, _ in active)
+            or not self._head_split_ok()
+        ):
             return None
         allowed = torch.unique(torch.cat([job.grammar.allowed_tensor(row.state) for job, row in active]))  # type: ignore[union-attr]
         head = self._model.get_output_embeddings()

@@ -30,7 +30,9 @@ class Choices:
 class RetryableError(Exception):
     """One failed attempt that may succeed if tried again."""
 
-    def __init__(self, cause: str, *, answered: bool, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, cause: str, *, answered: bool, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(cause)
         self.cause, self.answered, self.status, self.retry_after = cause, answered, status, retry_after
 
@@ -40,9 +42,7 @@ def parse_choices(data: Any, chat: bool, stop: tuple[str, ...], url: str) -> Cho
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices:
         detail = error_text(data) if isinstance(data, dict) else None
-        raise ServerResponseError(
-            f"{url} answered without choices: {detail or one_line(json.dumps(data))}"
-        )
+        raise ServerResponseError(f"{url} answered without choices: {detail or one_line(json.dumps(data))}")
     texts: list[tuple[str, str]] = []
     for choice in sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0):
         if not isinstance(choice, dict):
@@ -70,7 +70,7 @@ def parse_choices(data: Any, chat: bool, stop: tuple[str, ...], url: str) -> Cho
     return Choices(
         completions=[
             Completion(text=text, tokens=count, prompt_tokens=prompt_tokens, finish_reason=finish)
-            for (text, finish), count in zip(texts, counts)
+            for (text, finish), count in zip(texts, counts, strict=False)
         ],
         token_counts=kind,
     )

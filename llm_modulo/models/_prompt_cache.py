@@ -54,11 +54,11 @@ class PromptCacheMixin:
         cache = _shared_prefix.new_cache(model)
         common, layers, last = self._cached_prefix(ids)
         if layers is not None and last is not None:  # the whole prompt
-            for layer, (k, v) in zip(cache.layers, layers):
+            for layer, (k, v) in zip(cache.layers, layers, strict=False):
                 layer.update(k, v)
             return cache, last, 0
         if layers is not None:
-            for layer, (k, v) in zip(cache.layers, layers):
+            for layer, (k, v) in zip(cache.layers, layers, strict=False):
                 layer.update(k[:, :, :common], v[:, :, :common])
         rest = torch_tensor([ids[common:]], self.device)
         out = model(input_ids=rest, **{kw: cache}, use_cache=True, logits_to_keep=1)
@@ -153,11 +153,13 @@ class PromptCacheMixin:
                 groups.append([job])
                 real = new[id(job)]
         for group in groups:
-            for job, entry in zip(group, self._prefill_group(group, [found[id(j)] for j in group])):
+            for job, entry in zip(group, self._prefill_group(group, [found[id(j)] for j in group]), strict=False):
                 kv[id(job)] = entry
         return [kv[id(job)] for job in live]
 
-    def _prefill_group(self, group: list[Job], found: list[tuple[int, Any, Any]]) -> list[tuple[list[tuple[Any, Any]], Any]]:
+    def _prefill_group(
+        self, group: list[Job], found: list[tuple[int, Any, Any]]
+    ) -> list[tuple[list[tuple[Any, Any]], Any]]:
         """One padded forward pass over ``group``'s prompts: each row holds the prefix a kept prompt
         shares (left-padded) then its new tokens (right-padded), both paddings masked, at the
         row's own positions; logits come from the output embedding on each row's last hidden
@@ -166,28 +168,33 @@ class PromptCacheMixin:
 
         model, device = self._model, self.device
         commons = [c for c, _, _ in found]  # 0 where nothing is kept
-        fresh = [job.prompt_tokens - c for c, job in zip(commons, group)]
+        fresh = [job.prompt_tokens - c for c, job in zip(commons, group, strict=False)]
         width_p, width_f = max(commons), max(fresh)
         cache = _shared_prefix.new_cache(model)
-        prefixes = [[(k[:, :, :c], v[:, :, :c]) for k, v in layers] if layers is not None and c else None
-                    for (_, layers, _), c in zip(found, commons)]
+        prefixes = [
+            [(k[:, :, :c], v[:, :, :c]) for k, v in layers] if layers is not None and c else None
+            for (_, layers, _), c in zip(found, commons, strict=False)
+        ]
         _shared_prefix.load_padded(model, cache, prefixes, width_p, width_f, device)
         pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._eos_ids[0]
         ids = torch.full((len(group), width_f), pad, dtype=torch.long, device=device)
         positions = torch.zeros((len(group), width_f), dtype=torch.long, device=device)
         mask = torch.zeros((len(group), width_p + width_f), dtype=torch.long, device=device)
-        for j, (job, c, f) in enumerate(zip(group, commons, fresh)):
+        for j, (job, c, f) in enumerate(zip(group, commons, fresh, strict=False)):
             ids[j, :f] = job.ids[0, c:]
             positions[j] = c + torch.arange(width_f, device=device)
             mask[j, width_p - c : width_p + f] = 1
-        hidden = model.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                                     **{self._cache_kwarg: cache}).last_hidden_state
+        hidden = model.get_decoder()(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **{self._cache_kwarg: cache}
+        ).last_hidden_state
         rows = torch.arange(len(group), device=device)
         last = model.get_output_embeddings()(hidden[rows, torch.tensor(fresh, device=device) - 1]).float()
         out = []
-        for j, (job, c, f) in enumerate(zip(group, commons, fresh)):
+        for j, (job, c, f) in enumerate(zip(group, commons, fresh, strict=False)):
             span = slice(width_p - c, width_p + f)
-            layers = [(layer._k[j : j + 1, :, span].clone(), layer._v[j : j + 1, :, span].clone()) for layer in cache.layers]
+            layers = [
+                (layer._k[j : j + 1, :, span].clone(), layer._v[j : j + 1, :, span].clone()) for layer in cache.layers
+            ]
             if self._reuse:
                 self._remember(job.ids[0].tolist(), layers, last[j : j + 1, None, :])
             job.meta["prefill_tokens"] = f

@@ -97,8 +97,9 @@ def expand(cache: Any, n: int, reserve: int, shared: bool) -> None:
             layer.batch_repeat_interleave(n)
 
 
-def load_padded(model: Any, cache: Any, prefixes: list[list[tuple[Any, Any]] | None], width: int, room: int,
-                device: Any) -> None:
+def load_padded(
+    model: Any, cache: Any, prefixes: list[list[tuple[Any, Any]] | None], width: int, room: int, device: Any
+) -> None:
     """Fill a fresh ``cache`` (from :func:`new_cache`) with one row per entry of ``prefixes``: the
     row's kept prompt prefix (per layer (keys, values) [1, Hkv, L, D], or None for nothing kept)
     right-aligned at ``width``, zeros before it, and room for ``room`` more tokens. The caller

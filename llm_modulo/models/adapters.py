@@ -106,7 +106,9 @@ def _torch_dtype(torch: Any, dtype: str, device: str) -> Any:
     return getattr(torch, dtype)
 
 
-def load_adapter(adapter_dir: str | Path, device: str = "cpu", dtype: str = "auto", merge: bool = True) -> tuple[Any, Any]:
+def load_adapter(
+    adapter_dir: str | Path, device: str = "cpu", dtype: str = "auto", merge: bool = True
+) -> tuple[Any, Any]:
     """(model, tokenizer): the base named in ``training.json`` (else the embedded model) with the
     adapter; ``merge`` folds it into the weights (a plain transformers model), else a peft model."""
     import torch

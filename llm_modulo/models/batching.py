@@ -99,9 +99,7 @@ class BatchingModel:
                 self._clients -= 1
                 self._cond.notify_all()
 
-    def sample(
-        self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None
-    ) -> Batch:
+    def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
         if not hasattr(self.model, "sample_many"):
             with self.lock:
                 return self.model.sample(prompt, n, params, constraint=constraint)  # type: ignore[no-any-return]
@@ -186,7 +184,7 @@ class BatchingModel:
             self.requests += len(batch)
             log.debug("batch of %d requests (%d rows)", len(batch), sum(p.request.n for p in batch))
             with self._cond:
-                for item, result in zip(batch, results):
+                for item, result in zip(batch, results, strict=False):
                     item.result, item.done = result, True
                 self._cond.notify_all()
 

@@ -74,7 +74,7 @@ class LineGrammar:
             if end_ok:
                 self._insert(self.root_first, end_tokens, line_leaf=False)
         # A line leaf must be a leaf: once "line\n" is complete decoding goes back to the root.
-        if any(leaf and kids for leaf, kids in zip(self._line_leaf, self._children)):
+        if any(leaf and kids for leaf, kids in zip(self._line_leaf, self._children, strict=False)):
             raise InputError(f"the constraint's end {constraint.end!r} starts with one of its lines and a newline")
         self._allowed_cache: dict[object, torch.Tensor] = {}
         # Dynamic grammars (``next_lines`` or ``exclude_after``): line ids, and which ids lie below each node.

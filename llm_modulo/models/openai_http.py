@@ -74,7 +74,9 @@ Mode = Literal["chat", "completions"]
 SPEC_PREFIX = "openai:"
 _RETRY_AFTER_CAP_S = 60.0
 # transformers serve's own request field: a generation config that turns sampling on.
-TRANSFORMERS_SERVE_SAMPLING: Mapping[str, Any] = MappingProxyType({"generation_config": json.dumps({"do_sample": True})})
+TRANSFORMERS_SERVE_SAMPLING: Mapping[str, Any] = MappingProxyType(
+    {"generation_config": json.dumps({"do_sample": True})}
+)
 _TIMEOUT_PHASES = {"ConnectTimeout": "connecting", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
 
 
@@ -244,7 +246,9 @@ class OpenAIModel:
                 results = [self._request(prompt, asks[0], params, indices[0])]
             else:
                 with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(asks))) as pool:
-                    results = list(pool.map(lambda a: self._request(prompt, a[0], params, a[1]), zip(asks, indices)))
+                    results = list(
+                        pool.map(lambda a: self._request(prompt, a[0], params, a[1]), zip(asks, indices, strict=False))
+                    )
             for result in results:
                 completions += result.completions
                 kinds.append(result.token_counts)
@@ -296,16 +300,12 @@ class OpenAIModel:
                 data = self._post(url, body)
             except RetryableError as err:
                 last = err
-                logger.warning(
-                    "%s: attempt %d/%d failed: %s", self.base_url, attempt, self.max_retries, err.cause
-                )
+                logger.warning("%s: attempt %d/%d failed: %s", self.base_url, attempt, self.max_retries, err.cause)
                 continue
             return parse_choices(data, self.mode == "chat", params.stop, url)
         assert last is not None
         if last.answered:
-            raise ServerResponseError(
-                f"{url} kept failing after {self.max_retries} attempts: {last.cause}"
-            )
+            raise ServerResponseError(f"{url} kept failing after {self.max_retries} attempts: {last.cause}")
         raise ServerUnreachableError(f"cannot reach {self.base_url} after {self.max_retries} attempts: {last.cause}")
 
     def _post(self, url: str, body: dict[str, Any]) -> Any:

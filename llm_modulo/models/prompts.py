@@ -24,8 +24,10 @@ PROMPT_FORMATS = ("compact", "full")
 # Where the problem statement starts in the first user message, by domain kind.
 _STATEMENT_MARKERS = {"planning": "[STATEMENT]", "game24": "Input: "}
 
-NO_COT = ("compact prompts are the problem statement alone, with no chain-of-thought instruction; "
-          "use prompt_format='full' with cot")
+NO_COT = (
+    "compact prompts are the problem statement alone, with no chain-of-thought instruction; "
+    "use prompt_format='full' with cot"
+)
 
 
 def _marker(domain: Any) -> str:

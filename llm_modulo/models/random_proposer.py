@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-
-from llm_modulo.errors import InputError
 from collections.abc import Sequence
 
+from llm_modulo.errors import InputError
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams, ScoreBatch
 
 
@@ -23,9 +22,7 @@ class RandomProposer:
         self.seed = seed
         self._rng = random.Random(seed)
 
-    def sample(
-        self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None
-    ) -> Batch:
+    def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
         if constraint is None:
             raise InputError("the random proposer needs the domain's answer grammar (use constrained sampling)")
         rng = random.Random(params.seed) if params.seed is not None else self._rng

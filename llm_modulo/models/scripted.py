@@ -37,9 +37,7 @@ class ScriptedModel:
             self._pos += 1
         return out
 
-    def sample(
-        self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None
-    ) -> Batch:
+    def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
         self.prompts.append(prompt)
         self.calls.append(n)
         texts = self._next(prompt, n)

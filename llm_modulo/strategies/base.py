@@ -17,7 +17,7 @@ from llm_modulo.contract import check_domain, has
 from llm_modulo.errors import CriticError, InputError
 from llm_modulo.feedback import domain_critique
 from llm_modulo.protocols import Critic, Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
-from llm_modulo.strategies.options import CONSTRAINT_MODES, StrategyOptions, build_options
+from llm_modulo.strategies.options import StrategyOptions, build_options
 from llm_modulo.types import (
     Attempt,
     Budget,
@@ -36,11 +36,15 @@ from llm_modulo.types import (
 log = logging.getLogger(__name__)
 
 
-def judge(domain: Domain, task: Task, text: str, critics: Sequence[Any] | None = None) -> tuple[Candidate, list[Verdict]]:
+def judge(
+    domain: Domain, task: Task, text: str, critics: Sequence[Any] | None = None
+) -> tuple[Candidate, list[Verdict]]:
     """(candidate, verdicts): ``text`` parsed by ``domain`` and judged by ``critics`` (by default
     every critic the domain has for ``task``)."""
     candidate = domain.parse(task, text)
-    return candidate, [checked(critic, task, candidate) for critic in (domain.critics(task) if critics is None else critics)]
+    return candidate, [
+        checked(critic, task, candidate) for critic in (domain.critics(task) if critics is None else critics)
+    ]
 
 
 def checked(critic: Any, task: Task, candidate: Candidate) -> Verdict:
@@ -51,7 +55,9 @@ def checked(critic: Any, task: Task, candidate: Candidate) -> Verdict:
     it must then accept for anything to be certified)."""
     verdict = critic.check(task, candidate)
     if not isinstance(verdict, Verdict):
-        raise CriticError(f"critic {getattr(critic, 'name', critic)!r} returned {type(verdict).__name__}, not a Verdict")
+        raise CriticError(
+            f"critic {getattr(critic, 'name', critic)!r} returned {type(verdict).__name__}, not a Verdict"
+        )
     hard = bool(getattr(critic, "hard", True))
     name = str(getattr(critic, "name", verdict.critic) or verdict.critic)
     if verdict.hard is hard and verdict.critic == name:
@@ -139,7 +145,7 @@ class BaseStrategy:
         return {}
 
     def _resolve_constrained(self, mode: str) -> str:
-        """"auto" is the strongest grammar the domain offers: executable with ``constraint``, else none."""
+        """ "auto" is the strongest grammar the domain offers: executable with ``constraint``, else none."""
         if mode == "auto":
             return "executable" if has(self.domain, "constraint") else "none"
         return mode
@@ -161,8 +167,11 @@ class BaseStrategy:
             "budget": self.budget.model_dump(),
             **self.options.model_dump(mode="json"),
             "constrained": self.constrained,
-            **({"critics": [getattr(c, "name", type(c).__name__) for c in self.given_critics]}
-               if self.given_critics is not None else {}),
+            **(
+                {"critics": [getattr(c, "name", type(c).__name__) for c in self.given_critics]}
+                if self.given_critics is not None
+                else {}
+            ),
         }
 
     def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:

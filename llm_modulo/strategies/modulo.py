@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
-from llm_modulo.protocols import Feedback
 from llm_modulo.contract import has
+from llm_modulo.protocols import Feedback
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.strategies.options import ModuloOptions, StrategyOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task

@@ -58,31 +58,45 @@ class BestOfNOptions(StrategyOptions):
 
 class SelfConsistencyOptions(StrategyOptions):
     strategy_name: ClassVar[str] = "self-consistency"
-    k: int | None = Field(None, ge=1, strict=True, description="samples to vote over (default: the budget's samples, else 8)")
+    k: int | None = Field(
+        None, ge=1, strict=True, description="samples to vote over (default: the budget's samples, else 8)"
+    )
 
 
 class SelfCritiqueOptions(StrategyOptions):
     strategy_name: ClassVar[str] = "self-critique"
-    history: bool = Field(False, strict=True, description="keep every earlier answer and the model's critique in the prompt")
+    history: bool = Field(
+        False, strict=True, description="keep every earlier answer and the model's critique in the prompt"
+    )
 
 
 class ModuloOptions(StrategyOptions):
     strategy_name: ClassVar[str] = "modulo"
     feedback: FeedbackLevel = Field(FeedbackLevel.FIRST, description="critique given back: none | binary | first | all")
-    history: bool = Field(False, strict=True, description="keep every earlier round's answer and critique in the prompt")
+    history: bool = Field(
+        False, strict=True, description="keep every earlier round's answer and critique in the prompt"
+    )
     reuse_prefix: bool | None = Field(
-        None, strict=True, description="continue from the best candidate's valid prefix (None: where the domain has valid_prefix)"
+        None,
+        strict=True,
+        description="continue from the best candidate's valid prefix (None: where the domain has valid_prefix)",
     )
     exclude_rejected: bool = Field(
         True, strict=True, description="with a grammar, exclude the first choices the critics rejected at the prefix"
     )
     retry_excluded: bool = Field(
-        False, strict=True, description="after a round without progress, decode the same prefix again before backtracking"
+        False,
+        strict=True,
+        description="after a round without progress, decode the same prefix again before backtracking",
     )
     remember_rejected: bool = Field(
-        False, strict=True, description="rule out each rejected step after the exact steps that led to it, in every later round"
+        False,
+        strict=True,
+        description="rule out each rejected step after the exact steps that led to it, in every later round",
     )
-    backprompt: bool = Field(True, strict=True, description="put the critique in the next prompt (False: decoding only)")
+    backprompt: bool = Field(
+        True, strict=True, description="put the critique in the next prompt (False: decoding only)"
+    )
 
 
 class SearchOptions(StrategyOptions):
@@ -100,7 +114,14 @@ class SearchOptions(StrategyOptions):
 
 OPTIONS: dict[str, type[StrategyOptions]] = {
     cls.strategy_name: cls
-    for cls in (DirectOptions, BestOfNOptions, SelfConsistencyOptions, SelfCritiqueOptions, ModuloOptions, SearchOptions)
+    for cls in (
+        DirectOptions,
+        BestOfNOptions,
+        SelfConsistencyOptions,
+        SelfCritiqueOptions,
+        ModuloOptions,
+        SearchOptions,
+    )
 }
 
 

@@ -38,10 +38,10 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.errors import InputError
-from llm_modulo.protocols import Domain, LanguageModel, LineConstraint
-from llm_modulo.strategies.options import SearchOptions, StrategyOptions
+from llm_modulo.protocols import Domain, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
-from llm_modulo.types import Attempt, Budget, Result, ResultStatus, Sample, Task
+from llm_modulo.strategies.options import SearchOptions, StrategyOptions
+from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ class Search(BaseStrategy):
 
     # -- the search ------------------------------------------------------------------------------
     def _run(self, task: Task) -> Result:
-        budget = self.budget if self.budget.nodes is not None else self.budget.model_copy(update={"nodes": self.max_nodes})
+        budget = (
+            self.budget if self.budget.nodes is not None else self.budget.model_copy(update={"nodes": self.max_nodes})
+        )
         tracker = BudgetTracker(budget)
         tracker.usage.rounds = 1
         critics = self.critics_for(task)
@@ -115,8 +117,15 @@ class Search(BaseStrategy):
             if end_ok:  # the goal test is the critics' (ending is allowed at the goal and at dead ends)
                 sample = self._judge(task, base_prompt.prefill, lines, constraint, critics)
                 if sample.certified:
-                    trace.append(Attempt(round=tracker.usage.nodes + 1, prompt="", prefill=base_prompt.prefill,
-                                         samples=[sample], info={"goal_test": len(lines)}))
+                    trace.append(
+                        Attempt(
+                            round=tracker.usage.nodes + 1,
+                            prompt="",
+                            prefill=base_prompt.prefill,
+                            samples=[sample],
+                            info={"goal_test": len(lines)},
+                        )
+                    )
                     return self._finish(task, sample, trace, tracker)
                 if best is None or h < best_h or (h == best_h and score(sample) > score(best)):
                     best, best_h = sample, h
@@ -125,7 +134,7 @@ class Search(BaseStrategy):
             tracker.usage.nodes += 1
             prefs = self._preferences(task, lines, list(allowed), tracker, trace, expanded)
             helpful = preferred_of(lines) if preferred_of is not None else frozenset()
-            for line, lp in zip(allowed, prefs):
+            for line, lp in zip(allowed, prefs, strict=False):
                 child = (*lines, line)
                 key, child_h = guide(child)
                 if key in seen:
@@ -155,7 +164,7 @@ class Search(BaseStrategy):
     ) -> Sample:
         text = prefill + "".join(line + "\n" for line in lines) + constraint.end
         candidate, verdicts = self.evaluate(task, text, critics)
-        return Sample(completion=text[len(prefill):], tokens=0, candidate=candidate, verdicts=verdicts)
+        return Sample(completion=text[len(prefill) :], tokens=0, candidate=candidate, verdicts=verdicts)
 
     def _preferences(
         self,
@@ -203,7 +212,7 @@ class Search(BaseStrategy):
                         "parent": expanded.get(lines[:-1], -1) if lines else -1,
                         "step": lines[-1] if lines else None,
                         "depth": len(lines),
-                        "children": dict(zip(allowed, (round(p, 4) for p in prefs))),
+                        "children": dict(zip(allowed, (round(p, 4) for p in prefs), strict=False)),
                     },
                 )
             )

@@ -15,10 +15,10 @@ from collections.abc import Hashable
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
-from llm_modulo.protocols import Domain, LanguageModel
-from llm_modulo.strategies.options import SelfConsistencyOptions
+from llm_modulo.protocols import Domain
 from llm_modulo.strategies.base import BaseStrategy
-from llm_modulo.types import Attempt, Budget, Candidate, Result, ResultStatus, Sample, Task
+from llm_modulo.strategies.options import SelfConsistencyOptions
+from llm_modulo.types import Attempt, Candidate, Result, ResultStatus, Sample, Task
 
 DEFAULT_K = 8
 

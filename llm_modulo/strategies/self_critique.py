@@ -21,8 +21,8 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
-from llm_modulo.strategies.options import SelfCritiqueOptions
 from llm_modulo.strategies.base import BaseStrategy
+from llm_modulo.strategies.options import SelfCritiqueOptions
 from llm_modulo.types import Attempt, Candidate, Result, ResultStatus, Sample, Task
 
 JUDGE_QUESTION = "Is this answer correct? Answer yes or no, then explain."

@@ -40,7 +40,13 @@ Fact = tuple[str, ...]
 Literal = tuple[bool, Fact]
 
 # Mystery Blocksworld's predicate names -> Blocksworld's (PlanBench's mystery domain file).
-MYSTERY_PREDICATES = {"craves": "on", "planet": "ontable", "province": "clear", "harmony": "handempty", "pain": "holding"}
+MYSTERY_PREDICATES = {
+    "craves": "on",
+    "planet": "ontable",
+    "province": "clear",
+    "harmony": "handempty",
+    "pain": "holding",
+}
 # Folders under PlanBench's root whose problems are test instances (every *.pddl but the domain).
 BLOCKSWORLD_TEST_FOLDERS = (
     "blocksworld/generated_basic",

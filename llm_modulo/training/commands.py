@@ -118,9 +118,9 @@ def train_adapter(
     import shutil
     from dataclasses import asdict
 
-    from . import lora
-
     import torch
+
+    from . import lora
 
     before = torch.get_num_threads()
     if threads is not None:

@@ -24,7 +24,11 @@ def data_summary(path: str | Path) -> dict[str, list[str]]:
         for line in fh:
             if line.strip():
                 rec = json.loads(line)
-                for key, field_name in (("domains", "domain"), ("prompt_formats", "prompt_format"), ("sources", "source")):
+                for key, field_name in (
+                    ("domains", "domain"),
+                    ("prompt_formats", "prompt_format"),
+                    ("sources", "source"),
+                ):
                     if rec.get(field_name):
                         found[key].add(str(rec[field_name]))
     return {k: sorted(v) for k, v in found.items()}

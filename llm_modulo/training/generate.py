@@ -53,7 +53,7 @@ class BlocksworldProblem:
 
     def init_facts(self) -> list[tuple[str, ...]]:
         """handempty, then each block's ontable/on fact (by name), then the clear facts."""
-        below = {upper: lower for tower in self.init for lower, upper in zip(tower, tower[1:])}
+        below = {upper: lower for tower in self.init for lower, upper in zip(tower, tower[1:], strict=False)}
         tops = {tower[-1] for tower in self.init}
         facts: list[tuple[str, ...]] = [("handempty",)]
         facts += [("on", b, below[b]) if b in below else ("ontable", b) for b in self.blocks]
@@ -91,7 +91,7 @@ def random_towers(blocks: Sequence[str], rng: random.Random, cut: float = 0.5) -
 
 
 def _on_pairs(towers: Towers) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((upper, lower) for t in towers for lower, upper in zip(t, t[1:])))
+    return tuple(sorted((upper, lower) for t in towers for lower, upper in zip(t, t[1:], strict=False)))
 
 
 def random_blocksworld(rng: random.Random, n_blocks: int, name: str = "", cut: float = 0.5) -> BlocksworldProblem:

@@ -100,9 +100,7 @@ def completion_loss(model: Any, batch: dict[str, Any]) -> Any:
     scored = (labels != IGNORE).any(dim=0).nonzero()
     first = int(scored[0]) if len(scored) else width - 1  # first position whose token is a target
     keep = width - max(first - 1, 0)  # logits at positions first-1 .. width-1
-    logits = model(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep
-    ).logits
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep).logits
     shifted = logits[:, :-1].float()
     targets = labels[:, width - keep + 1 :]
     return torch.nn.functional.cross_entropy(
@@ -246,8 +244,15 @@ def train(
             seconds = time.perf_counter() - t0
             step_seconds.append(seconds)
             value = float(loss.detach())
-            history.append({"step": step, "epoch": round(step / per_epoch, 4), "loss": value,
-                            "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 4)})
+            history.append(
+                {
+                    "step": step,
+                    "epoch": round(step / per_epoch, 4),
+                    "loss": value,
+                    "lr": scheduler.get_last_lr()[0],
+                    "seconds": round(seconds, 4),
+                }
+            )
             if bar is not None:
                 bar.update(task, advance=1, loss=f"{value:.4f}")
             if step % 10 == 0 or step == total:  # a trace for logs where no progress bar shows (nohup, CI)
@@ -305,7 +310,14 @@ def _init_adapter(spec: str | Path, base: str, rank: int, alpha: int, target_mod
 def _progress(enabled: bool) -> Any:
     if not enabled:
         return contextlib.nullcontext()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -328,7 +340,9 @@ def _plot(losses: list[float], path: Path) -> None:
     ax.plot(steps, losses, lw=0.8, alpha=0.5, label="step loss")
     w = max(1, len(losses) // 20)
     if w > 1:
-        avg = [sum(losses[max(0, i - w + 1) : i + 1]) / len(losses[max(0, i - w + 1) : i + 1]) for i in range(len(losses))]
+        avg = [
+            sum(losses[max(0, i - w + 1) : i + 1]) / len(losses[max(0, i - w + 1) : i + 1]) for i in range(len(losses))
+        ]
         ax.plot(steps, avg, lw=1.5, label=f"moving average ({w})")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("completion cross-entropy")

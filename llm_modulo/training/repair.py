@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
-from llm_modulo.protocols import Feedback
 from llm_modulo.feedback import domain_critique
+from llm_modulo.protocols import Feedback
 from llm_modulo.types import FeedbackLevel, Task, certified
 
 from .targets import certify, judge, trial_tasks
@@ -32,7 +32,9 @@ from .targets import certify, judge, trial_tasks
 log = logging.getLogger(__name__)
 
 
-def repair_prompt(domain: Any, task: Task, text: str, level: FeedbackLevel, reuse_prefix: bool) -> tuple[Any, Any, list[Any]]:
+def repair_prompt(
+    domain: Any, task: Task, text: str, level: FeedbackLevel, reuse_prefix: bool
+) -> tuple[Any, Any, list[Any]]:
     """(prompt, candidate, verdicts): what ``modulo`` sends after rejecting the answer ``text``.
 
     The same calls :class:`~llm_modulo.strategies.modulo.Modulo` makes after its first round
@@ -149,7 +151,12 @@ def make_repair_data(store: Path, out: Path, **options: Any) -> dict[str, Any]:
     if not Path(store).is_file():
         raise InputError(f"no trial store at {store}")
     written = write_jsonl(repair_records(store, **options), out)
-    return {"store": str(store), "records": written, "data": str(out), **{k: v for k, v in options.items() if k != "roots"}}
+    return {
+        "store": str(store),
+        "records": written,
+        "data": str(out),
+        **{k: v for k, v in options.items() if k != "roots"},
+    }
 
 
 __all__ = ["finish_plan", "make_repair_data", "repair_prompt", "repair_records"]

@@ -160,7 +160,9 @@ def test_self_consistency_respects_the_budget(bw, sussman, budget, k, n, calls):
 
 
 @pytest.mark.parametrize("status", [VerdictStatus.VALID, VerdictStatus.INVALID])
-def test_self_consistency_vote_is_the_same_whatever_the_critics_say(bw, sussman, sussman_plan_text, status, monkeypatch):
+def test_self_consistency_vote_is_the_same_whatever_the_critics_say(
+    bw, sussman, sussman_plan_text, status, monkeypatch
+):
     script = [BAD, HALF, sussman_plan_text, HALF, BAD, HALF]
     baseline = SelfConsistency(ScriptedModel(script), bw, budget=Budget(samples=6)).run(sussman)
     monkeypatch.setattr(bw, "critics", lambda task: [_Always(status)])
@@ -193,8 +195,9 @@ def test_vote_key_fallback_and_majority():
 
 
 def test_self_consistency_with_the_random_proposer(bw, sussman):
-    result = SelfConsistency(RandomProposer(seed=0), bw, budget=Budget(samples=12), n=5, constrained="well-formed",
-                             seed=1).run(sussman)
+    result = SelfConsistency(
+        RandomProposer(seed=0), bw, budget=Budget(samples=12), n=5, constrained="well-formed", seed=1
+    ).run(sussman)
     assert result.usage.samples == 12 and result.usage.llm_calls == 3
     assert result.status in (ResultStatus.VERIFIED, ResultStatus.FAILED)
     assert result.verified is result.info["majority_certified"]
@@ -247,7 +250,12 @@ def test_self_critique_exhausts_the_budget(bw, sussman):
     assert result.status is ResultStatus.EXHAUSTED
     assert result.usage.samples == 5 and result.usage.llm_calls == 5
     info = result.info
-    assert (info["candidates"], info["judge_calls"], info["final_judged"], info["self_judged_valid"]) == (3, 2, False, False)
+    assert (info["candidates"], info["judge_calls"], info["final_judged"], info["self_judged_valid"]) == (
+        3,
+        2,
+        False,
+        False,
+    )
 
 
 def test_rounds_budget_judges_the_last_round(bw, sussman):
@@ -284,8 +292,9 @@ def test_self_critique_decisions_ignore_the_critics(bw, sussman, sussman_plan_te
 
 
 def test_self_critique_with_the_random_proposer(bw, sussman):
-    result = SelfCritique(RandomProposer(seed=3), bw, budget=Budget(samples=12), constrained="well-formed",
-                          seed=0).run(sussman)
+    result = SelfCritique(RandomProposer(seed=3), bw, budget=Budget(samples=12), constrained="well-formed", seed=0).run(
+        sussman
+    )
     assert result.usage.samples <= 12 and result.info["judge_calls"] >= 1
     for index in result.info["judge_attempts"]:
         text = result.trace[index].samples[0].completion

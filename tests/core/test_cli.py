@@ -64,20 +64,54 @@ def test_unknown_model_is_one_line():
 
 @pytest.mark.parametrize("flag", ["--retry-excluded", "--remember-rejected", "--no-backprompt"])
 def test_a_modulo_flag_outside_modulo_is_one_line(flag):
-    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
-                                 "--model", "random", "--strategy", "best-of-n", flag])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain",
+            str(domain_file()),
+            "--problem",
+            str(SUSSMAN),
+            "--model",
+            "random",
+            "--strategy",
+            "best-of-n",
+            flag,
+        ],
+    )
     assert result.exit_code == 2
     assert f"{flag} is a modulo option" in _one_line_error(result)
 
 
-MODULO_FLAGS = {"--retry-excluded": ("retry_excluded", True), "--remember-rejected": ("remember_rejected", True),
-                "--no-backprompt": ("backprompt", False)}
+MODULO_FLAGS = {
+    "--retry-excluded": ("retry_excluded", True),
+    "--remember-rejected": ("remember_rejected", True),
+    "--no-backprompt": ("backprompt", False),
+}
 
 
 @pytest.mark.parametrize("flag", sorted(MODULO_FLAGS))
 def test_a_modulo_flag_reaches_modulo(flag):
-    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
-                                 flag, "--constrained", "executable", "--rounds", "2", "-n", "2", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain",
+            str(domain_file()),
+            "--problem",
+            str(SUSSMAN),
+            "--model",
+            "random",
+            flag,
+            "--constrained",
+            "executable",
+            "--rounds",
+            "2",
+            "-n",
+            "2",
+            "--json",
+        ],
+    )
     assert result.exit_code in (0, 1), result.output
     config = json.loads(result.output)["config"]
     for other, (key, value) in MODULO_FLAGS.items():
@@ -85,15 +119,39 @@ def test_a_modulo_flag_reaches_modulo(flag):
 
 
 def test_bad_budget_is_one_line():
-    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
-                                 "--model", "random", "--budget", "rounds=x"])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain",
+            str(domain_file()),
+            "--problem",
+            str(SUSSMAN),
+            "--model",
+            "random",
+            "--budget",
+            "rounds=x",
+        ],
+    )
     assert result.exit_code == 2
     _one_line_error(result)
 
 
 def test_solve_with_random_control_json():
-    args = ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
-            "--budget", "rounds=40,samples=320", "--seed", "3", "--json"]
+    args = [
+        "solve",
+        "--domain",
+        str(domain_file()),
+        "--problem",
+        str(SUSSMAN),
+        "--model",
+        "random",
+        "--budget",
+        "rounds=40,samples=320",
+        "--seed",
+        "3",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     data = json.loads(result.output)
     assert data["usage"]["samples"] <= 320
@@ -113,8 +171,10 @@ def test_help_lists_commands():
 
 @pytest.mark.parametrize("spec", ["openai:http://127.0.0.1:9/v1/some-model"])
 def test_unreachable_server_is_one_line(spec):
-    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN),
-                                 "--model", spec, "--budget", "rounds=1"])
+    result = runner.invoke(
+        app,
+        ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", spec, "--budget", "rounds=1"],
+    )
     assert result.exit_code == 2
     assert "127.0.0.1:9" in _one_line_error(result)
 
@@ -147,8 +207,25 @@ def test_prompt_format_auto_follows_what_an_adapter_was_trained_on():
 
 @pytest.mark.parametrize("fmt, ok", [("compact", True), ("full", True), ("nope", False)])
 def test_prompt_format_reaches_the_prompt(fmt, ok):
-    result = runner.invoke(app, ["solve", "--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random",
-                                 "--prompt-format", fmt, "--rounds", "1", "-n", "1", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain",
+            str(domain_file()),
+            "--problem",
+            str(SUSSMAN),
+            "--model",
+            "random",
+            "--prompt-format",
+            fmt,
+            "--rounds",
+            "1",
+            "-n",
+            "1",
+            "--json",
+        ],
+    )
     if not ok:
         assert result.exit_code == 2 and "unknown prompt format 'nope'" in _one_line_error(result)
         return
@@ -158,8 +235,22 @@ def test_prompt_format_reaches_the_prompt(fmt, ok):
 
 
 def test_compact_prompts_on_a_domain_without_them_is_one_line():
-    result = runner.invoke(app, ["solve", "--domain-name", "coloring", "--instance", "n10-p0.4-k3-s7", "--model", "random",
-                                 "--prompt-format", "compact", "--rounds", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain-name",
+            "coloring",
+            "--instance",
+            "n10-p0.4-k3-s7",
+            "--model",
+            "random",
+            "--prompt-format",
+            "compact",
+            "--rounds",
+            "1",
+        ],
+    )
     assert result.exit_code == 2 and "no compact prompt" in _one_line_error(result)
 
 
@@ -232,8 +323,24 @@ def test_a_budget_of_no_rounds_prints_without_a_sample():
 
 
 def test_the_search_options_reach_search():
-    result = runner.invoke(app, ["solve", *SUSSMAN_ARGS, "--strategy", "search", "--heuristic", "goal-count",
-                                 "--queues", "dual", "--nodes", "2", "-n", "2", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            *SUSSMAN_ARGS,
+            "--strategy",
+            "search",
+            "--heuristic",
+            "goal-count",
+            "--queues",
+            "dual",
+            "--nodes",
+            "2",
+            "-n",
+            "2",
+            "--json",
+        ],
+    )
     assert result.exit_code in (0, 1), result.output
     config = json.loads(result.output)["config"]
     assert config["heuristic"] == "goal-count" and config["queues"] == "dual"
@@ -263,7 +370,11 @@ def test_the_module_runs_as_a_command(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "llm_modulo.cli", "solve", "--feedback", "loud"],
-                          cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "llm_modulo.cli", "solve", "--feedback", "loud"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and done.stderr.startswith("error:") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""

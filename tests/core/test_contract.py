@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from tests.core.toy_domain import END, SumCritic, ToyDomain
 
 from llm_modulo import BestOfN, Budget, Direct, Modulo, ScriptedModel, SelfConsistency
 from llm_modulo.contract import CAPABILITIES, DomainContractError, check_domain
@@ -16,6 +15,7 @@ from llm_modulo.feedback import Wording, domain_critique, render_critique
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
 from llm_modulo.strategies.options import OPTIONS, ModuloOptions, StrategyOptions
 from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict, VerdictStatus, Violation
+from tests.core.toy_domain import END, SumCritic, ToyDomain
 
 
 class Sums(BaseDomain):
@@ -205,7 +205,11 @@ def test_the_result_points_at_the_chosen_sample():
 
 
 def test_verdicts_stored_before_progress_was_typed_still_read():
-    old = {"status": "invalid", "critic": "plan-validator", "info": {"valid_prefix_len": 2, "best_prefix_len": 1, "plan_len": 4}}
+    old = {
+        "status": "invalid",
+        "critic": "plan-validator",
+        "info": {"valid_prefix_len": 2, "best_prefix_len": 1, "plan_len": 4},
+    }
     progress = Verdict.model_validate(old).progress
     assert progress is not None and (progress.valid, progress.best, progress.length) == (2, 1, 4)
 

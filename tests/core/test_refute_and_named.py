@@ -7,12 +7,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from toy_domain import ToyDomain, toy  # noqa: I001  (tests/core is on sys.path)
 from typer.testing import CliRunner
 
 from llm_modulo import BestOfN, Budget, CriticError, Direct, Modulo, ResultStatus, ScriptedModel
 from llm_modulo.types import Verdict, VerdictStatus
-
-from toy_domain import ToyDomain, toy  # noqa: I001  (tests/core is on sys.path)
 
 TOY = f"{toy.__module__}:toy"
 
@@ -93,8 +92,24 @@ def test_cli_solves_a_named_instance_and_reports_a_proof(registered):
     from llm_modulo.cli import EXIT_NO_SOLUTION, app
 
     runner = CliRunner()
-    ok = runner.invoke(app, ["solve", "--domain-name", "toy", "--instance", "sum-3", "--model", "random",
-                             "--strategy", "best-of-n", "--constrained", "well-formed", "--samples", "400"])
+    ok = runner.invoke(
+        app,
+        [
+            "solve",
+            "--domain-name",
+            "toy",
+            "--instance",
+            "sum-3",
+            "--model",
+            "random",
+            "--strategy",
+            "best-of-n",
+            "--constrained",
+            "well-formed",
+            "--samples",
+            "400",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "VERIFIED" in ok.output
     proof = runner.invoke(app, ["solve", "--domain-name", "toy", "--instance", "sum-19", "--model", "random"])

@@ -76,9 +76,7 @@ def test_a_model_without_score_ranks_by_samples(bw, sussman, sussman_plan_text):
     assert max(first, key=first.get) == "unstack the orange block from on top of the red block"
 
 
-@pytest.mark.parametrize(
-    "loved", ["unstack the orange block from on top of the red block", "pick up the blue block"]
-)
+@pytest.mark.parametrize("loved", ["unstack the orange block from on top of the red block", "pick up the blue block"])
 def test_model_preferences_order_the_search(bw, sussman, loved):
     """Without a heuristic, the step the scorer prefers is expanded next."""
     from llm_modulo.protocols import ScoreBatch
@@ -146,8 +144,9 @@ def test_dual_queue_with_helpful_actions(planbench):
     helpful = guide.preferred(())
     applicable, _ = domain.constraint(task, executable=True).choices(())
     assert helpful and helpful <= set(applicable)
-    result = Search(RandomProposer(seed=0), domain, seed=0, queues="dual",
-                    budget=Budget(nodes=400, samples=None, rounds=None)).run(task)
+    result = Search(
+        RandomProposer(seed=0), domain, seed=0, queues="dual", budget=Budget(nodes=400, samples=None, rounds=None)
+    ).run(task)
     assert result.verified and result.config["queues"] == "dual"
     assert up_validate(task.payload.problem, [to_ground_action(s) for s in result.answer])
     with pytest.raises(InputError, match="queues"):

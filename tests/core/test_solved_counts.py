@@ -24,8 +24,11 @@ def test_one_definition_of_solved() -> None:
 def test_summary_table_counts_a_proof_of_no_solution_as_solved() -> None:
     trials = [SimpleNamespace(key=f"k{i}", label="modulo", model="random", domain="toy") for i in range(4)]
     sweep = SimpleNamespace(name="s", trials=trials)
-    rows = {"k0": {"verified": 1, "status": "verified"}, "k1": {"verified": 0, "status": "no_solution"},
-            "k2": {"verified": 0, "status": "exhausted"}}
+    rows = {
+        "k0": {"verified": 1, "status": "verified"},
+        "k1": {"verified": 0, "status": "no_solution"},
+        "k2": {"verified": 0, "status": "exhausted"},
+    }
     buffer = io.StringIO()
     Console(file=buffer, width=200, color_system=None).print(summary_table(sweep, rows))  # type: ignore[arg-type]
     text = buffer.getvalue()

@@ -255,7 +255,12 @@ def test_remember_rejected_excludes_each_first_error_after_its_own_steps(bw, sus
 
     model = Recorder([wrong, stops, sussman_plan_text])
     result = Modulo(
-        model, bw, budget=Budget(rounds=3), n=1, constrained="well-formed", remember_rejected=remember,
+        model,
+        bw,
+        budget=Budget(rounds=3),
+        n=1,
+        constrained="well-formed",
+        remember_rejected=remember,
         reuse_prefix=False,
     ).run(sussman)
     assert result.verified and len(grammars) == 3
@@ -299,13 +304,23 @@ def test_without_backprompt_every_round_asks_the_task_prompt_and_the_critics_act
     assert result.config["backprompt"] is backprompt
 
 
-@pytest.mark.parametrize(("constrained", "exclude_rejected", "warned"),
-                         [("none", True, True), ("well-formed", False, True), ("well-formed", True, False)])
+@pytest.mark.parametrize(
+    ("constrained", "exclude_rejected", "warned"),
+    [("none", True, True), ("well-formed", False, True), ("well-formed", True, False)],
+)
 def test_modulo_warns_when_the_critics_cannot_reach_the_model(bw, caplog, constrained, exclude_rejected, warned):
     """No back-prompt and no decoding exclusions: every round is best-of-n, which the user is told."""
     with caplog.at_level("WARNING", logger="llm_modulo.strategies.modulo"):
-        Modulo(ScriptedModel(["[PLAN END]"]), bw, constrained=constrained, exclude_rejected=exclude_rejected, backprompt=False)
-        Modulo(ScriptedModel(["[PLAN END]"]), bw, constrained=constrained, exclude_rejected=exclude_rejected)  # back-prompted: fine
+        Modulo(
+            ScriptedModel(["[PLAN END]"]),
+            bw,
+            constrained=constrained,
+            exclude_rejected=exclude_rejected,
+            backprompt=False,
+        )
+        Modulo(
+            ScriptedModel(["[PLAN END]"]), bw, constrained=constrained, exclude_rejected=exclude_rejected
+        )  # back-prompted: fine
     assert (len(caplog.records) == 1) is warned
     assert all("cannot reach the model" in r.getMessage() for r in caplog.records)
 

@@ -56,8 +56,11 @@ class SmallFirstDigit(BaseCritic):
 
     def _check(self, task: Task, candidate: Candidate) -> Verdict:
         first = candidate.answer[0] if candidate.answer else 9
-        return Verdict(status=VerdictStatus.VALID if first == 0 else VerdictStatus.INVALID, critic=self.name,
-                       score=1.0 - first / 10)
+        return Verdict(
+            status=VerdictStatus.VALID if first == 0 else VerdictStatus.INVALID,
+            critic=self.name,
+            score=1.0 - first / 10,
+        )
 
 
 class ToyDomain:
@@ -78,7 +81,9 @@ class ToyDomain:
         return list(SETS[set_name])
 
     def prompt(self, task: Task, feedback: Sequence[Feedback] = (), prefill: str = "") -> Prompt:
-        return Prompt(messages=({"role": "user", "content": f"Two digits that add up to {task.payload}?"},), prefill=prefill)
+        return Prompt(
+            messages=({"role": "user", "content": f"Two digits that add up to {task.payload}?"},), prefill=prefill
+        )
 
     def parse(self, task: Task, text: str) -> Candidate:
         digits = [int(t) for t in text.split() if t.isdigit()]

@@ -76,14 +76,16 @@ def test_block_runs(kind: str, code: str, tmp_path: Path) -> None:
             assert " ".join(part.split()) in source, f"the excerpt is not in {excerpt.group(1)}:\n{part}"
         return
     if kind == "python":
-        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(), capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         said = re.search(r"print\(.*\)\s*#\s*(.+)$", code, re.M)
         if said:  # the output the block's comment promises
             assert said.group(1).strip() in done.stdout, done.stdout[-2000:]
         return
     for command in _commands(code):
-        done = subprocess.run(["bash", "-c", command], cwd=REPO, env=_env(), capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, f"{command}\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"

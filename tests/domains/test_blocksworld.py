@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel, Prompt, SamplingParams
 from llm_modulo.domains.blocksworld import mystery_blocksworld
 from llm_modulo.domains.planning import PLAN_END
+from llm_modulo.feedback import domain_critique
 from llm_modulo.models.random_proposer import RandomProposer
 from llm_modulo.registry import load_planning_instance, load_planning_task
 
@@ -23,7 +23,10 @@ def test_prompt_is_planbench_style_one_shot(bw, sussman):
     assert text.startswith("I am playing with a set of blocks")
     assert text.count("[STATEMENT]") == 2 and text.count(PLAN_END) == 1 and text.count("[PLAN]") == 1
     assert "the orange block is on top of the red block" in text
-    assert "My goal is to have that the red block is on top of the blue block and the blue block is on top of the orange block." in text
+    assert (
+        "My goal is to have that the red block is on top of the blue block and the blue block is on top of the orange block."
+        in text
+    )
     assert text.rstrip().endswith("My plan is as follows:")
     assert prompt.prefill == "[PLAN]\n"
 
@@ -51,13 +54,21 @@ def test_pddl_style_prompt(sussman):
 )
 def test_parses_every_plan_style(bw, sussman, text):
     candidate, verdicts = _check(bw, sussman, text)
-    assert candidate.answer == [("unstack", ("c", "a")), ("put-down", ("c",)), ("pick-up", ("b",)),
-                                ("stack", ("b", "c")), ("pick-up", ("a",)), ("stack", ("a", "b"))]
+    assert candidate.answer == [
+        ("unstack", ("c", "a")),
+        ("put-down", ("c",)),
+        ("pick-up", ("b",)),
+        ("stack", ("b", "c")),
+        ("pick-up", ("a",)),
+        ("stack", ("a", "b")),
+    ]
     assert verdicts[0].valid
 
 
 def test_text_that_is_not_an_action_is_an_invalid_step(bw, sussman):
-    candidate, verdicts = _check(bw, sussman, "unstack the orange block from on top of the red block\nfly to the moon\n")
+    candidate, verdicts = _check(
+        bw, sussman, "unstack the orange block from on top of the red block\nfly to the moon\n"
+    )
     assert candidate.answer[1] == ("fly to the moon", ())
     assert not verdicts[0].valid
     assert verdicts[0].violations[0].kind == "unknown_action" and verdicts[0].violations[0].step == 2
@@ -87,11 +98,17 @@ def test_mystery_uses_its_own_vocabulary(planbench):
     assert domain.name == "mystery_blocksworld"
     prompt = domain.prompt(task).messages[0]["content"]
     assert "object a craves object b" in prompt and "Attack" in prompt
-    candidate, verdicts = _check(domain, task, "feast object d from object c\nsuccumb object d\nattack object c\novercome object c from object a\n[PLAN END]")
+    candidate, verdicts = _check(
+        domain,
+        task,
+        "feast object d from object c\nsuccumb object d\nattack object c\novercome object c from object a\n[PLAN END]",
+    )
     assert verdicts[0].valid
     candidate, verdicts = _check(domain, task, "attack object c\n")
     critique = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
-    assert critique.startswith("The plan is not valid. Step 1, attack object c, is not possible: province object c does not hold")
+    assert critique.startswith(
+        "The plan is not valid. Step 1, attack object c, is not possible: province object c does not hold"
+    )
 
 
 def test_blocksworld_vocabulary_detected_from_pddl(planbench):
@@ -102,8 +119,10 @@ def test_blocksworld_vocabulary_detected_from_pddl(planbench):
 
 def test_unknown_domain_pddl_gets_generic_pddl_domain(tmp_path):
     dom = tmp_path / "d.pddl"
-    dom.write_text("(define (domain lights) (:requirements :strips) (:predicates (on ?x))"
-                   " (:action flip :parameters (?x) :precondition (not (on ?x)) :effect (on ?x)))")
+    dom.write_text(
+        "(define (domain lights) (:requirements :strips) (:predicates (on ?x))"
+        " (:action flip :parameters (?x) :precondition (not (on ?x)) :effect (on ?x)))"
+    )
     prob = tmp_path / "p.pddl"
     prob.write_text("(define (problem p) (:domain lights) (:objects l1 l2) (:init) (:goal (and (on l1) (on l2))))")
     domain, task = load_planning_task(str(dom), str(prob))
@@ -215,6 +234,6 @@ def test_soft_critic_on_blocksworld_domains(planbench):
     detour = "xptxjrdkbi3pqsqr object a from object b\n2ijg9q8swj2shjel object a from object b\n" + RANDOM_PLAN_NL
     candidate, verdicts = _check(domain, task, detour)
     assert verdicts[0].valid and not verdicts[1].hard and verdicts[1].score == pytest.approx(4 / 6)
-    assert "Advice: the plan works, but it has 6 steps; a plan with 4 steps exists." in domain_critique(domain, 
-        task, candidate, verdicts, FeedbackLevel.FIRST
+    assert "Advice: the plan works, but it has 6 steps; a plan with 4 steps exists." in domain_critique(
+        domain, task, candidate, verdicts, FeedbackLevel.FIRST
     )

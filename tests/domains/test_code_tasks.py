@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo.domains.code import code_tasks
 from llm_modulo.domains.code.grammar import return_lines
 from llm_modulo.errors import InputError
+from llm_modulo.feedback import domain_critique
 from llm_modulo.models.random_proposer import RandomProposer
 from llm_modulo.models.scripted import ScriptedModel
 from llm_modulo.protocols import SamplingParams
@@ -65,7 +65,9 @@ def test_every_task_has_examples_edge_cases_and_a_signature(domain):
         spec = domain.load(name).payload
         assert 1 <= len(spec.examples) <= 2 and len(spec.suite.cases) >= 5, name
         assert spec.signature.startswith(f"def {name}(")
-        assert not set(map(repr, spec.examples)) & set(map(repr, spec.suite.cases)), name  # examples are not the hidden tests
+        assert not set(map(repr, spec.examples)) & set(map(repr, spec.suite.cases)), (
+            name
+        )  # examples are not the hidden tests
 
 
 # -- prompts and parsing -------------------------------------------------------------------------
@@ -133,9 +135,13 @@ def test_critique_levels(domain):
     wrong = _fenced("def list_total(values):\n    if values:\n        return sum(values)\n")
     candidate, verdicts = _check(domain, task, wrong)
     assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.NONE) == "Please try again."
-    assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.BINARY) == "The code does not pass the tests."
+    assert (
+        domain_critique(domain, task, candidate, verdicts, FeedbackLevel.BINARY) == "The code does not pass the tests."
+    )
     first = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
-    assert first.startswith("The code does not pass the tests. Test 1 failed: list_total([]) returned None, expected 0.")
+    assert first.startswith(
+        "The code does not pass the tests. Test 1 failed: list_total([]) returned None, expected 0."
+    )
     everything = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.ALL)
     assert "Test 1 failed: list_total([]) returned None, expected 0." in everything
     assert "Advice: function 'list_total' has no docstring." in everything
@@ -144,12 +150,16 @@ def test_critique_levels(domain):
 def test_critique_for_exceptions_and_timeouts():
     domain = code_tasks(wall_seconds=1.0, cpu_seconds=10.0, style_critic=False)
     task = domain.load("spread")
-    candidate, verdicts = _check(domain, task, _fenced("def spread(numbers):\n    return max(numbers) - min(numbers)\n"))
+    candidate, verdicts = _check(
+        domain, task, _fenced("def spread(numbers):\n    return max(numbers) - min(numbers)\n")
+    )
     assert domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST) == (
         "The code does not pass the tests. Test 1 failed: spread([]) raised ValueError: max() arg is an empty sequence (line 2)."
     )
     candidate, verdicts = _check(domain, task, _fenced("def spread(numbers):\n    while True:\n        pass\n"))
-    assert "Test 1 (spread([])) timed out after 1 s" in domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
+    assert "Test 1 (spread([])) timed out after 1 s" in domain_critique(
+        domain, task, candidate, verdicts, FeedbackLevel.FIRST
+    )
 
 
 def test_expected_exceptions(domain):
@@ -201,8 +211,14 @@ def test_random_proposer_draws_runnable_answers(domain):
 
 
 def test_random_control_solves_an_easy_task(domain):
-    strategy = BestOfN(RandomProposer(seed=2), code_tasks(limits=LIMITS, style_critic=False), Budget(rounds=None, samples=48),
-                       n=8, constrained=True, seed=2)
+    strategy = BestOfN(
+        RandomProposer(seed=2),
+        code_tasks(limits=LIMITS, style_critic=False),
+        Budget(rounds=None, samples=48),
+        n=8,
+        constrained=True,
+        seed=2,
+    )
     result = strategy.run(domain.load("list_total"))
     assert result.status is ResultStatus.VERIFIED
     assert "return sum(values)" in result.answer

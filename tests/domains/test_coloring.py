@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel, InputError
 from llm_modulo.domains.coloring import coloring
 from llm_modulo.domains.coloring.graphs import chromatic_number, colour_with, parse_name
+from llm_modulo.feedback import domain_critique
 from llm_modulo.models.random_proposer import RandomProposer
 from llm_modulo.models.scripted import ScriptedModel
 from llm_modulo.strategies.best_of_n import BestOfN
@@ -58,7 +58,9 @@ def test_instance_name_regenerates_the_same_graph(dom):
     assert dom.load("n10-p0.40-k3-s7").id == "n10-p0.4-k3-s7"  # canonical name
 
 
-@pytest.mark.parametrize("name", ["", "K4", "n10-p1.5-k3-s1", "n4-m7-k3-s1", "n10-p0.4-k0-s1", "n10-p0.4-k3", "n10-p0.4-k13-s1"])
+@pytest.mark.parametrize(
+    "name", ["", "K4", "n10-p1.5-k3-s1", "n4-m7-k3-s1", "n10-p0.4-k0-s1", "n10-p0.4-k3", "n10-p0.4-k13-s1"]
+)
 def test_bad_names_are_one_line_input_errors(dom, name):
     with pytest.raises(InputError) as err:
         dom.load(name)
@@ -110,7 +112,10 @@ def test_feedback_goes_back_as_a_conversation(dom, small):
     ("text", "pairs"),
     [
         ("0: red\n1: Green\n2: BLUE\n[COLORING END]", [[0, 0], [1, 1], [2, 2]]),
-        ("Here is my answer.\nVertex 0 gets color 2\nvertex 1 is colored red.\nNode 2 -> blue", [[0, 1], [1, 0], [2, 2]]),
+        (
+            "Here is my answer.\nVertex 0 gets color 2\nvertex 1 is colored red.\nNode 2 -> blue",
+            [[0, 1], [1, 0], [2, 2]],
+        ),
         ("0: red, 1: green, 2: red", [[0, 0], [1, 1], [2, 0]]),
         ("- **0**: red\n- **1**: 3\n1. Vertex 2: grey", [[0, 0], [1, 2], [2, 11]]),
         ("I used 3 colors: red, green, blue.\nThe edges are 0-1, 1-2.\n0: red\n[COLORING END]\n1: blue", [[0, 0]]),
@@ -232,7 +237,9 @@ def test_random_proposer_best_of_n_and_search_verify(dom, name):
     result = bon.run(task)
     assert result.verified and dom.reference_check(task, result.answer)[0]
     for heuristic in ("relaxed-plan", "goal-count", "none"):
-        found = Search(RandomProposer(seed=3), dom, Budget(rounds=None, samples=None), heuristic=heuristic, seed=3).run(task)
+        found = Search(RandomProposer(seed=3), dom, Budget(rounds=None, samples=None), heuristic=heuristic, seed=3).run(
+            task
+        )
         assert found.verified and dom.reference_check(task, found.answer)[0], heuristic
         assert found.usage.nodes <= 200
 
@@ -257,7 +264,7 @@ def test_executable_grammar_colours_vertices_in_order_without_clashes(dom, small
     neighbours = small.payload.neighbours
     w = min(neighbours[0])
     path: tuple[str, ...] = ("0: red",)
-    for v in range(1, w):
+    for _ in range(1, w):
         options, _ = constraint.choices(path)
         path += (options[0],)
     options, _ = constraint.choices(path)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo.domains.game24 import Game24Domain, game24, solvable
 from llm_modulo.domains.game24.arith import ExpressionError, evaluate, parse_expression, render
 from llm_modulo.domains.game24.check import findings
 from llm_modulo.domains.game24.domain import END, UNREACHABLE
 from llm_modulo.domains.game24.puzzle import state_of
 from llm_modulo.errors import InputError
+from llm_modulo.feedback import domain_critique
 from llm_modulo.models.random_proposer import RandomProposer
 from llm_modulo.models.scripted import ScriptedModel
 from llm_modulo.protocols import SamplingParams
@@ -80,7 +80,17 @@ def test_unknown_set_and_missing_data(domain, monkeypatch, tmp_path):
 # -- expressions ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "text",
-    ["__import__('os').system('true')", "(lambda: 24)()", "x * 4", "-(4 - 8) * 6", "2 ** 3 * 3", "8 // 3", "2 ^ 3", "'24'", ""],
+    [
+        "__import__('os').system('true')",
+        "(lambda: 24)()",
+        "x * 4",
+        "-(4 - 8) * 6",
+        "2 ** 3 * 3",
+        "8 // 3",
+        "2 ^ 3",
+        "'24'",
+        "",
+    ],
 )
 def test_expressions_are_read_never_evaluated_by_python(text):
     with pytest.raises(ExpressionError):
@@ -124,7 +134,12 @@ def test_answer_record(domain, t4468):
     answer = domain.parse(t4468, GOOD).answer
     assert answer["expression"] == "(6 - 4) * (4 + 8)" and answer["errors"] == []
     assert answer["steps"][0] == {
-        "a": "4", "op": "+", "b": "8", "result": "12", "left": ["4", "6", "12"], "text": "4 + 8 = 12 (left: 4 6 12)"
+        "a": "4",
+        "op": "+",
+        "b": "8",
+        "result": "12",
+        "left": ["4", "6", "12"],
+        "text": "4 + 8 = 12 (left: 4 6 12)",
     }
     fractional = domain.parse(domain.load("3 3 8 8"), "8 / 3 = 8/3 (left: 3 8 8/3)\n3 - 8/3 = 1/3 (left: 8 1/3)").answer
     assert [s["result"] for s in fractional["steps"]] == ["8/3", "1/3"]
@@ -151,14 +166,26 @@ def test_nothing_readable_is_a_parse_error(domain, t4468):
         ("Answer: (4 + 8) * (6 - 4) + 7 = 24", "uses 7, which is not one of the numbers", "wrong_numbers"),
         ("Answer: (4 + 8) * (6 - 4) - 2 * 4 / 4 + 0 = 24", "evaluates to 22, not 24", "wrong_value"),
         ("Answer: 6 * (4 + 8) / (4 - 4) = 24", "divides by zero", "division_by_zero"),
-        ("Steps:\n4 + 8 = 12 (left: 4 6 12)\n6 * 4 = 22 (left: 12 22)\nAnswer: (6 - 4) * (4 + 8) = 24",
-         "Step 2: 6 * 4 is 24, not 22", "wrong_step"),
-        ("4 + 8 = 12 (left: 4 6 12)\n6 - 4 = 2 (left: 2 10)\nAnswer: (6 - 4) * (4 + 8) = 24",
-         "Step 2: the numbers left are 2 12, not 2 10", "wrong_left"),
-        ("4 + 8 = 12 (left: 4 6 12)\n5 - 4 = 1 (left: 1 6 12)\nAnswer: (6 - 4) * (4 + 8) = 24",
-         "Step 2: 5 is not among the numbers left (4 6 12)", "unavailable_number"),
-        ("4 + 8 = 12 (left: 4 6 12)\n6 - 4 = 2 (left: 2 12)\n2 + 12 = 14 (left: 14)",
-         "the expression your steps build, 6 - 4 + (4 + 8), evaluates to 14, not 24", "wrong_value"),
+        (
+            "Steps:\n4 + 8 = 12 (left: 4 6 12)\n6 * 4 = 22 (left: 12 22)\nAnswer: (6 - 4) * (4 + 8) = 24",
+            "Step 2: 6 * 4 is 24, not 22",
+            "wrong_step",
+        ),
+        (
+            "4 + 8 = 12 (left: 4 6 12)\n6 - 4 = 2 (left: 2 10)\nAnswer: (6 - 4) * (4 + 8) = 24",
+            "Step 2: the numbers left are 2 12, not 2 10",
+            "wrong_left",
+        ),
+        (
+            "4 + 8 = 12 (left: 4 6 12)\n5 - 4 = 1 (left: 1 6 12)\nAnswer: (6 - 4) * (4 + 8) = 24",
+            "Step 2: 5 is not among the numbers left (4 6 12)",
+            "unavailable_number",
+        ),
+        (
+            "4 + 8 = 12 (left: 4 6 12)\n6 - 4 = 2 (left: 2 12)\n2 + 12 = 14 (left: 14)",
+            "the expression your steps build, 6 - 4 + (4 + 8), evaluates to 14, not 24",
+            "wrong_value",
+        ),
         ("Answer: -(4 - 8) * 6 = 24", "negation", "parse_error"),
     ],
 )
@@ -198,7 +225,10 @@ def test_z3_decides_solvability_like_the_exact_solver(domain, numbers):
     assert (proof is None) == exact
     if proof is not None:
         assert [v.kind for v in proof.violations] == ["no_solution"]
-        assert proof.violations[0].message == f"no expression of {numbers} with + - * / that uses each number once makes 24"
+        assert (
+            proof.violations[0].message
+            == f"no expression of {numbers} with + - * / that uses each number once makes 24"
+        )
         assert critic.reference(task) is None
     else:
         answer = critic.reference(task)
@@ -245,7 +275,9 @@ def test_no_division_by_zero_in_the_grammar(domain):
 
 def test_random_answers_are_well_formed_and_the_critics_agree(domain):
     task = domain.load("903")
-    batch = RandomProposer(seed=1).sample(domain.prompt(task), 40, SamplingParams(), domain.constraint(task, executable=True))
+    batch = RandomProposer(seed=1).sample(
+        domain.prompt(task), 40, SamplingParams(), domain.constraint(task, executable=True)
+    )
     kinds = Counter()
     for completion in batch.completions:
         text = "Steps:\n" + completion.text
@@ -256,7 +288,9 @@ def test_random_answers_are_well_formed_and_the_critics_agree(domain):
         kinds.update(v.kind for v in verdict.violations)
         assert verdict.valid == domain.reference_check(task, candidate.answer)[0]
         # the answer line is the expression the steps build
-        assert evaluate(parse_expression(candidate.answer["expression"])) == Fraction(candidate.answer["steps"][-1]["result"])
+        assert evaluate(parse_expression(candidate.answer["expression"])) == Fraction(
+            candidate.answer["steps"][-1]["result"]
+        )
     assert set(kinds) <= {"wrong_value"}  # steps and numbers are right by construction
 
 
@@ -311,7 +345,10 @@ def test_valid_prefix_and_rejected_continuation(domain, t4468):
     text = "4 + 8 = 12 (left: 4 6 12)\n6 * 4 = 22 (left: 12 22)\nAnswer: 22 + 4 - 2 = 24"
     candidate, verdict = check(domain, t4468, text)
     assert domain.valid_prefix(t4468, candidate, [verdict]) == "4 + 8 = 12 (left: 4 6 12)\n"
-    assert domain.rejected_continuation(t4468, candidate, [verdict], "4 + 8 = 12 (left: 4 6 12)\n") == "6 * 4 = 22 (left: 12 22)"
+    assert (
+        domain.rejected_continuation(t4468, candidate, [verdict], "4 + 8 = 12 (left: 4 6 12)\n")
+        == "6 * 4 = 22 (left: 12 22)"
+    )
     assert domain.rejected_continuation(t4468, candidate, [verdict], "") is None
     # right steps into a dead end: the whole valid prefix, or back to where 24 was still possible
     dead = "8 + 4 = 12 (left: 4 6 12)\n4 - 6 = -2 (left: -2 12)\nAnswer: 4 - 6 + 8 + 4 = 24"
@@ -341,7 +378,9 @@ def test_prompts(domain, t4468):
     assert "Input: 4 4 6 8\n" not in game24(one_shot=False).prompt(task).messages[0]["content"]
     assert domain.prompt(task, prefill="4 + 5 = 9 (left: 6 9 10)\n").prefill == "Steps:\n4 + 5 = 9 (left: 6 9 10)\n"
     judge = domain.judge_prompt(task, domain.parse(task, "Answer: 4 * 5 + 10 - 6 = 24\nInput: 1 2 3 4"))
-    assert "Answer: 4 * 5 + 10 - 6 = 24" in judge.messages[0]["content"] and "1 2 3 4" not in judge.messages[0]["content"]
+    assert (
+        "Answer: 4 * 5 + 10 - 6 = 24" in judge.messages[0]["content"] and "1 2 3 4" not in judge.messages[0]["content"]
+    )
     jc = domain.judge_constraint(task)
     assert jc.max_lines == 1 and jc.end in jc.exclude_first and all(line.startswith(("Yes", "No")) for line in jc.lines)
 
@@ -360,8 +399,9 @@ def test_best_of_n_with_the_random_proposer_verifies(domain):
     from llm_modulo.strategies.best_of_n import BestOfN
 
     task = domain.load("901")
-    result = BestOfN(RandomProposer(seed=0), domain, budget=Budget(rounds=None, samples=200), n=8,
-                     constrained="executable", seed=0).run(task)
+    result = BestOfN(
+        RandomProposer(seed=0), domain, budget=Budget(rounds=None, samples=200), n=8, constrained="executable", seed=0
+    ).run(task)
     assert result.status is ResultStatus.VERIFIED
     assert evaluate(parse_expression(result.answer["expression"])) == 24
     assert domain.reference_check(task, result.answer)[0]
@@ -373,7 +413,9 @@ def test_search_with_the_random_proposer_verifies(domain, instance):
     from llm_modulo.strategies.search import Search
 
     task = domain.load(instance)
-    result = Search(RandomProposer(seed=0), domain, budget=Budget(rounds=None, samples=None, nodes=50), seed=0).run(task)
+    result = Search(RandomProposer(seed=0), domain, budget=Budget(rounds=None, samples=None, nodes=50), seed=0).run(
+        task
+    )
     assert result.status is ResultStatus.VERIFIED
     assert result.usage.nodes == 4  # the exact estimate walks straight down: 3 steps and the answer line
     assert domain.reference_check(task, result.answer)[0]
@@ -384,8 +426,9 @@ def test_a_known_wrong_answer_gets_the_right_critique(domain, t4468):
 
     wrong = "4 + 8 = 12 (left: 4 6 12)\n6 * 4 = 22 (left: 12 22)\nAnswer: 4 * 6 - 8 / 4 = 24"
     model = ScriptedModel([wrong, GOOD.removeprefix("Steps:\n")])
-    result = Modulo(model, domain, budget=Budget(rounds=2, samples=2), n=1, reuse_prefix=False,
-                    feedback="all", seed=0).run(t4468)
+    result = Modulo(
+        model, domain, budget=Budget(rounds=2, samples=2), n=1, reuse_prefix=False, feedback="all", seed=0
+    ).run(t4468)
     first = result.trace[0].samples[0]
     assert first.verdicts[0].status is VerdictStatus.INVALID
     assert {v.kind for v in first.verdicts[0].violations} == {"wrong_step", "wrong_value"}
@@ -414,8 +457,15 @@ def test_corpus_covers_every_fault():
     assert len(RECORDS) >= 100
     assert sum(r["valid"] for r in RECORDS) >= 50 and sum(not r["valid"] for r in RECORDS) >= 50
     kinds = {r["kind"] for r in RECORDS if r["kind"]}
-    assert kinds == {"wrong_value", "wrong_numbers", "division_by_zero", "wrong_step", "wrong_left",
-                     "unavailable_number", "parse_error"}
+    assert kinds == {
+        "wrong_value",
+        "wrong_numbers",
+        "division_by_zero",
+        "wrong_step",
+        "wrong_left",
+        "unavailable_number",
+        "parse_error",
+    }
     assert {"1 1 1 1", "13 13 13 13"} <= {r["instance"] for r in RECORDS}
 
 

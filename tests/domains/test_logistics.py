@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel
 from llm_modulo.domains.logistics import TEST_SET, logistics, test_instances
 from llm_modulo.domains.planning import PLAN_END
+from llm_modulo.feedback import domain_critique
 from llm_modulo.models.random_proposer import RandomProposer
 from llm_modulo.strategies.search import Search
 from llm_modulo.types import Budget
@@ -41,7 +41,7 @@ def test_prompt_is_planbench_wording(lg, task, planbench: Path) -> None:
     # the statement is word for word PlanBench's query for this instance
     prompts = json.loads((planbench / "prompts/logistics/task_1_plan_generation.json").read_text())["instances"]
     query = next(p["query"] for p in prompts if p["instance_id"] == 2)
-    ours = text[text.rindex("[STATEMENT]"):]
+    ours = text[text.rindex("[STATEMENT]") :]
     assert ours in query
     # the worked example is instance 1, which is not in the test set
     assert "fly airplane_1 from location_0_0 to location_1_0\nload package_0 into airplane_1 at location_1_0" in text
@@ -60,8 +60,11 @@ def test_prompt_is_planbench_wording(lg, task, planbench: Path) -> None:
 )
 def test_plans_parse_in_every_style(lg, task, text) -> None:
     candidate, verdicts = _check(lg, task, text)
-    assert candidate.answer == [("load-airplane", ("p0", "a1", "l1-0")), ("fly-airplane", ("a1", "l1-0", "l0-0")),
-                                ("unload-airplane", ("p0", "a1", "l0-0"))]
+    assert candidate.answer == [
+        ("load-airplane", ("p0", "a1", "l1-0")),
+        ("fly-airplane", ("a1", "l1-0", "l0-0")),
+        ("unload-airplane", ("p0", "a1", "l0-0")),
+    ]
     assert verdicts[0].valid and verdicts[0].engine == "grounded-strips"
 
 
@@ -78,9 +81,13 @@ def test_same_sentence_for_truck_and_airplane_reads_as_the_possible_one(lg, task
 def test_critique_names_type_conditions(lg, task) -> None:
     candidate, verdicts = _check(lg, task, "(load-truck a1 t1 l1-0)\nfly airplane_1 from location_1_0 to location_0_0")
     critique = domain_critique(lg, task, candidate, verdicts, FeedbackLevel.FIRST)
-    assert critique == ("The plan is not valid. Step 1, load airplane_1 into truck_1 at location_1_0, "
-                        "is not possible: obj airplane_1 does not hold.")
-    assert "The goal is not reached: package_0 is not at location_0_0." in domain_critique(lg, task, candidate, verdicts, FeedbackLevel.ALL)
+    assert critique == (
+        "The plan is not valid. Step 1, load airplane_1 into truck_1 at location_1_0, "
+        "is not possible: obj airplane_1 does not hold."
+    )
+    assert "The goal is not reached: package_0 is not at location_0_0." in domain_critique(
+        lg, task, candidate, verdicts, FeedbackLevel.ALL
+    )
 
 
 def test_pddl_style(task, planbench: Path) -> None:
@@ -95,8 +102,10 @@ def test_known_plan_length_and_soft_critic(planbench: Path) -> None:
     domain = logistics(soft_critics=True)
     t = domain.load(INSTANCE)
     assert t.meta == {"known_plan_length": 3}
-    detour = ("(fly-airplane a0 l1-0 l0-0)\n(fly-airplane a0 l0-0 l1-0)\n(load-airplane p0 a1 l1-0)\n"
-              "(fly-airplane a1 l1-0 l0-0)\n(unload-airplane p0 a1 l0-0)")
+    detour = (
+        "(fly-airplane a0 l1-0 l0-0)\n(fly-airplane a0 l0-0 l1-0)\n(load-airplane p0 a1 l1-0)\n"
+        "(fly-airplane a1 l1-0 l0-0)\n(unload-airplane p0 a1 l0-0)"
+    )
     _, verdicts = _check(domain, t, detour)
     assert verdicts[0].valid and verdicts[1].violations[0].detail == {"plan_len": 5, "optimum": 3}
 
@@ -108,4 +117,6 @@ def test_registry_style_loading_and_search(planbench: Path) -> None:
     assert result.verified and result.usage.nodes <= 200
     assert domain.reference_check(task, result.answer)[0]
     assert domain.instances("logistics/generated_basic")[:2] == [
-        "logistics/generated_basic/instance-1", "logistics/generated_basic/instance-2"]
+        "logistics/generated_basic/instance-1",
+        "logistics/generated_basic/instance-2",
+    ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from llm_modulo.feedback import domain_critique
 from llm_modulo import FeedbackLevel
 from llm_modulo.domains.planning import PLAN_END, PlanningDomain, pddl_domain, vocabulary_from_problem
 from llm_modulo.domains.planning.autovocab import action_template, predicate_template
+from llm_modulo.feedback import domain_critique
 from llm_modulo.registry import load_planning_task
 from llm_modulo.types import Candidate, Task, VerdictStatus, certified
 from llm_modulo.verifiers.planning import PlanCritic, PlanLengthCritic, load_problem, shortest_plan, up_validate
@@ -40,8 +40,12 @@ GRIPPER_PROBLEM = """
   (:goal (and (at b1 roomb) (at b2 roomb) (lit desk))))
 """
 GRIPPER_PLAN = [
-    "(pick b1 rooma left)", "(PICK B2 ROOMA RIGHT)", "(move rooma roomb)",
-    "(drop b1 roomb left)", "(drop b2 roomb right)", "(Switch-On Desk)",
+    "(pick b1 rooma left)",
+    "(PICK B2 ROOMA RIGHT)",
+    "(move rooma roomb)",
+    "(drop b1 roomb left)",
+    "(drop b2 roomb right)",
+    "(Switch-On Desk)",
 ]
 
 # a feature the grounded validator leaves to unified-planning: a universally quantified precondition
@@ -73,7 +77,10 @@ def test_typed_either_constants_and_case_on_the_grounded_engine() -> None:
     assert not problem.fits("b1", "(either room lamp)") and problem.fits("b2", "ball")  # heavy is a ball
     _, verdicts = _verdicts(domain, task, "(switch-on b1)\n(pick left rooma b1)\n(move rooma rooma)")
     assert [(v.kind, v.step) for v in verdicts[0].violations][:3] == [
-        ("wrong_type", 1), ("wrong_type", 2), ("inapplicable", 3)]
+        ("wrong_type", 1),
+        ("wrong_type", 2),
+        ("inapplicable", 3),
+    ]
     assert "(either room lamp)" in verdicts[0].violations[0].message
     # unified-planning agrees, including on the either-typed step it could not parse by itself
     assert up_validate(problem, [(w[0], w[1:]) for w in (s.strip("()").split() for s in GRIPPER_PLAN)])
@@ -96,8 +103,12 @@ def test_unsupported_feature_goes_to_unified_planning_with_located_failures() ->
 
 
 def test_generated_vocabulary_rules() -> None:
-    assert action_template("drive-truck", [("?truck", "object"), ("?loc-from", "object"), ("?loc-to", "object"),
-                                           ("?city", "object")]) == "drive truck {} loc from {} loc to {} city {}"
+    assert (
+        action_template(
+            "drive-truck", [("?truck", "object"), ("?loc-from", "object"), ("?loc-to", "object"), ("?city", "object")]
+        )
+        == "drive truck {} loc from {} loc to {} city {}"
+    )
     assert action_template("fly", [("?v", "plane"), ("?x", "object")]) == "fly plane {} {}"
     assert predicate_template("at", 2) == "{} is at {}"
     assert predicate_template("at-robby", 1) == "at robby {}"
@@ -109,14 +120,22 @@ def test_arbitrary_domain_gets_an_nl_prompt_and_critique() -> None:
     task = _task(domain)
     text = domain.prompt(task).messages[0]["content"]
     assert "pick obj <obj> room <room> gripper <gripper>" in text
-    assert "To perform move from <from> to <to>, the following needs to be true: at robby <from> and <from> and <to> are different." in text
+    assert (
+        "To perform move from <from> to <to>, the following needs to be true: at robby <from> and <from> and <to> are different."
+        in text
+    )
     assert "b1 is at rooma" in text and "My goal is to have that" in text and "(:action" not in text
-    nl_plan = "pick obj b1 room rooma gripper left\nmove from rooma to roomb\ndrop obj b2 room roomb gripper left\n" + PLAN_END
+    nl_plan = (
+        "pick obj b1 room rooma gripper left\nmove from rooma to roomb\ndrop obj b2 room roomb gripper left\n"
+        + PLAN_END
+    )
     candidate, verdicts = _verdicts(domain, task, nl_plan)
     assert candidate.answer[0] == ("pick", ("b1", "rooma", "left"))
     critique = domain_critique(domain, task, candidate, verdicts, FeedbackLevel.FIRST)
-    assert critique == ("The plan is not valid. Step 3, drop obj b2 room roomb gripper left, is not possible: "
-                        "carry b2 left does not hold.")
+    assert critique == (
+        "The plan is not valid. Step 3, drop obj b2 room roomb gripper left, is not possible: "
+        "carry b2 left does not hold."
+    )
     # the PDDL style stays available for the same domain
     assert "(:action move" in pddl_domain(style="pddl").prompt(_task(pddl_domain())).messages[0]["content"]
 
@@ -131,8 +150,12 @@ def test_every_ground_action_round_trips_through_its_rendering(dom: str, prob: s
         actions = [(a.name, a.args) for a in problem.well_formed_actions()]
     else:  # every object tuple of the right arity
         import itertools
-        actions = [(a, args) for a, t in vocab.actions.items()
-                   for args in itertools.product(problem.objects, repeat=t.count("{}"))]
+
+        actions = [
+            (a, args)
+            for a, t in vocab.actions.items()
+            for args in itertools.product(problem.objects, repeat=t.count("{}"))
+        ]
     assert len(actions) >= 3
     text = "\n".join(domain.render_action(n, a, task) for n, a in actions)
     assert domain.parse(task, text).answer == actions
@@ -169,8 +192,9 @@ def test_soft_length_critic_advises_and_never_certifies() -> None:
     assert soft.violations[0].kind == "suboptimal" and soft.score == pytest.approx(6 / 8)
     assert soft.violations[0].message == "the plan is valid, but it has 8 steps; a 6-step plan exists"
     assert certified(verdicts) and not certified([soft])  # soft verdicts never certify, alone or not
-    assert "Advice: the plan works, but it has 8 steps; a plan with 6 steps exists." in domain_critique(domain, 
-        task, candidate, verdicts, FeedbackLevel.ALL)
+    assert "Advice: the plan works, but it has 8 steps; a plan with 6 steps exists." in domain_critique(
+        domain, task, candidate, verdicts, FeedbackLevel.ALL
+    )
     _, verdicts = _verdicts(domain, task, "\n".join(GRIPPER_PLAN))
     assert verdicts[1].valid and verdicts[1].score == 1.0
     _, verdicts = _verdicts(domain, task, "(move rooma roomb)")  # invalid: the length critic abstains

@@ -54,8 +54,21 @@ def test_instances_are_deterministic_and_solvable(domain):
 
 
 def test_solve_with_the_random_proposer_certifies_a_schedule():
-    res = CliRunner().invoke(app, ["solve", "--domain-name", "meetings", "--instance", "m3-s0", "--model", "random",
-                                   "--strategy", "best-of-n", "--json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            "--domain-name",
+            "meetings",
+            "--instance",
+            "m3-s0",
+            "--model",
+            "random",
+            "--strategy",
+            "best-of-n",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     result = json.loads(res.output)
     assert result["status"] == "verified"
@@ -69,12 +82,18 @@ def test_a_wrong_schedule_gets_the_domain_s_violations_and_words(domain):
     hard, soft = verdicts
     assert (hard.critic, hard.hard, soft.critic, soft.hard) == ("z3", True, "finish-early", False)
     assert [(v.kind, v.step) for v in hard.violations] == [
-        ("outside_day", 1), ("busy", 2), ("busy", 2), ("busy", 3), ("double_booked", 3)
+        ("outside_day", 1),
+        ("busy", 2),
+        ("busy", 2),
+        ("busy", 3),
+        ("double_booked", 3),
     ]
     assert [(v.kind, v.step) for v in soft.violations] == [("late", 1)]
     first = domain_critique(domain, task, candidate, verdicts, "first")
-    assert first == ("The schedule is not valid. Demo (16:00-18:00) is outside the working day, 9:00-17:00. "
-                     "Advice: Demo ends after 16:00; people prefer to finish by then.")
+    assert first == (
+        "The schedule is not valid. Demo (16:00-18:00) is outside the working day, 9:00-17:00. "
+        "Advice: Demo ends after 16:00; people prefer to finish by then."
+    )
     every = domain_critique(domain, task, candidate, verdicts, "all")
     assert "Ben is busy at 11:00, during Planning (10:00-12:00). Chen is busy at 10:00, during" in every
     assert "Dee is busy at 11:00, during Review (11:00-12:00)." in every

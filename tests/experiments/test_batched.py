@@ -4,8 +4,8 @@ together; the rows equal a one-at-a-time run (tiny random Llama, fast)."""
 from __future__ import annotations
 
 import json
-import threading
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,12 @@ def write_sweep(folder: Path, model: Path, count: int = 3) -> Path:
     path = folder / "b.toml"
     path.write_text(
         f'name = "b"\nmodels = ["{model}", "random"]\nseeds = [0]\nfeedback = ["first"]\n'
-        '[sampling]\ntemperature = 1.0\ntop_p = 1.0\nmax_tokens = 24\n'
+        "[sampling]\ntemperature = 1.0\ntop_p = 1.0\nmax_tokens = 24\n"
         '[[budgets]]\nsamples = 4\nrounds = "none"\n'
         f'[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = {count}\n'
         '[[strategies]]\nname = "modulo"\nn = 2\nconstrained = "executable"\n'
         '[[strategies]]\nname = "direct"\nconstrained = "well-formed"\nbudgets = [{ samples = 1, rounds = 1 }]\n'
-        'sampling = { temperature = 0.0, top_p = 1.0, max_tokens = 24 }\n'
+        "sampling = { temperature = 0.0, top_p = 1.0, max_tokens = 24 }\n"
     )
     return path
 
@@ -62,7 +62,9 @@ def test_batched_rows_equal_one_at_a_time(planbench, tiny_model_dir, tmp_path, m
     assert batchers and max(b.requests - b.batches for b in batchers) > 0
 
 
-def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbench, tiny_model_dir, tmp_path, monkeypatch):
+def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(
+    planbench, tiny_model_dir, tmp_path, monkeypatch
+):
     """A sweep over several local models does not keep them all: each is loaded once and dropped
     (its batcher closed) as soon as its last trial is stored, and none is held after the sweep."""
     import shutil
@@ -89,8 +91,14 @@ def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbenc
         batchers = [executors.batcher_of(m) for k, m in worker._MODELS.items() if k[0] == model and k[2]]
         real_release(self, model)
         stored_keys = {r[0] for r in sqlite3.connect(store).execute("SELECT key FROM trials")}
-        released.append((model, set(per_model[model]) <= stored_keys, [b._closed for b in batchers if b is not None],
-                         any(k[0] == model and k[2] for k in worker._MODELS)))
+        released.append(
+            (
+                model,
+                set(per_model[model]) <= stored_keys,
+                [b._closed for b in batchers if b is not None],
+                any(k[0] == model and k[2] for k in worker._MODELS),
+            )
+        )
 
     monkeypatch.setattr(executors.BatchedExecutor, "release", release)
     outcome = run_sweep(sweep, store, batch=3, threads=1, progress=False, cache=False)
@@ -102,6 +110,7 @@ def test_a_batched_sweep_releases_each_model_once_no_trial_left_uses_it(planbenc
             assert all_stored and closed == [True] and not still_held  # after its last trial; batcher stopped
     assert not [k for k in worker._MODELS if k[2] and k[0] in local]
 
+
 def test_batched_trials_run_grouped_by_model(planbench, tiny_model_dir, tmp_path, monkeypatch):
     """The sweep cycles through its two models; batched, each model's trials are submitted side by
     side (so one model's requests fill its batches), in sweep order within the model."""
@@ -109,7 +118,9 @@ def test_batched_trials_run_grouped_by_model(planbench, tiny_model_dir, tmp_path
 
     sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir))
     in_sweep = [t.model for t in sweep.trials]
-    assert any(a != b for a, b in zip(in_sweep, in_sweep[1:])) and in_sweep != sorted(in_sweep, key=in_sweep.index)
+    assert any(a != b for a, b in zip(in_sweep, in_sweep[1:], strict=False)) and in_sweep != sorted(
+        in_sweep, key=in_sweep.index
+    )
     grouped = runner.grouped_by_model(list(sweep.trials))
     models = [t.model for t in grouped]
     assert models == sorted(models, key=models.index)  # each model's trials contiguous
@@ -135,12 +146,16 @@ def test_batch_needs_one_local_worker(planbench, tiny_model_dir, tmp_path):
         run_sweep(sweep, tmp_path / "x.sqlite", workers=2, batch=4, progress=False)
     with pytest.raises(InputError, match="--batch must be"):
         run_sweep(sweep, tmp_path / "x.sqlite", batch=0, progress=False)
-    result = CliRunner().invoke(app, ["bench", str(tmp_path / "b.toml"), "--store", str(tmp_path / "y.sqlite"),
-                                      "--batch", "3", "--workers", "2"])
+    result = CliRunner().invoke(
+        app,
+        ["bench", str(tmp_path / "b.toml"), "--store", str(tmp_path / "y.sqlite"), "--batch", "3", "--workers", "2"],
+    )
     assert result.exit_code == 2 and "--batch" in result.output
 
 
-def test_a_trial_whose_model_was_loading_when_the_sweep_stopped_never_runs(planbench, tiny_model_dir, tmp_path, monkeypatch):
+def test_a_trial_whose_model_was_loading_when_the_sweep_stopped_never_runs(
+    planbench, tiny_model_dir, tmp_path, monkeypatch
+):
     """Ctrl-C while the model loads: the trials waiting for it must not start once it is loaded
     (they used to run to their end, holding the process open after the interrupt)."""
     sweep = load_sweep(write_sweep(tmp_path, tiny_model_dir, count=1))

@@ -55,14 +55,21 @@ def test_second_identical_run_makes_zero_inner_calls(tmp_path, sussman, bw):
         inner = Counting()
         model = CachingModel(inner, "random", path)
         for cls in (BestOfN, Modulo):
-            strategy = cls(model, bw, budget=Budget(rounds=None, samples=24), n=8,
-                           params=SamplingParams(seed=3), constrained="executable", seed=3)
+            strategy = cls(
+                model,
+                bw,
+                budget=Budget(rounds=None, samples=24),
+                n=8,
+                params=SamplingParams(seed=3),
+                constrained="executable",
+                seed=3,
+            )
             results.append(strategy.run(sussman))
         results.append(inner.calls)
     first, second = results[:3], results[3:]
     assert first[2] > 0
     assert second[2] == 0  # the second run was served entirely from the cache
-    for a, b in zip(first[:2], second[:2]):
+    for a, b in zip(first[:2], second[:2], strict=False):
         assert a.status == b.status and a.answer == b.answer
         assert [s.completion for t in a.trace for s in t.samples] == [s.completion for t in b.trace for s in t.samples]
 
@@ -156,8 +163,10 @@ for i in range(150):
 
 def test_several_processes_write_at_once(tmp_path):
     path = tmp_path / "c.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), json.dumps(w)], stderr=subprocess.PIPE)
-             for w in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), json.dumps(w)], stderr=subprocess.PIPE)
+        for w in range(4)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()

@@ -148,7 +148,11 @@ def test_count_takes_the_first_instances_in_natural_order(planbench, tmp_path):
         ({"strategies__0__k": 3}, "strategies[0].k", "unknown option for strategy 'best-of-n'"),
         ({"strategies__0__n": "8"}, "strategies[0].n", "valid integer"),
         ({"strategies__0__n": 0}, "strategies[0].n", "greater than or equal to 1"),
-        ({"strategies__0__constrained": "sort-of"}, "strategies[0].constrained", "'auto', 'none', 'well-formed' or 'executable'"),
+        (
+            {"strategies__0__constrained": "sort-of"},
+            "strategies[0].constrained",
+            "'auto', 'none', 'well-formed' or 'executable'",
+        ),
         ({"strategies__0__constrained": "none"}, "strategies[0].constrained", "random proposer"),
         ({"strategies__0__budget": {"samples": 3}}, "strategies[0].budget", "set by the grid"),
         ({"strategies__0__feedback": ["some"]}, "strategies[0].feedback[0]", "'none', 'binary', 'first' or 'all'"),
@@ -265,10 +269,18 @@ def test_default_labels_name_what_differs(planbench, tmp_path):
 
 
 def test_identical_entries_run_once(planbench, tmp_path, caplog):
-    data = variant(strategies=[
-        {"name": "modulo", "n": 8, "constrained": "well-formed"},
-        {"name": "modulo", "n": 8, "constrained": "well-formed", "feedback": ["none", "first"], "label": "ablation"},
-    ])
+    data = variant(
+        strategies=[
+            {"name": "modulo", "n": 8, "constrained": "well-formed"},
+            {
+                "name": "modulo",
+                "n": 8,
+                "constrained": "well-formed",
+                "feedback": ["none", "first"],
+                "label": "ablation",
+            },
+        ]
+    )
     with caplog.at_level(logging.WARNING):
         sweep = load(tmp_path, data)
     assert len(sweep.trials) == 2 * 2  # 2 instances x (first, none): the second "first" is the first entry's
@@ -316,7 +328,12 @@ def test_shipped_example_config(planbench):
     assert len(instances) == 100
     assert {t.domain for t in sweep.trials} == {"blocksworld", "mystery_blocksworld"}
     assert {t.strategy for t in sweep.trials} == {
-        "direct", "self-consistency", "self-critique", "best-of-n", "modulo", "search"
+        "direct",
+        "self-consistency",
+        "self-critique",
+        "best-of-n",
+        "modulo",
+        "search",
     }
     assert {t.model for t in sweep.trials} == {"default", "random"}
     # 100 instances x 2 models x (6 strategies + 3 ablation levels), + zero-shot direct (LLM only)
@@ -339,7 +356,12 @@ def test_the_planner_benchmark_config_matches_the_improve_evaluation(planbench):
     arms = {(t.instance, t.strategy): t for t in sweep.trials if t.model == "random"}
     for t in base.trials:
         twin = arms[(t.instance, t.strategy)]
-        assert (t.options, t.domain_options, t.sampling, t.budget) == (twin.options, twin.domain_options, twin.sampling, twin.budget)
+        assert (t.options, t.domain_options, t.sampling, t.budget) == (
+            twin.options,
+            twin.domain_options,
+            twin.sampling,
+            twin.budget,
+        )
     direct = [t for t in sweep.trials if t.strategy == "direct"]
     assert {t.sampling.temperature for t in direct} == {0.0}
     # the same trials as improve's evaluation (same keys: an improve eval store can seed this one)
@@ -409,13 +431,22 @@ def test_compact_prompts_are_the_training_prompts(tmp_path, planbench):
 
 @pytest.mark.parametrize(
     ("domain", "value", "message"),
-    [("blocksworld", '"short"', "expected 'compact' or 'full'"), ("coloring", '"compact"', "no compact prompt"),
-     ("blocksworld", '"compact", cot = true', "compact prompts are the problem statement alone, with no chain-of-thought")],
+    [
+        ("blocksworld", '"short"', "expected 'compact' or 'full'"),
+        ("coloring", '"compact"', "no compact prompt"),
+        (
+            "blocksworld",
+            '"compact", cot = true',
+            "compact prompts are the problem statement alone, with no chain-of-thought",
+        ),
+    ],
 )
 def test_bad_prompt_format_names_the_field(tmp_path, planbench, domain, value, message):
     text = DOMAIN_OPTIONS.replace("one_shot = false", f"prompt_format = {value}")
     if domain != "blocksworld":
-        text = text.replace('domain = "blocksworld"\nset = "blocksworld/generated_basic_3"', f'domain = "{domain}"\nset = "study"')
+        text = text.replace(
+            'domain = "blocksworld"\nset = "blocksworld/generated_basic_3"', f'domain = "{domain}"\nset = "study"'
+        )
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(InputError, match=rf"strategies\[1\]\.domain_options\.prompt_format: {message}"):

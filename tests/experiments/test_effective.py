@@ -55,8 +55,12 @@ def test_a_feedback_grid_runs_best_of_n_once_and_modulo_at_every_level(planbench
 
 def test_budgets_do_not_multiply_direct_and_n_does_not_multiply_self_critique(planbench, tmp_path):
     direct = {"name": "direct", "constrained": "well-formed"}
-    sweep = sweep_of(tmp_path, [direct, {**direct, "n": 4, "label": "direct n=4"}], feedback=["first"],
-                     budgets=[{"samples": 8}, {"samples": 16}])
+    sweep = sweep_of(
+        tmp_path,
+        [direct, {**direct, "n": 4, "label": "direct n=4"}],
+        feedback=["first"],
+        budgets=[{"samples": 8}, {"samples": 16}],
+    )
     assert len(sweep.trials) == 2 and {t.label for t in sweep.trials} == {"direct"}
     critique = {"name": "self-critique", "constrained": "well-formed"}
     sweep = sweep_of(tmp_path, [{**critique, "n": 1}, {**critique, "n": 8}], feedback=["first"])
@@ -98,14 +102,17 @@ TWINS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"name": "self-critique"}, {"feedback": "all", "options": {"n": 4}}),
     ({"name": "direct"}, {"feedback": "none", "budget": Budget(samples=8, rounds=4), "options": {"n": 4}}),
     ({"name": "search", "budgets": [{"nodes": 4}]}, {"feedback": "all", "options": {"constrained": "none"}}),
-    ({"name": "modulo", "n": 1, "backprompt": False, "constrained": "executable"},
-     {"feedback": "all", "options": {"history": True}}),
+    (
+        {"name": "modulo", "n": 1, "backprompt": False, "constrained": "executable"},
+        {"feedback": "all", "options": {"history": True}},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("entry", "change"), TWINS, ids=[f"{e['name']}-{'+'.join(c)}" for e, c in TWINS])
-def test_a_setting_the_table_ignores_does_not_change_the_run(planbench, tiny_model_dir, tmp_path, monkeypatch,
-                                                            entry, change):
+def test_a_setting_the_table_ignores_does_not_change_the_run(
+    planbench, tiny_model_dir, tmp_path, monkeypatch, entry, change
+):
     """With a real (tiny, random) language model, whose answers depend on its prompt."""
     from llm_modulo.experiments import worker
 
@@ -114,8 +121,14 @@ def test_a_setting_the_table_ignores_does_not_change_the_run(planbench, tiny_mod
         return worker.run_trial(spec)
 
     strategy = {"constrained": "well-formed", **entry}
-    sweep = sweep_of(tmp_path, [strategy], models=[str(tiny_model_dir)], feedback=["first"],
-                     budgets=[{"samples": 2, "rounds": 2}], sampling=SAMPLING)
+    sweep = sweep_of(
+        tmp_path,
+        [strategy],
+        models=[str(tiny_model_dir)],
+        feedback=["first"],
+        budgets=[{"samples": 2, "rounds": 2}],
+        sampling=SAMPLING,
+    )
     trial = sweep.trials[0]
     update = {**change, "options": {**trial.options, **change.get("options", {})}}
     twin = TrialSpec.model_validate({**trial.model_dump(), **update})
@@ -131,8 +144,14 @@ def test_the_comparison_sees_a_setting_that_is_read(planbench, tiny_model_dir, t
     """The control: modulo with the back-prompt reads the feedback level, and the run shows it."""
     from llm_modulo.experiments import worker
 
-    sweep = sweep_of(tmp_path, [{"name": "modulo", "n": 1, "constrained": "executable"}], models=[str(tiny_model_dir)],
-                     feedback=["none", "all"], budgets=[{"samples": 2, "rounds": 2}], sampling=SAMPLING)
+    sweep = sweep_of(
+        tmp_path,
+        [{"name": "modulo", "n": 1, "constrained": "executable"}],
+        models=[str(tiny_model_dir)],
+        feedback=["none", "all"],
+        budgets=[{"samples": 2, "rounds": 2}],
+        sampling=SAMPLING,
+    )
     rows = []
     for trial in sweep.trials[:2]:
         monkeypatch.setattr(worker, "_MODELS", {})

@@ -72,7 +72,9 @@ def comparable(store: Path) -> dict[str, dict]:
 
 
 def test_ray_and_local_give_the_same_rows(planbench, tmp_path):
-    (tmp_path / "script.json").write_text(json.dumps({"completions": ["pick up the sky\n[PLAN END]", PLAN_2], "cycle": True}))
+    (tmp_path / "script.json").write_text(
+        json.dumps({"completions": ["pick up the sky\n[PLAN END]", PLAN_2], "cycle": True})
+    )
     config = tmp_path / "ray.toml"
     config.write_text(CONFIG)
     sweep = load_sweep(config)

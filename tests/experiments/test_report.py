@@ -78,8 +78,15 @@ def store(tmp_path):
 
 
 def _arm(arms, proposer, strategy, feedback="first", samples=16, domain="blocksworld"):
-    (found,) = [a for a in arms if a.proposer == proposer and a.strategy == strategy and a.domain == domain
-                and (a.feedback == feedback or strategy != "modulo") and a.budget.get("samples") == samples]
+    (found,) = [
+        a
+        for a in arms
+        if a.proposer == proposer
+        and a.strategy == strategy
+        and a.domain == domain
+        and (a.feedback == feedback or strategy != "modulo")
+        and a.budget.get("samples") == samples
+    ]
     return found
 
 
@@ -103,8 +110,12 @@ def test_load_trials_and_summarise(store):
 
 
 def test_success_curve_counts_a_trial_from_its_usage_on():
-    rows = [{"verified": 1, "samples": 4}, {"verified": 1, "samples": 8}, {"verified": 0, "samples": 16},
-            {"verified": 1, "samples": 8}]
+    rows = [
+        {"verified": 1, "samples": 4},
+        {"verified": 1, "samples": 8},
+        {"verified": 0, "samples": 16},
+        {"verified": 1, "samples": 8},
+    ]
     xs, ks, n = success_curve(rows, "samples", 16)
     assert (xs, ks, n) == ([0.0, 4.0, 8.0, 16.0], [0, 1, 3, 3], 4)
 
@@ -138,10 +149,23 @@ def test_clear_win_sentence(tmp_path):
 
 def test_search_is_compared_at_equal_llm_calls_not_on_the_sample_axis():
     search_budget = {"samples": None, "nodes": 64}
-    rows = [trial(label="search", index=i, strategy="search", budget=search_budget, status="verified", samples=0,
-                  rounds=4 * i) for i in range(1, 11)]  # solved with 4, 8, ..., 40 scoring calls
-    rows += [trial(label="best-of-n", index=i, strategy="best-of-n", budget={"samples": 8},
-                   status="verified" if i <= 3 else "exhausted", samples=8 if i > 3 else 2) for i in range(1, 11)]
+    rows = [
+        trial(
+            label="search", index=i, strategy="search", budget=search_budget, status="verified", samples=0, rounds=4 * i
+        )
+        for i in range(1, 11)
+    ]  # solved with 4, 8, ..., 40 scoring calls
+    rows += [
+        trial(
+            label="best-of-n",
+            index=i,
+            strategy="best-of-n",
+            budget={"samples": 8},
+            status="verified" if i <= 3 else "exhausted",
+            samples=8 if i > 3 else 2,
+        )
+        for i in range(1, 11)
+    ]
     arms = summarise(rows)
     on_samples = {w.budget: w for w in winners_by_budget(arms)}
     assert all(t[0].strategy == "best-of-n" for w in on_samples.values() for t in w.ranked)  # search spent no samples
@@ -173,7 +197,8 @@ def test_report_sections_numbers_figures_and_exports(store, tmp_path):
         "local (2 workers)",
         "| wall time | 1 h 3 min over 2 run(s) |",
         "`llm-modulo bench configs/demo.toml`",
-        "1 trial(s) ended in an error", "ModelError: server went away",
+        "1 trial(s) ended in an error",
+        "ModelError: server went away",
         "## blocksworld · blocksworld/generated_basic",
         "### Success rate per arm",
         "| 5/10 | 50.0% | [23.7%, 76.3%] | 10 | 1 |",
@@ -220,7 +245,9 @@ def test_report_sections_numbers_figures_and_exports(store, tmp_path):
 
     parquet = pq.read_table(out / "trials.parquet")
     assert parquet.num_rows == 75 and "result_json" not in parquet.column_names
-    assert str(parquet.schema.field("verified").type) == "int64" and str(parquet.schema.field("seconds").type) == "double"
+    assert (
+        str(parquet.schema.field("verified").type) == "int64" and str(parquet.schema.field("seconds").type) == "double"
+    )
     assert sum(parquet.column("verified").to_pylist()) == 25
 
 
@@ -234,8 +261,9 @@ def test_report_is_regenerated_identically(store, tmp_path):
 
 def test_one_feedback_level_and_no_modulo_solved(tmp_path):
     rows = [trial(label="modulo", index=i, strategy="modulo", budget={"rounds": 3}) for i in range(1, 5)]
-    rows += [trial(label="best-of-n", index=i, strategy="best-of-n", status="verified", model="random")
-             for i in range(1, 5)]
+    rows += [
+        trial(label="best-of-n", index=i, strategy="best-of-n", status="verified", model="random") for i in range(1, 5)
+    ]
     files = write_report(write_store(tmp_path / "s.sqlite", rows), tmp_path / "out")
     text = files.report.read_text()
     assert "No `modulo` trial was solved here" in text
@@ -248,7 +276,9 @@ def test_one_feedback_level_and_no_modulo_solved(tmp_path):
 def test_sweep_filter_and_several_sweeps(tmp_path):
     rows = [trial(sweep="a", label="direct", index=i, strategy="direct", status="verified") for i in (1, 2)]
     rows += [trial(sweep="b", label="direct", index=i, strategy="direct", seed=1) for i in (1, 2, 3)]
-    path = write_store(tmp_path / "two.sqlite", rows, {"sweep/b/config": {"path": "b.toml", "text": "", "format": "toml"}})
+    path = write_store(
+        tmp_path / "two.sqlite", rows, {"sweep/b/config": {"path": "b.toml", "text": "", "format": "toml"}}
+    )
     assert len(load_trials(path, "a")) == 2
     files = write_report(path, tmp_path / "b-only", "b")
     text = files.report.read_text()
@@ -327,8 +357,10 @@ def test_cli_errors_exit_2(tmp_path, make, args, message):
 
 
 def test_report_module_is_light(tmp_path):
-    code = ("import sys, json, llm_modulo.experiments.report\n"
-            "print(json.dumps([m for m in ['matplotlib', 'pyarrow', 'numpy', 'torch'] if m in sys.modules]))")
+    code = (
+        "import sys, json, llm_modulo.experiments.report\n"
+        "print(json.dumps([m for m in ['matplotlib', 'pyarrow', 'numpy', 'torch'] if m in sys.modules]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
     assert math.isclose(wilson_interval(0, 10)[1], 3.841458820694124 / 13.841458820694124)
@@ -338,13 +370,45 @@ def test_odd_stores_do_not_crash(tmp_path):
     """All-error arms, non-anytime strategies at two budgets, several seeds, unlimited budgets, Game of 24."""
     rows = [trial(label="broken", index=i, strategy="best-of-n", status="error", error="boom") for i in (1, 2)]
     for samples in (4, 8):
-        rows += [trial(label=f"sc k={samples}", index=i, strategy="self-consistency", seed=seed,
-                       budget={"samples": samples}, samples=samples, status="verified" if i <= samples // 4 else "failed")
-                 for i in (1, 2, 3) for seed in (0, 1)]
-    rows += [trial(label="search", index=i, strategy="search", budget={"samples": None, "nodes": 50}, samples=None,
-                   tokens=None, status="verified") for i in (1, 2)]
-    rows += [trial(label="modulo", index=i, strategy="modulo", feedback=fb, domain="game24", instance_set="game24/24.csv",
-                   status="verified", rounds=i) for i in (1, 2) for fb in ("binary", "all")]
+        rows += [
+            trial(
+                label=f"sc k={samples}",
+                index=i,
+                strategy="self-consistency",
+                seed=seed,
+                budget={"samples": samples},
+                samples=samples,
+                status="verified" if i <= samples // 4 else "failed",
+            )
+            for i in (1, 2, 3)
+            for seed in (0, 1)
+        ]
+    rows += [
+        trial(
+            label="search",
+            index=i,
+            strategy="search",
+            budget={"samples": None, "nodes": 50},
+            samples=None,
+            tokens=None,
+            status="verified",
+        )
+        for i in (1, 2)
+    ]
+    rows += [
+        trial(
+            label="modulo",
+            index=i,
+            strategy="modulo",
+            feedback=fb,
+            domain="game24",
+            instance_set="game24/24.csv",
+            status="verified",
+            rounds=i,
+        )
+        for i in (1, 2)
+        for fb in ("binary", "all")
+    ]
     files = write_report(write_store(tmp_path / "odd.sqlite", rows), tmp_path / "odd")
     text = files.report.read_text()
     assert "| broken | llm | default | best-of-n | – | samples=16 | 0/0 | – | – | 0 | 2 |" in text

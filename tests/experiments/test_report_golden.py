@@ -43,34 +43,100 @@ def golden_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The demo sweep, plus a sweep ``odd`` with errors, self-consistency at two budgets, search,
     game24 modulo, proved-unsolvable (``no_solution``) trials, and two demo trials it borrows."""
     rows = demo_rows()
-    odd: list[dict[str, Any]] = [trial(sweep="odd", label="broken", index=i, strategy="best-of-n", status="error",
-                                       error="boom") for i in (1, 2)]
+    odd: list[dict[str, Any]] = [
+        trial(sweep="odd", label="broken", index=i, strategy="best-of-n", status="error", error="boom") for i in (1, 2)
+    ]
     for samples in (4, 8):
-        odd += [trial(sweep="odd", label=f"sc k={samples}", index=i, strategy="self-consistency", seed=seed,
-                      budget={"samples": samples}, samples=samples,
-                      status="verified" if i <= samples // 4 else "failed") for i in (1, 2, 3) for seed in (0, 1)]
-    odd += [trial(sweep="odd", label="search", index=i, strategy="search", budget={"samples": None, "nodes": 50},
-                  samples=None, tokens=None, status="verified") for i in (1, 2)]
-    odd += [trial(sweep="odd", label="modulo", index=i, strategy="modulo", feedback=fb, domain="game24",
-                  instance_set="game24/24.csv", status="verified", rounds=i) for i in (1, 2) for fb in ("binary", "all")]
+        odd += [
+            trial(
+                sweep="odd",
+                label=f"sc k={samples}",
+                index=i,
+                strategy="self-consistency",
+                seed=seed,
+                budget={"samples": samples},
+                samples=samples,
+                status="verified" if i <= samples // 4 else "failed",
+            )
+            for i in (1, 2, 3)
+            for seed in (0, 1)
+        ]
+    odd += [
+        trial(
+            sweep="odd",
+            label="search",
+            index=i,
+            strategy="search",
+            budget={"samples": None, "nodes": 50},
+            samples=None,
+            tokens=None,
+            status="verified",
+        )
+        for i in (1, 2)
+    ]
+    odd += [
+        trial(
+            sweep="odd",
+            label="modulo",
+            index=i,
+            strategy="modulo",
+            feedback=fb,
+            domain="game24",
+            instance_set="game24/24.csv",
+            status="verified",
+            rounds=i,
+        )
+        for i in (1, 2)
+        for fb in ("binary", "all")
+    ]
     # a hard critic proved these unsolvable before the model was asked: a certified outcome
     unsolvable = {"domain": "blocksworld", "instance_set": "blocksworld/unsolvable"}
-    odd += [trial(sweep="odd", label="modulo", index=i, strategy="modulo", status="no_solution" if i <= 3 else "exhausted",
-                  rounds=0 if i <= 3 else 10, samples=0 if i <= 3 else 40, tokens=0 if i <= 3 else 3000,
-                  budget={"rounds": 10, "samples": 40}, **unsolvable) for i in range(1, 6)]
-    odd += [trial(sweep="odd", label="modulo", index=i, strategy="modulo", model="random",
-                  status="no_solution" if i <= 3 else "exhausted", rounds=0 if i <= 3 else 10,
-                  samples=0 if i <= 3 else 40, tokens=0 if i <= 3 else 2000,
-                  budget={"rounds": 10, "samples": 40}, **unsolvable) for i in range(1, 6)]
+    odd += [
+        trial(
+            sweep="odd",
+            label="modulo",
+            index=i,
+            strategy="modulo",
+            status="no_solution" if i <= 3 else "exhausted",
+            rounds=0 if i <= 3 else 10,
+            samples=0 if i <= 3 else 40,
+            tokens=0 if i <= 3 else 3000,
+            budget={"rounds": 10, "samples": 40},
+            **unsolvable,
+        )
+        for i in range(1, 6)
+    ]
+    odd += [
+        trial(
+            sweep="odd",
+            label="modulo",
+            index=i,
+            strategy="modulo",
+            model="random",
+            status="no_solution" if i <= 3 else "exhausted",
+            rounds=0 if i <= 3 else 10,
+            samples=0 if i <= 3 else 40,
+            tokens=0 if i <= 3 else 2000,
+            budget={"rounds": 10, "samples": 40},
+            **unsolvable,
+        )
+        for i in range(1, 6)
+    ]
     borrowed = [r for r in rows if r["label"] == "direct"][:2]
     meta = dict(DEMO_META)
     meta["sweep/odd/trials"] = {r["key"]: "direct (borrowed)" for r in borrowed}
     meta["sweep/odd/config"] = {"path": "configs/odd.toml", "text": "name = 'odd'", "format": "toml"}
     meta["sweep/odd/run/2025-01-03T00:00:00Z"] = {
-        "commit": "fedcba9876543210fedc", "dirty": False,
+        "commit": "fedcba9876543210fedc",
+        "dirty": False,
         "hardware": {"cpu": "Test CPU", "cores": 4, "memory_gib": 16.0, "gpu": "Test GPU", "platform": "Linux-x86_64"},
-        "python": "3.12.1", "torch": "2.5.0", "executor": "local", "workers": 1, "seconds": 42.5,
-        "trials_run": len(odd), "command": "llm-modulo bench configs/odd.toml",
+        "python": "3.12.1",
+        "torch": "2.5.0",
+        "executor": "local",
+        "workers": 1,
+        "seconds": 42.5,
+        "trials_run": len(odd),
+        "command": "llm-modulo bench configs/odd.toml",
     }
     return rows + odd, meta
 
@@ -80,13 +146,22 @@ def arms_json(store: Path) -> str:
     arms = summarise(load_trials(store))
 
     def winners(ws: list[Any]) -> list[dict[str, Any]]:
-        return [{"budget": w.budget, "unit": w.unit, "sentence": w.sentence,
-                 "ranked": [[a.name, k, rate, lo, hi] for a, k, rate, lo, hi in w.ranked]} for w in ws]
+        return [
+            {
+                "budget": w.budget,
+                "unit": w.unit,
+                "sentence": w.sentence,
+                "ranked": [[a.name, k, rate, lo, hi] for a, k, rate, lo, hi in w.ranked],
+            }
+            for w in ws
+        ]
 
     data = {
         "arms": [a.as_dict() for a in arms],
-        "controls": [{"llm": c.llm.name, "random": c.random.name if c.random else None, "match": c.match,
-                      "sentence": c.sentence} for c in compare_controls(arms)],
+        "controls": [
+            {"llm": c.llm.name, "random": c.random.name if c.random else None, "match": c.match, "sentence": c.sentence}
+            for c in compare_controls(arms)
+        ],
         "winners_samples": winners(winners_by_budget(arms, "samples")),
         "winners_tokens": winners(winners_by_budget(arms, "tokens")),
         "winners_calls": winners(winners_by_calls(arms)),

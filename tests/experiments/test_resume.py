@@ -74,7 +74,10 @@ def _default_sigint() -> None:
 def start(config: Path, store: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "llm_modulo.cli", "bench", str(config), "--store", str(store), "--workers", "2"],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own process group: the signal reaches the workers too
         preexec_fn=_default_sigint,
         env={**os.environ, "COLUMNS": "200"},

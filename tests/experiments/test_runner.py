@@ -26,9 +26,17 @@ PLAN_2 = (
 )
 
 
-def write_sweep(folder: Path, name: str = "t", models: str = '["random", "scripted:script.json"]', count: int = 3,
-                strategies: str | None = None, seeds: str = "[0]") -> Path:
-    (folder / "script.json").write_text(json.dumps({"completions": [PLAN_2, "pick up the sky\n[PLAN END]"], "cycle": True}))
+def write_sweep(
+    folder: Path,
+    name: str = "t",
+    models: str = '["random", "scripted:script.json"]',
+    count: int = 3,
+    strategies: str | None = None,
+    seeds: str = "[0]",
+) -> Path:
+    (folder / "script.json").write_text(
+        json.dumps({"completions": [PLAN_2, "pick up the sky\n[PLAN END]"], "cycle": True})
+    )
     strategies = strategies or (
         '[[strategies]]\nname = "best-of-n"\nn = 4\nconstrained = "well-formed"\n'
         '[[strategies]]\nname = "modulo"\nn = 4\nconstrained = "executable"\nreuse_prefix = true\n'
@@ -37,7 +45,7 @@ def write_sweep(folder: Path, name: str = "t", models: str = '["random", "script
     path = folder / f"{name}.toml"
     path.write_text(
         f'name = "{name}"\nmodels = {models}\nseeds = {seeds}\nfeedback = ["first"]\n'
-        '[sampling]\ntemperature = 1.0\nmax_tokens = 64\n'
+        "[sampling]\ntemperature = 1.0\nmax_tokens = 64\n"
         '[[budgets]]\nsamples = 8\nrounds = "none"\n'
         f'[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = {count}\n'
         + strategies
@@ -72,7 +80,9 @@ def test_rows_and_meta_of_an_in_process_run(planbench, tmp_path):
         result = Result.model_validate_json(r["result_json"])  # the full Result, trace included
         assert result.trace and result.usage.samples == r["samples"]
         assert r["budget_samples"] == result.config["budget"]["samples"]
-    scripted = {r["instance"]: r["status"] for r in rows if r["model"].startswith("scripted") and r["strategy"] == "direct"}
+    scripted = {
+        r["instance"]: r["status"] for r in rows if r["model"].startswith("scripted") and r["strategy"] == "direct"
+    }
     assert scripted["blocksworld/generated_basic_3/instance-2"] == "verified"  # fresh model per trial: PLAN_2 first
     records = meta(store)
     assert records["sweep/t/config"]["text"].startswith('name = "t"')
@@ -113,8 +123,10 @@ def test_ordinary_errors_are_rows_and_retry_errors_reruns_them(planbench, tmp_pa
 
     monkeypatch.setitem(registry.STRATEGIES, "boom", f"{__name__}:Boom")
     monkeypatch.setattr(Boom, "armed", True)
-    strategies = ('[[strategies]]\nname = "boom"\nconstrained = "well-formed"\n'
-                  '[[strategies]]\nname = "best-of-n"\nconstrained = "well-formed"\n')
+    strategies = (
+        '[[strategies]]\nname = "boom"\nconstrained = "well-formed"\n'
+        '[[strategies]]\nname = "best-of-n"\nconstrained = "well-formed"\n'
+    )
     sweep = load_sweep(write_sweep(tmp_path, models='["random"]', strategies=strategies))
     store = tmp_path / "t.sqlite"
     outcome = run_sweep(sweep, store, workers=1, progress=False)
@@ -142,12 +154,28 @@ def test_fatal_error_aborts_and_keeps_what_finished(planbench, tmp_path):
 
 
 def test_fatal_error_in_the_cli_is_one_line_exit_2(planbench, tmp_path):
-    config = write_sweep(tmp_path, models='["openai:http://127.0.0.1:9/v1/nothing-listens-here"]', count=1,
-                         strategies='[[strategies]]\nname = "direct"\n')
+    config = write_sweep(
+        tmp_path,
+        models='["openai:http://127.0.0.1:9/v1/nothing-listens-here"]',
+        count=1,
+        strategies='[[strategies]]\nname = "direct"\n',
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "llm_modulo.cli", "bench", str(config), "--store", str(tmp_path / "t.sqlite"),
-         "--workers", "1"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "llm_modulo.cli",
+            "bench",
+            str(config),
+            "--store",
+            str(tmp_path / "t.sqlite"),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr
     # (the HTTP backend logs its retries as warnings; the error itself is one line)
@@ -162,8 +190,10 @@ def test_limit_runs_part_and_the_rest_resumes(planbench, tmp_path):
     first = run_sweep(sweep, store, workers=1, progress=False, limit=4)
     assert first.ran == 4 and first.status == "partial" and first.remaining == 5
     # the first trials in run order: every arm on instance 1 before instance 2
-    assert {r["instance"] for r in stored(store)} == {"blocksworld/generated_basic_3/instance-1",
-                                                      "blocksworld/generated_basic_3/instance-2"}
+    assert {r["instance"] for r in stored(store)} == {
+        "blocksworld/generated_basic_3/instance-1",
+        "blocksworld/generated_basic_3/instance-2",
+    }
     second = run_sweep(sweep, store, workers=1, progress=False)
     assert second.done_before == 4 and second.ran == 5 and second.status == "finished"
     assert {r["key"] for r in stored(store)} == {t.key for t in sweep.trials}
@@ -187,10 +217,24 @@ def test_two_sweeps_share_a_store_and_identical_trials(planbench, tmp_path):
 
 
 def test_a_shared_trial_is_reported_under_each_sweeps_label(planbench, tmp_path):
-    one = load_sweep(write_sweep(tmp_path, name="one", models='["random"]', count=1,
-                                 strategies='[[strategies]]\nname = "best-of-n"\nlabel = "first-label"\nn = 4\nconstrained = "well-formed"\n'))
-    two = load_sweep(write_sweep(tmp_path, name="two", models='["random"]', count=2,
-                                 strategies='[[strategies]]\nname = "best-of-n"\nlabel = "second-label"\nn = 4\nconstrained = "well-formed"\n'))
+    one = load_sweep(
+        write_sweep(
+            tmp_path,
+            name="one",
+            models='["random"]',
+            count=1,
+            strategies='[[strategies]]\nname = "best-of-n"\nlabel = "first-label"\nn = 4\nconstrained = "well-formed"\n',
+        )
+    )
+    two = load_sweep(
+        write_sweep(
+            tmp_path,
+            name="two",
+            models='["random"]',
+            count=2,
+            strategies='[[strategies]]\nname = "best-of-n"\nlabel = "second-label"\nn = 4\nconstrained = "well-formed"\n',
+        )
+    )
     store = tmp_path / "s.sqlite"
     run_sweep(one, store, workers=1, progress=False)
     run_sweep(two, store, workers=1, progress=False)
@@ -206,7 +250,9 @@ runner = CliRunner()
 
 
 def test_cli_bad_config_is_one_line_exit_2(planbench, tmp_path):
-    config = write_sweep(tmp_path, strategies='[[strategies]]\nname = "best-of-n"\nconstrained = "well-formed"\nkk = 1\n')
+    config = write_sweep(
+        tmp_path, strategies='[[strategies]]\nname = "best-of-n"\nconstrained = "well-formed"\nkk = 1\n'
+    )
     result = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path / "t.sqlite")])
     assert result.exit_code == 2
     text = result.output.strip()
@@ -220,8 +266,9 @@ def test_cli_dry_run_prints_the_arms_and_runs_nothing(planbench, tmp_path, monke
     # the CLI's console read the terminal's width when it was imported, whichever test did that
     monkeypatch.setattr(cli.out, "width", 200)
     config = write_sweep(tmp_path, seeds="[0, 1]")
-    result = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path / "t.sqlite"), "--dry-run"],
-                           env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["bench", str(config), "--store", str(tmp_path / "t.sqlite"), "--dry-run"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert "36 trials" in result.output and "best-of-n" in result.output and "scripted:script.json" in result.output
     assert not (tmp_path / "t.sqlite").exists()

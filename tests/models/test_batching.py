@@ -37,7 +37,10 @@ class Echo:
         texts = [r.prompt.messages[0]["content"] for r in requests]
         self.batches.append(texts)
         self.inside -= 1
-        return [InputError(f"bad {t}") if t.startswith("bad") else Batch([Completion(t, 1)] * r.n) for t, r in zip(texts, requests)]
+        return [
+            InputError(f"bad {t}") if t.startswith("bad") else Batch([Completion(t, 1)] * r.n)
+            for t, r in zip(texts, requests, strict=False)
+        ]
 
     def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> list[float]:
         self.inside += 1

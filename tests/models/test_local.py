@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from llm_modulo.errors import DecodeInterrupted, InputError, ModelLoadError  # noqa: E402
-from llm_modulo.models import _shared_prefix, smollm2  # noqa: E402
+from llm_modulo.models import _shared_prefix  # noqa: E402
 from llm_modulo.models.local import LocalModel  # noqa: E402
 from llm_modulo.protocols import Batch, LanguageModel, LineConstraint, Prompt, SamplingParams  # noqa: E402
 
@@ -91,7 +91,9 @@ def test_max_tokens_gives_length(lm: LocalModel) -> None:
     assert [(c.tokens, c.finish_reason) for c in batch.completions] == [(5, "length")] * 3
 
 
-def test_interrupt_stops_the_decode_in_progress_and_not_the_next(lm: LocalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_stops_the_decode_in_progress_and_not_the_next(
+    lm: LocalModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A sweep stopping with trials in flight must not wait for a long batch to end: ``interrupt``
     stops the running decode before its next token; an interrupt while idle changes nothing."""
     steps = []
@@ -202,7 +204,9 @@ def test_constrained_never_draws_a_line_excluded_after_its_predecessors(lm: Loca
     """``exclude_after`` in a static grammar: the local model's decoder, not only the grammar's
     own bookkeeping, rules each line out after the exact lines it follows."""
     # no stopping before the second line; the first half of the lines never first
-    banned = frozenset({((), END), *(((line,), END) for line in BW_LINES), *(((), line) for line in BW_LINES[: len(BW_LINES) // 2])})
+    banned = frozenset(
+        {((), END), *(((line,), END) for line in BW_LINES), *(((), line) for line in BW_LINES[: len(BW_LINES) // 2])}
+    )
     constraint = LineConstraint(BW_LINES, END, max_lines=3, exclude_after=banned)
     bodies = []
     for seed in range(3):

@@ -133,7 +133,9 @@ def _random_text(grammar: LineGrammar, rng: random.Random) -> str:
 
 
 def test_first_line_exclusions() -> None:
-    g = LineGrammar(LineConstraint(("ab", "ac", "b"), "E", max_lines=3, exclude_first=frozenset({"ab", "E"})), chars, [EOS])
+    g = LineGrammar(
+        LineConstraint(("ab", "ac", "b"), "E", max_lines=3, exclude_first=frozenset({"ab", "E"})), chars, [EOS]
+    )
     rng = random.Random(0)
     firsts = {_random_text(g, rng).split("\n")[0] for _ in range(200)}
     assert firsts == {"ac", "b"}
@@ -147,7 +149,9 @@ def test_dynamic_grammar_follows_next_lines() -> None:
 
     lines = ("0", "1", "2", "3")
     for exclude in (frozenset(), frozenset({"0"}), frozenset({"0", "E"})):
-        g = LineGrammar(LineConstraint(lines, "E", max_lines=5, exclude_first=exclude, next_lines=next_lines), chars, [EOS])
+        g = LineGrammar(
+            LineConstraint(lines, "E", max_lines=5, exclude_first=exclude, next_lines=next_lines), chars, [EOS]
+        )
         rng = random.Random(1)
         for _ in range(100):
             text = _random_text(g, rng)
@@ -160,7 +164,9 @@ def test_dynamic_grammar_follows_next_lines() -> None:
 
 
 def test_dynamic_grammar_always_can_end_when_out_of_lines() -> None:
-    g = LineGrammar(LineConstraint(("a", "b"), "E", max_lines=2, next_lines=lambda done: (["a", "b"], False)), chars, [EOS])
+    g = LineGrammar(
+        LineConstraint(("a", "b"), "E", max_lines=2, next_lines=lambda done: (["a", "b"], False)), chars, [EOS]
+    )
     rng = random.Random(2)
     for _ in range(50):
         assert _random_text(g, rng).count("\n") == 2

@@ -8,11 +8,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from test_local import BW_LINES, END, PROMPT, params  # noqa: E402
+
 from llm_modulo.errors import InputError  # noqa: E402
 from llm_modulo.models.local import LocalModel  # noqa: E402
 from llm_modulo.protocols import Batch, LineConstraint, MultiSamplingModel, Prompt, SampleRequest  # noqa: E402
-
-from test_local import BW_LINES, END, PROMPT, params  # noqa: E402
 
 
 def _prompt(text: str, prefill: str = "") -> Prompt:
@@ -24,8 +24,12 @@ def _requests() -> list[SampleRequest]:
     return [
         SampleRequest(PROMPT, 2, params(temperature=0.0, max_tokens=10)),
         SampleRequest(_prompt(" ".join(["blocks on the table"] * 30)), 3, params(seed=5, max_tokens=14)),
-        SampleRequest(_prompt("Plan it.", prefill="(pick-up a)"), 4,
-                      params(seed=9, max_tokens=40), LineConstraint(BW_LINES, END, max_lines=3)),
+        SampleRequest(
+            _prompt("Plan it.", prefill="(pick-up a)"),
+            4,
+            params(seed=9, max_tokens=40),
+            LineConstraint(BW_LINES, END, max_lines=3),
+        ),
         SampleRequest(_prompt("Say something short"), 2, params(seed=2, max_tokens=6, stop=("e",))),
     ]
 
@@ -53,7 +57,7 @@ def test_many_equals_one_by_one(lm: LocalModel, monkeypatch: pytest.MonkeyPatch,
             lm.sample(Prompt(r.prompt.messages + ({"role": "assistant", "content": "x"},)), 1, params(max_tokens=1))
     together = lm.sample_many(requests)
     assert len(together) == len(requests)
-    for one, many in zip(alone, together):
+    for one, many in zip(alone, together, strict=False):
         assert isinstance(many, Batch)
         assert _view(many) == _view(one)
         assert many.meta["token_ids"] == one.meta["token_ids"]
@@ -65,7 +69,7 @@ def test_many_equals_one_by_one(lm: LocalModel, monkeypatch: pytest.MonkeyPatch,
         assert fresh == [0] * 4  # kept whole: nothing is read again
     elif kept == "cold":  # (one by one, a later prompt reuses the chat template an earlier one read)
         full = [b.completions[0].prompt_tokens for b in together if isinstance(b, Batch)]
-        assert fresh[0] == full[0] and all(0 < f <= n for f, n in zip(fresh, full))
+        assert fresh[0] == full[0] and all(0 < f <= n for f, n in zip(fresh, full, strict=False))
         assert fresh == full or not one_prefill
     else:
         assert 0 < fresh[0] < together[0].completions[0].prompt_tokens  # type: ignore[union-attr]
@@ -78,7 +82,7 @@ def test_many_rows_match_a_from_scratch_forward(lm: LocalModel) -> None:
     short, long = PROMPT, _prompt(" ".join(["the red block is clear"] * 25))
     greedy = params(temperature=0.0, max_tokens=12)
     results = lm.sample_many([SampleRequest(short, 1, greedy), SampleRequest(long, 1, greedy)])
-    for prompt, batch in zip((short, long), results):
+    for prompt, batch in zip((short, long), results, strict=False):
         assert isinstance(batch, Batch)
         ids = lm.tokenizer(lm.render(prompt), add_special_tokens=False, return_tensors="pt")["input_ids"]
         gen = torch.tensor([batch.meta["token_ids"][0]])
@@ -90,8 +94,14 @@ def test_many_rows_match_a_from_scratch_forward(lm: LocalModel) -> None:
 def test_bad_request_fails_alone(lm: LocalModel) -> None:
     too_long = _prompt("word " * 2000)
     good = SampleRequest(PROMPT, 2, params(max_tokens=5))
-    results = lm.sample_many([good, SampleRequest(too_long, 1, params()), SampleRequest(PROMPT, 0, params()),
-                              SampleRequest(PROMPT, -1, params())])
+    results = lm.sample_many(
+        [
+            good,
+            SampleRequest(too_long, 1, params()),
+            SampleRequest(PROMPT, 0, params()),
+            SampleRequest(PROMPT, -1, params()),
+        ]
+    )
     assert isinstance(results[0], Batch) and len(results[0].completions) == 2
     assert isinstance(results[1], InputError) and "reads at most" in str(results[1])
     assert isinstance(results[2], Batch) and results[2].completions == []
@@ -103,8 +113,10 @@ def test_bad_request_fails_alone(lm: LocalModel) -> None:
 def test_recent_prompts_are_not_prefilled_again(lm: LocalModel) -> None:
     lm.clear_prompt_cache()
     problem = _prompt(" ".join(["the blue block is on the table"] * 12))
-    feedback = Prompt(problem.messages + ({"role": "assistant", "content": "(pick-up a)"},
-                                          {"role": "user", "content": "That fails: a is not clear."}))
+    feedback = Prompt(
+        problem.messages
+        + ({"role": "assistant", "content": "(pick-up a)"}, {"role": "user", "content": "That fails: a is not clear."})
+    )
     greedy = params(temperature=0.0, max_tokens=10)
     first = lm.sample(problem, 2, greedy)
     again = lm.sample(problem, 2, greedy)  # the same prompt: nothing to prefill
@@ -143,7 +155,7 @@ def test_prompts_prefill_in_groups_of_similar_length(lm: LocalModel, monkeypatch
     original = lm._prefill_group
 
     def record(group, found):  # type: ignore[no-untyped-def]
-        groups.append(sorted(job.prompt_tokens - f[0] for job, f in zip(group, found)))
+        groups.append(sorted(job.prompt_tokens - f[0] for job, f in zip(group, found, strict=False)))
         return original(group, found)
 
     monkeypatch.setattr(lm, "_prefill_group", record)
@@ -165,8 +177,10 @@ def test_constrained_logits_only_for_allowed_tokens_decode_the_same(
     original = lm._restricted_logits
     monkeypatch.setattr(lm, "_restricted_logits", lambda h, a: calls.append(a.numel()) or original(h, a))
     constraint = LineConstraint(BW_LINES, END, max_lines=4)
-    requests = [SampleRequest(PROMPT, 3, params(seed=seed, max_tokens=48), constraint),
-                SampleRequest(_prompt("Plan: unstack c from d."), 2, params(temperature=0.0, max_tokens=48), constraint)]
+    requests = [
+        SampleRequest(PROMPT, 3, params(seed=seed, max_tokens=48), constraint),
+        SampleRequest(_prompt("Plan: unstack c from d."), 2, params(temperature=0.0, max_tokens=48), constraint),
+    ]
     restricted = lm.sample_many(requests)
     assert calls and max(calls) < 1000  # the restricted head ran, over a few hundred tokens at most
     lm.restrict_head = False
@@ -174,6 +188,6 @@ def test_constrained_logits_only_for_allowed_tokens_decode_the_same(
         full = lm.sample_many(requests)
     finally:
         lm.restrict_head = True
-    for a, b in zip(restricted, full):
+    for a, b in zip(restricted, full, strict=False):
         assert isinstance(a, Batch) and isinstance(b, Batch)
         assert a.meta["token_ids"] == b.meta["token_ids"]

@@ -84,7 +84,7 @@ def test_score_matches_a_full_forward_pass_and_reuses_the_prompt(smol):
             lp = smol._model(input_ids=torch.tensor([ids + cid])).logits[0].float().log_softmax(-1)
         return sum(lp[len(ids) - 1 + j, cid[j]].item() for j in range(len(cid)))
 
-    for cont, value in zip(conts, first.logprobs):
+    for cont, value in zip(conts, first.logprobs, strict=False):
         assert value == pytest.approx(naive(prompt, cont), abs=1e-3)
     again = smol.score(prompt, conts)
     assert again.prompt_tokens == 0 and again.logprobs == pytest.approx(first.logprobs, abs=1e-4)

@@ -85,7 +85,9 @@ def served() -> Iterator[Served]:
                     if proc.poll() is not None:
                         pytest.fail(f"transformers serve exited with {proc.returncode}:\n{_tail(log_path)}")
                     if time.monotonic() - started > START_DEADLINE_S:
-                        pytest.fail(f"transformers serve did not answer in {START_DEADLINE_S:.0f} s:\n{_tail(log_path)}")
+                        pytest.fail(
+                            f"transformers serve did not answer in {START_DEADLINE_S:.0f} s:\n{_tail(log_path)}"
+                        )
                     try:
                         if httpx.get(f"{base}/health", timeout=2.0).status_code == 200:
                             break

@@ -46,13 +46,17 @@ def game24_records() -> list[dict[str, Any]]:
     return list(targets.imitation_game24(generate.game24_puzzles(8, seed=11), seed=11))
 
 
-def _store_trial(store: Any, domain_name: str, instance: str, task: Any, domain: Any, completions: list[str], proposer: str) -> None:
+def _store_trial(
+    store: Any, domain_name: str, instance: str, task: Any, domain: Any, completions: list[str], proposer: str
+) -> None:
     """Run best-of-n with a scripted model on ``task`` and store the trial as the runner would."""
     from llm_modulo.models.scripted import ScriptedModel
     from llm_modulo.strategies.best_of_n import BestOfN
     from llm_modulo.types import Budget
 
-    result = BestOfN(ScriptedModel(completions), domain, Budget(samples=len(completions), rounds=1), n=len(completions)).run(task)
+    result = BestOfN(
+        ScriptedModel(completions), domain, Budget(samples=len(completions), rounds=1), n=len(completions)
+    ).run(task)
     store.insert(
         {
             "key": f"{instance}-{proposer}", "sweep": "s", "label": "best-of-n", "domain": domain_name,

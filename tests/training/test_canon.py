@@ -18,7 +18,7 @@ def _renamed(text: str, seed: int) -> str:
     blocks = sorted({a for f in init for a in f[1:]})
     targets = [f"blk{i}" for i in range(len(blocks))]
     random.Random(seed).shuffle(targets)
-    return rename_symbols(text, dict(zip(blocks, targets)))
+    return rename_symbols(text, dict(zip(blocks, targets, strict=False)))
 
 
 def test_key_is_invariant_under_renaming_and_separates_other_problems(planbench: Path) -> None:
@@ -45,8 +45,13 @@ def test_goal_and_init_both_matter() -> None:
 
 def test_mystery_instances_share_the_blocksworld_keys(planbench: Path) -> None:
     for folder in ("generated_basic", "generated_basic_3"):
-        plain = {p.name: canon.pddl_key(p.read_text()) for p in (planbench / "blocksworld" / folder).glob("instance-*.pddl")}
-        mystery = {p.name: canon.pddl_key(p.read_text()) for p in (planbench / "blocksworld" / "mystery" / folder).glob("instance-*.pddl")}
+        plain = {
+            p.name: canon.pddl_key(p.read_text()) for p in (planbench / "blocksworld" / folder).glob("instance-*.pddl")
+        }
+        mystery = {
+            p.name: canon.pddl_key(p.read_text())
+            for p in (planbench / "blocksworld" / "mystery" / folder).glob("instance-*.pddl")
+        }
         common = plain.keys() & mystery.keys()
         assert len(common) >= 100 and all(plain[n] == mystery[n] for n in common)
 

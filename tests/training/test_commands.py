@@ -38,7 +38,9 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     assert out == "[]"
 
 
-def test_train_adapter_trains_on_the_threads_asked_and_restores_them(tiny_base: Path, tmp_path: Path, game24_records: list, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_adapter_trains_on_the_threads_asked_and_restores_them(
+    tiny_base: Path, tmp_path: Path, game24_records: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch = pytest.importorskip("torch")
     from llm_modulo.training import lora
 

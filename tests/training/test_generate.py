@@ -19,7 +19,7 @@ def test_blocksworld_is_seeded_and_in_range() -> None:
     assert all(3 <= len(p.blocks) <= 8 for p in a)
     assert len({p.key for p in a}) == 30  # unique
     for p in a:
-        assert p.goal and not set(p.goal) <= {(u, low) for t in p.init for low, u in zip(t, t[1:])}
+        assert p.goal and not set(p.goal) <= {(u, low) for t in p.init for low, u in zip(t, t[1:], strict=False)}
         assert sorted(x for t in p.init for x in t) == list(p.blocks)  # every block in exactly one tower
 
 
@@ -30,7 +30,7 @@ def test_generated_problems_load_and_keep_their_key(tmp_path: Path) -> None:
     paths = generate.write_blocksworld(problems, tmp_path)
     assert (tmp_path / "domain.pddl").is_file()
     domain = blocksworld(one_shot=False)
-    for problem, path in zip(problems, paths):
+    for problem, path in zip(problems, paths, strict=False):
         task = domain.load_files(tmp_path / "domain.pddl", path)
         assert canon.problem_key(task.payload.problem) == problem.key == canon.pddl_key(path.read_text())
         assert list(task.payload.problem.objects) == list(problem.blocks)  # PlanBench's names: a, b, c, ...
@@ -55,7 +55,7 @@ def test_the_filter_catches_an_injected_test_instance_even_renamed(planbench: Pa
     text = (planbench / "blocksworld" / "generated_basic" / "instance-2.pddl").read_text()
     init, goal = canon.pddl_facts(text)
     blocks = sorted({a for f in init for a in f[1:]})
-    rename = dict(zip(blocks, reversed(blocks)))  # a<->d, b<->c
+    rename = dict(zip(blocks, reversed(blocks), strict=False))  # a<->d, b<->c
     below = {f[1]: f[2] for f in init if f[0] == "on"}
     towers = []
     for bottom in (f[1] for f in init if f[0] == "ontable"):

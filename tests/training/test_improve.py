@@ -44,13 +44,17 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
     seen = {(r.round, r.instance_set, r.strategy) for r in rows}
     assert seen == {(k, s, st) for k in (-1, 0, 1) for s in sets for st in ("direct", "search")}
     assert all(r.trials == 1 for r in rows)
-    assert all(r.executable is not None and 0.0 <= (r.executable_prefix or 0.0) <= 1.0 for r in rows if r.strategy == "direct")
+    assert all(
+        r.executable is not None and 0.0 <= (r.executable_prefix or 0.0) <= 1.0 for r in rows if r.strategy == "direct"
+    )
     with TrialStore(out / "eval.sqlite", readonly=True) as db:
         stored = list(db.rows(sweep="eval"))
     assert len(stored) == 3 * 4 * 2
     compact = [json.loads(r["config_json"]) for r in stored]
     assert all(c["domain_options"] == {"prompt_format": "compact"} for c in compact)
-    assert {c["sampling"]["temperature"] for c in compact if c["strategy"] == "direct"} == {0.0}  # the model alone: greedy
+    assert {c["sampling"]["temperature"] for c in compact if c["strategy"] == "direct"} == {
+        0.0
+    }  # the model alone: greedy
     adapter_rows = [c for c in compact if c["model"].endswith("adapter")]
     assert adapter_rows and all(c.get("model_digest") for c in adapter_rows)  # retraining is a new setting
 
@@ -75,9 +79,12 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
 
     # evaluation may widen on a rerun (and run batched): every round gets the new strategy, nothing retrains
     trained = (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
-    wider = improve.run_improve(_config(tiny_base, eval_strategies=["direct", "search", "best-of-n"], batch_trials=4),
-                                out, progress=False)  # the new arm runs batched, four trials at once
-    assert {(r.round, r.strategy) for r in wider} == {(k, st) for k in (-1, 0, 1) for st in ("direct", "search", "best-of-n")}
+    wider = improve.run_improve(
+        _config(tiny_base, eval_strategies=["direct", "search", "best-of-n"], batch_trials=4), out, progress=False
+    )  # the new arm runs batched, four trials at once
+    assert {(r.round, r.strategy) for r in wider} == {
+        (k, st) for k in (-1, 0, 1) for st in ("direct", "search", "best-of-n")
+    }
     assert (out / "round-1" / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns == trained
 
     # the table is rebuilt from the folder alone, and runs compare side by side
@@ -89,7 +96,9 @@ def test_one_round_samples_trains_and_evaluates(tiny_base: Path, tmp_path: Path,
         improve.load_rows(tmp_path)
 
 
-def test_a_retrained_adapter_is_merged_again(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
+def test_a_retrained_adapter_is_merged_again(
+    tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any
+) -> None:
     from safetensors.torch import load_file, save_file
 
     from llm_modulo.models.adapters import merged_folder
@@ -122,7 +131,9 @@ def test_data_sources_and_the_token_cap(tokenizer: Any, tmp_path: Path) -> None:
     base = dict(domain="blocksworld", base="default")
     imitation = improve.round_data(improve.ImproveConfig(**base, data="imitation"), out, 2)
     assert len(imitation) == len(unique) and {(r["problem_hash"], r["completion"]) for r in imitation} == unique
-    assert [r["source"] for r in improve.round_data(improve.ImproveConfig(**base, data="expert"), out, 1)] == ["expert"] * 2
+    assert [r["source"] for r in improve.round_data(improve.ImproveConfig(**base, data="expert"), out, 1)] == [
+        "expert"
+    ] * 2
     both = improve.round_data(improve.ImproveConfig(**base, data="both"), out, 2)
     assert len(both) == len(unique)  # the expert records repeat imitation answers: deduplicated
     capped = improve.round_data(improve.ImproveConfig(**base, data="imitation", train_tokens=60), out, 2, tokenizer)
@@ -159,7 +170,13 @@ def test_the_evaluation_search_heuristic_is_chosen_and_the_default_keeps_earlier
     assert search(eval_heuristic="none")["heuristic"] == "none"  # the model's own search, not game24's solver
 
 
-def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
+def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(
+    tiny_base: Path,
+    tmp_path: Path,
+    game24_records: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    one_thread: Any,
+) -> None:
     from llm_modulo.models import adapters, load_model
     from llm_modulo.training import lora
 
@@ -175,20 +192,33 @@ def test_a_shipped_adapter_is_found_by_name_and_merged_into_the_cache(tiny_base:
     assert adapters.resolve_adapter("no-such-adapter") is None
 
 
-def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path, tmp_path: Path, one_thread: Any) -> None:
+def test_runs_sharing_a_store_run_the_base_and_the_samples_once(
+    tiny_base: Path, tmp_path: Path, one_thread: Any
+) -> None:
     store = tmp_path / "shared.sqlite"
-    expert = improve.run_improve(_config(tiny_base, store=str(store), eval_strategies=["direct"]), tmp_path / "expert", progress=False)
+    expert = improve.run_improve(
+        _config(tiny_base, store=str(store), eval_strategies=["direct"]), tmp_path / "expert", progress=False
+    )
     with TrialStore(store, readonly=True) as db:
         first = db.count()
-    assert not (tmp_path / "expert" / "eval.sqlite").exists() and not (tmp_path / "expert" / "round-1" / "sample.sqlite").exists()
+    assert (
+        not (tmp_path / "expert" / "eval.sqlite").exists()
+        and not (tmp_path / "expert" / "round-1" / "sample.sqlite").exists()
+    )
 
-    both = improve.run_improve(_config(tiny_base, store=str(store), eval_strategies=["direct"], data="both"), tmp_path / "both", progress=False)
+    both = improve.run_improve(
+        _config(tiny_base, store=str(store), eval_strategies=["direct"], data="both"), tmp_path / "both", progress=False
+    )
     with TrialStore(store, readonly=True) as db:
         added = db.count() - first
     sets = len(improve.EVAL_SETS["blocksworld"])
-    assert improve.data_dir(_config(tiny_base, store=str(store)), tmp_path / "both", 1).parent == tmp_path / "shared-data"
+    assert (
+        improve.data_dir(_config(tiny_base, store=str(store)), tmp_path / "both", 1).parent == tmp_path / "shared-data"
+    )
     assert added == sets  # only the new adapter's evaluation: base, control and round-1 samples were found in the store
-    assert targets.read_jsonl(tmp_path / "both" / "round-1" / "expert.jsonl") == targets.read_jsonl(tmp_path / "expert" / "round-1" / "expert.jsonl")
+    assert targets.read_jsonl(tmp_path / "both" / "round-1" / "expert.jsonl") == targets.read_jsonl(
+        tmp_path / "expert" / "round-1" / "expert.jsonl"
+    )
 
     # each run's table holds its own adapter, beside the same base and control rows
     for out, rows in ((tmp_path / "expert", expert), (tmp_path / "both", both)):
@@ -205,8 +235,13 @@ def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path,
     improve.run_improve(again, tmp_path / "expert-s1", progress=False)
     with TrialStore(store, readonly=True) as db:
         assert db.count() - before == sets
-    assert targets.read_jsonl(tmp_path / "expert-s1" / "round-1" / "expert.jsonl") == targets.read_jsonl(tmp_path / "expert" / "round-1" / "expert.jsonl")
-    weights = [(out / "round-1" / "adapter" / "adapter_model.safetensors").read_bytes() for out in (tmp_path / "expert", tmp_path / "expert-s1")]
+    assert targets.read_jsonl(tmp_path / "expert-s1" / "round-1" / "expert.jsonl") == targets.read_jsonl(
+        tmp_path / "expert" / "round-1" / "expert.jsonl"
+    )
+    weights = [
+        (out / "round-1" / "adapter" / "adapter_model.safetensors").read_bytes()
+        for out in (tmp_path / "expert", tmp_path / "expert-s1")
+    ]
     assert weights[0] != weights[1]  # trained from another seed
 
     # the comparison pools the two expert seeds (the single 'both' run stands alone); no repeats, no pooled table
@@ -215,7 +250,9 @@ def test_runs_sharing_a_store_run_the_base_and_the_samples_once(tiny_base: Path,
     assert pooled[0].startswith("| data | train tokens | training seeds |") and len(pooled) == 2 + 2 * sets
     assert sum(line.startswith("| expert | all | 0, 1 |") for line in pooled) == sets
     assert sum(line.startswith("| both | all | 0 |") for line in pooled) == sets
-    assert all(int(line.split("|")[7].split("/")[1].split()[0]) == 2 for line in pooled[2:] if "0, 1" in line)  # 2 trials pooled
+    assert all(
+        int(line.split("|")[7].split("/")[1].split()[0]) == 2 for line in pooled[2:] if "0, 1" in line
+    )  # 2 trials pooled
     assert "pooled" not in improve.compare_runs([tmp_path / "expert", tmp_path / "both"])
 
 
@@ -227,18 +264,28 @@ def test_plan_progress_is_partial_credit_from_the_validators_prefixes() -> None:
     assert improve.plan_progress(result((2, 8), (6, 8))) == (False, 0.75)  # the best sample counts
     assert improve.plan_progress(result((1, 4), (5, 5))) == (True, 1.0)  # executable to the end, goal or not
     assert improve.plan_progress(result((0, 0))) == (False, 0.0)  # an empty plan is no progress
-    assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [{"critic": "game24", "info": {}}]}]}]})) is None
+    assert (
+        improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [{"critic": "game24", "info": {}}]}]}]}))
+        is None
+    )
     assert improve.plan_progress(None) is None
-    typed = {"critic": "plan-validator", "progress": {"valid": 3, "best": 2, "length": 4}}  # Verdict.progress, as stored now
+    typed = {
+        "critic": "plan-validator",
+        "progress": {"valid": 3, "best": 2, "length": 4},
+    }  # Verdict.progress, as stored now
     assert improve.plan_progress(json.dumps({"trace": [{"samples": [{"verdicts": [typed]}]}]})) == (False, 0.75)
 
 
-def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any) -> None:
+def test_continuing_from_an_adapter_with_repair_turns(
+    tiny_base: Path, tmp_path: Path, game24_records: list[dict[str, Any]], one_thread: Any
+) -> None:
     from llm_modulo.training import lora
 
     targets.write_jsonl(game24_records, tmp_path / "d.jsonl")
     start = tmp_path / "start"
-    lora.train(tmp_path / "d.jsonl", start, base=str(tiny_base), rank=2, alpha=4, batch_size=4, max_steps=1, progress=False)
+    lora.train(
+        tmp_path / "d.jsonl", start, base=str(tiny_base), rank=2, alpha=4, batch_size=4, max_steps=1, progress=False
+    )
     cfg = _config(tiny_base, rounds=2, start=str(start), repair=True, data="imitation", sample_strategy="best-of-n",
                   eval_strategies=["direct"], eval_random=False)  # fmt: skip
     out = tmp_path / "run"
@@ -247,11 +294,16 @@ def test_continuing_from_an_adapter_with_repair_turns(tiny_base: Path, tmp_path:
     for r, init in ((1, start.resolve()), (2, out / "round-1" / "adapter")):
         folder = out / f"round-{r}"
         repair = targets.read_jsonl(folder / "repair.jsonl")  # the tiny model's rejected plans, answered
-        assert repair and all(x["source"] == "repair" and [m["role"] for m in x["prompt"]] == ["user", "assistant", "user"] for x in repair)
+        assert repair and all(
+            x["source"] == "repair" and [m["role"] for m in x["prompt"]] == ["user", "assistant", "user"]
+            for x in repair
+        )
         trained = targets.read_jsonl(folder / "train.jsonl")
         own = {x["problem_hash"] for x in targets.read_jsonl(folder / "data" / "train.jsonl")}
         assert {x["source"] for x in trained} == {"imitation", "repair"}
-        assert {x["problem_hash"] for x in trained} <= own  # this round's problems only: training continues from the last
+        assert {
+            x["problem_hash"] for x in trained
+        } <= own  # this round's problems only: training continues from the last
         meta = json.loads((folder / "adapter" / "training.json").read_text())
         assert meta["init_adapter"] == str(init)
     # round 0 is the base and the adapter the loop started from; then each round's adapter
@@ -278,6 +330,8 @@ def test_pooled_seeds_are_runs_of_one_arm_only() -> None:
     assert improve.data_label(expert) == "expert" and improve.data_label(shortened) == "expert (shortened)"
     assert improve.data_label(improve.ImproveConfig(data="imitation", expert_select="shortened")) == "imitation"
     assert improve.pooled_table([(expert, rows(1)), (shortened, rows(2))]) == ""  # no arm repeated
-    table = improve.pooled_table([(expert, rows(1)), (shortened, rows(2)), (shortened.model_copy(update={"train_seed": 1}), rows(3))])
+    table = improve.pooled_table(
+        [(expert, rows(1)), (shortened, rows(2)), (shortened.model_copy(update={"train_seed": 1}), rows(3))]
+    )
     assert "| expert (shortened) | 100 | 0, 1 | bw | direct | 2 + 3 | 5/50" in table
     assert "| expert | 100 | 0 | bw | direct | 1 | 1/25" in table  # its own row, alone

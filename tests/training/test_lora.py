@@ -62,7 +62,14 @@ def test_train_writes_an_adapter_that_reloads(tiny_base: Path, data: Path, tmp_p
     assert report.steps == 8 and report.steps_this_run == 8 and report.examples == 8
     assert report.final_loss is not None and report.first_loss is not None
     assert min(report.losses[-3:]) < report.losses[0]
-    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "loss.png", "log.json", "training.json"):
+    for name in (
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "loss.png",
+        "log.json",
+        "training.json",
+    ):
         assert (out / name).is_file(), name
     assert [p.name for p in sorted((out / "checkpoints").glob("step-*"))] == ["step-000006", "step-000008"]
     assert len(json.loads((out / "log.json").read_text())) == 8
@@ -94,7 +101,9 @@ def test_train_writes_an_adapter_that_reloads(tiny_base: Path, data: Path, tmp_p
     assert torch.allclose(d, b, atol=5e-2) and not torch.allclose(d, c, atol=1e-4)
 
 
-def test_resume_after_an_interruption_is_exact(tiny_base: Path, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: Any) -> None:
+def test_resume_after_an_interruption_is_exact(
+    tiny_base: Path, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: Any
+) -> None:
     settings = dict(base=str(tiny_base), epochs=2, lr=1e-2, rank=2, alpha=4, batch_size=2, max_len=512,
                     seed=3, save_every=2, progress=False, dropout=0.1)  # fmt: skip
     whole = lora.train(data, tmp_path / "whole", **settings)
@@ -126,7 +135,9 @@ def test_resume_after_an_interruption_is_exact(tiny_base: Path, data: Path, tmp_
     assert fresh.resumed_from is None and fresh.steps == 2
 
 
-def test_init_adapter_starts_from_a_trained_adapter(tiny_base: Path, data: Path, tmp_path: Path, one_thread: Any) -> None:
+def test_init_adapter_starts_from_a_trained_adapter(
+    tiny_base: Path, data: Path, tmp_path: Path, one_thread: Any
+) -> None:
     import torch
 
     settings = dict(base=str(tiny_base), lr=3e-2, rank=4, alpha=8, batch_size=4, max_len=512, seed=0, progress=False)

@@ -48,7 +48,9 @@ def test_shortest_plan_from_a_given_state(problem_folder: Path, imitation: dict[
 
 
 @pytest.mark.parametrize("reuse_prefix", [True, False])
-def test_repair_prompt_is_modulos_second_prompt(problem_folder: Path, imitation: dict[str, dict[str, Any]], reuse_prefix: bool) -> None:
+def test_repair_prompt_is_modulos_second_prompt(
+    problem_folder: Path, imitation: dict[str, dict[str, Any]], reuse_prefix: bool
+) -> None:
     from llm_modulo.domains.planning.domain import PLAN_END
     from llm_modulo.models.scripted import ScriptedModel
     from llm_modulo.strategies.modulo import Modulo
@@ -60,7 +62,9 @@ def test_repair_prompt_is_modulos_second_prompt(problem_folder: Path, imitation:
     good = imitation[stem]["completion"]
     bad = _detour(good.removesuffix(PLAN_END))
     model = ScriptedModel([bad + PLAN_END, "(stack a b)\n" + PLAN_END])
-    result = Modulo(model, domain, Budget(samples=2, rounds=None), n=1, feedback=FeedbackLevel.FIRST, reuse_prefix=reuse_prefix).run(task)
+    result = Modulo(
+        model, domain, Budget(samples=2, rounds=None), n=1, feedback=FeedbackLevel.FIRST, reuse_prefix=reuse_prefix
+    ).run(task)
     assert not result.verified and len(model.prompts) == 2
     rejected = result.trace[0].samples[0].candidate.text
 
@@ -92,23 +96,37 @@ def _store(path: Path, problem_folder: Path, imitation: dict[str, dict[str, Any]
         test_task = sweep_domain.load("blocksworld/generated_basic/instance-1")
         optimal, _ = targets.blocksworld_plan(sweep_domain, test_task, method="bfs")
         plan = sweep_domain.plan_text(optimal, test_task)
-        _trial(store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [_detour(plan) + "[PLAN END]"], "llm")
+        _trial(
+            store,
+            "blocksworld",
+            "blocksworld/generated_basic/instance-1",
+            test_task,
+            sweep_domain,
+            [_detour(plan) + "[PLAN END]"],
+            "llm",
+        )
 
 
-def test_repair_records_from_a_store(problem_folder: Path, imitation: dict[str, dict[str, Any]], planbench: Path, tmp_path: Path, store_trial: Any) -> None:
+def test_repair_records_from_a_store(
+    problem_folder: Path, imitation: dict[str, dict[str, Any]], planbench: Path, tmp_path: Path, store_trial: Any
+) -> None:
     path = tmp_path / "trials.sqlite"
     _store(path, problem_folder, imitation, store_trial)
     domain = training_domain("blocksworld")
 
     records = list(repair.repair_records(path))
-    assert len(records) == 4  # two distinct rejected answers on each training problem; random, test and certified left out
+    assert (
+        len(records) == 4
+    )  # two distinct rejected answers on each training problem; random, test and certified left out
     for rec in records:
         assert rec["source"] == "repair" and rec["feedback"] == "first" and rec["reuse_prefix"] is True
         stem = Path(rec["instance"]).name
         task = _load(domain, problem_folder, stem)
         messages = [m["role"] for m in rec["prompt"]]
         assert messages == ["user", "assistant", "user"] and rec["prompt"][0]["content"].startswith("[STATEMENT]")
-        assert rec["prompt"][2]["content"].startswith(("The plan is not valid. Step 1,", "The plan is not valid. Step 2,"))
+        assert rec["prompt"][2]["content"].startswith(
+            ("The plan is not valid. Step 1,", "The plan is not valid. Step 2,")
+        )
         answer = domain.parse(task, rec["prefill"] + rec["completion"])
         assert all(v.valid for v in (c.check(task, answer) for c in domain.critics(task)) if v.hard)
         optimal = imitation[stem]["plan_len"]
@@ -118,10 +136,14 @@ def test_repair_records_from_a_store(problem_folder: Path, imitation: dict[str, 
     assert len(list(repair.repair_records(path, allow_test=True))) == 5
     assert len(list(repair.repair_records(path, max_per_problem=1))) == 2
     no_prefix = list(repair.repair_records(path, reuse_prefix=False, feedback="binary"))
-    assert all(r["prefix_len"] == 0 and r["prompt"][2]["content"].startswith("The plan is not valid.") for r in no_prefix)
+    assert all(
+        r["prefix_len"] == 0 and r["prompt"][2]["content"].startswith("The plan is not valid.") for r in no_prefix
+    )
 
 
-def test_repair_data_command(problem_folder: Path, imitation: dict[str, dict[str, Any]], planbench: Path, tmp_path: Path, store_trial: Any) -> None:
+def test_repair_data_command(
+    problem_folder: Path, imitation: dict[str, dict[str, Any]], planbench: Path, tmp_path: Path, store_trial: Any
+) -> None:
     from typer.testing import CliRunner
 
     from llm_modulo.cli import app

@@ -88,7 +88,9 @@ def test_game24_imitation(game24_records: list[dict[str, Any]]) -> None:
 # -- expert iteration from a store ----------------------------------------------------------------
 
 
-def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: Path, planbench: Path, tmp_path: Path, store_trial: Any) -> None:
+def test_expert_records_come_from_llm_runs_on_training_problems(
+    problem_folder: Path, planbench: Path, tmp_path: Path, store_trial: Any
+) -> None:
     from llm_modulo.domains.blocksworld import blocksworld
     from llm_modulo.experiments.store import TrialStore
 
@@ -100,15 +102,21 @@ def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: 
             task = sweep_domain.load_files(problem_folder / "domain.pddl", problem_folder / f"{stem}.pddl")
             good = imitation[stem]["completion"]
             bad = good.split("\n", 1)[1]
-            store_trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [bad, good, good + "\n"], "llm")
+            store_trial(
+                store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [bad, good, good + "\n"], "llm"
+            )
             store_trial(store, "blocksworld", f"{problem_folder}/{stem}", task, sweep_domain, [good], "random")
         test_task = sweep_domain.load("blocksworld/generated_basic/instance-1")
         optimal, _ = targets.blocksworld_plan(sweep_domain, test_task, method="bfs")
         plan = sweep_domain.plan_text(optimal, test_task) + "[PLAN END]"
-        store_trial(store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [plan], "llm")
+        store_trial(
+            store, "blocksworld", "blocksworld/generated_basic/instance-1", test_task, sweep_domain, [plan], "llm"
+        )
 
     records = list(targets.expert_records(path))
-    assert len(records) == 2  # one per training problem: duplicates merged, the failed sample, random and test runs dropped
+    assert (
+        len(records) == 2
+    )  # one per training problem: duplicates merged, the failed sample, random and test runs dropped
     for rec in records:
         assert rec["source"] == "expert" and rec["strategy"] == "best-of-n"
         assert rec["prompt"][0]["content"].startswith("[STATEMENT]")
@@ -118,7 +126,6 @@ def test_expert_records_come_from_llm_runs_on_training_problems(problem_folder: 
     with_test = list(targets.expert_records(path, allow_test=True))
     assert len(with_test) == 3 and any(r["instance"].startswith("blocksworld/generated_basic") for r in with_test)
     assert len(list(targets.expert_records(path, include_random=True))) == 2  # same answers: deduplicated
-
 
 
 def _noop_pair(problem: Any) -> list[targets.Step]:
@@ -131,7 +138,9 @@ def _noop_pair(problem: Any) -> list[targets.Step]:
     return [("unstack", (block, below)), ("stack", (block, below))]
 
 
-def test_expert_selection_keeps_the_shortest_and_shortens_detours(problem_folder: Path, tmp_path: Path, store_trial: Any) -> None:
+def test_expert_selection_keeps_the_shortest_and_shortens_detours(
+    problem_folder: Path, tmp_path: Path, store_trial: Any
+) -> None:
     from llm_modulo.domains.blocksworld import blocksworld
     from llm_modulo.experiments.store import TrialStore
 
@@ -140,12 +149,25 @@ def test_expert_selection_keeps_the_shortest_and_shortens_detours(problem_folder
     tasks = {s: domain.load_files(problem_folder / "domain.pddl", problem_folder / f"{s}.pddl") for s in stems}
     optimal = {s: targets.blocksworld_plan(domain, t, method="bfs")[0] for s, t in tasks.items()}
     detour = {s: _noop_pair(t.payload.problem) + optimal[s] for s, t in tasks.items()}
-    text = {s: {k: domain.plan_text(v[s], tasks[s]) + "[PLAN END]" for k, v in (("opt", optimal), ("detour", detour))} for s in stems}
+    text = {
+        s: {k: domain.plan_text(v[s], tasks[s]) + "[PLAN END]" for k, v in (("opt", optimal), ("detour", detour))}
+        for s in stems
+    }
     path = tmp_path / "trials.sqlite"
     with TrialStore(path) as store:
         first, second = stems  # the first has a detour and an optimal plan certified; the second only a detour
-        store_trial(store, "blocksworld", f"{problem_folder}/{first}", tasks[first], domain, [text[first]["detour"], text[first]["opt"]], "llm")
-        store_trial(store, "blocksworld", f"{problem_folder}/{second}", tasks[second], domain, [text[second]["detour"]], "llm")
+        store_trial(
+            store,
+            "blocksworld",
+            f"{problem_folder}/{first}",
+            tasks[first],
+            domain,
+            [text[first]["detour"], text[first]["opt"]],
+            "llm",
+        )
+        store_trial(
+            store, "blocksworld", f"{problem_folder}/{second}", tasks[second], domain, [text[second]["detour"]], "llm"
+        )
 
     lines = lambda rec: rec["completion"].count("\n")  # noqa: E731
     every = list(targets.expert_records(path))
@@ -167,12 +189,15 @@ def test_expert_selection_keeps_the_shortest_and_shortens_detours(problem_folder
 
     from llm_modulo.cli import app
 
-    res = CliRunner().invoke(app, ["expert-data", str(path), "--out", str(tmp_path / "e.jsonl"), "--select", "shortened"])
+    res = CliRunner().invoke(
+        app, ["expert-data", str(path), "--out", str(tmp_path / "e.jsonl"), "--select", "shortened"]
+    )
     assert res.exit_code == 0, res.output
     assert [r["completion"] for r in targets.read_jsonl(tmp_path / "e.jsonl")] == [r["completion"] for r in shortened]
     res = CliRunner().invoke(app, ["expert-data", str(path), "--out", str(tmp_path / "e.jsonl"), "--select", "best"])
     assert res.exit_code != 0 and "unknown expert selection" in res.output
     assert len(targets.read_jsonl(tmp_path / "e.jsonl")) == len(shortened)  # the earlier file is left whole
+
 
 def test_jsonl_round_trip(game24_records: list[dict[str, Any]], tmp_path: Path) -> None:
     n = targets.write_jsonl(game24_records, tmp_path / "d.jsonl")

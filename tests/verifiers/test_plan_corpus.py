@@ -12,8 +12,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from llm_modulo.verifiers.planning import GroundAction, load_problem, parse_pddl_plan, up_validate, validate
 from planbench_gold import SETS, GoldCase, all_gold_cases
+
+from llm_modulo.verifiers.planning import GroundAction, load_problem, parse_pddl_plan, up_validate, validate
 
 FAST_PER_SET = 3
 

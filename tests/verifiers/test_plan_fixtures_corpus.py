@@ -5,7 +5,7 @@ unified-planning's validator. Regenerate with ``python tests/fixtures/planning/m
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def _cases() -> list[dict[str, Any]]:
     return [case for name in SETS for case in json.loads((FIXTURES / f"{name}.json").read_text())["cases"]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _domain(set_name: str) -> Any:
     if set_name == "logistics":
         from llm_modulo.domains.logistics import logistics
@@ -37,7 +37,7 @@ def _domain(set_name: str) -> Any:
     return pddl_domain(style="nl", soft_critics=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _task(set_name: str, instance: str) -> Any:
     domain = _domain(set_name)
     if instance == "gripper":

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from llm_modulo.verifiers.planning import GroundAction, PlanningProblem, load_problem, parse_pddl_plan
 from plan_fixtures import (
     BLOCKS_DOMAIN,
     CONDITIONAL_DOMAIN,
@@ -22,6 +21,7 @@ from plan_fixtures import (
 )
 
 from llm_modulo.errors import PDDLError, UnsupportedFeatureError
+from llm_modulo.verifiers.planning import GroundAction, PlanningProblem, load_problem, parse_pddl_plan
 
 
 @pytest.fixture(scope="module")

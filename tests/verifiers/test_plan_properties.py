@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from plan_fixtures import BLOCKS_DOMAIN, SUSSMAN_PLAN, SUSSMAN_PROBLEM, TINY_DOMAIN, TINY_PLAN, TINY_PROBLEM
+from planbench_gold import gold_cases
+
+from llm_modulo.types import Candidate, Task, VerdictStatus
 from llm_modulo.verifiers.planning import (
     GroundAction,
     PlanCritic,
@@ -26,10 +30,6 @@ from llm_modulo.verifiers.planning import (
     validate,
 )
 from llm_modulo.verifiers.planning.reference import _validator, up_plan
-from plan_fixtures import BLOCKS_DOMAIN, SUSSMAN_PLAN, SUSSMAN_PROBLEM, TINY_DOMAIN, TINY_PLAN, TINY_PROBLEM
-from planbench_gold import gold_cases
-
-from llm_modulo.types import Candidate, Task, VerdictStatus
 
 AGREEMENT_EXAMPLES = int(os.environ.get("PLANBENCH_PROPERTY_EXAMPLES", "1500"))
 MALFORMED_EXAMPLES = 1000

@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from llm_modulo.verifiers.planning import (
-    GroundAction,
-    PlanCritic,
-    PlanningProblem,
-    load_problem,
-    parse_pddl_plan,
-    up_validate,
-    validate,
-)
 from plan_fixtures import (
     BLOCKS_DOMAIN,
     CONDITIONAL_DOMAIN,
@@ -31,6 +22,15 @@ from plan_fixtures import (
 
 from llm_modulo.errors import InputError
 from llm_modulo.types import Candidate, Progress, Task, Verdict, VerdictStatus
+from llm_modulo.verifiers.planning import (
+    GroundAction,
+    PlanCritic,
+    PlanningProblem,
+    load_problem,
+    parse_pddl_plan,
+    up_validate,
+    validate,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,8 @@ place before the candidate runs; layer-by-layer tests switch the others off.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,9 @@ from llm_modulo.verifiers.code import (
     StyleCritic,
 )
 
-LIMITS = SandboxLimits(wall_seconds=1.0, cpu_seconds=5.0, memory_mb=128, file_mb=1.0)  # the wall clock stops loops first
+LIMITS = SandboxLimits(
+    wall_seconds=1.0, cpu_seconds=5.0, memory_mb=128, file_mb=1.0
+)  # the wall clock stops loops first
 SUITE = CodeSuite(entry="f", cases=(CodeCase(args=(1,), expected=2), CodeCase(args=(5,), expected=10)))
 
 
@@ -140,7 +141,9 @@ def test_fork_bomb_is_refused_by_rlimit_nproc_alone():
 
 
 def test_threads_are_refused(sandbox):
-    report = sandbox.run("import threading\ndef f(x):\n    threading.Thread(target=abs, args=(1,)).start()\n", "f", [Call((1,))])
+    report = sandbox.run(
+        "import threading\ndef f(x):\n    threading.Thread(target=abs, args=(1,)).start()\n", "f", [Call((1,))]
+    )
     assert report.status == "completed" and not report.calls[0].returned
 
 
@@ -201,7 +204,7 @@ def test_forged_success_output_is_ignored(sandbox, critic):
         "import os, sys\n"
         "fake = b'0' * 32 + b' {\"event\": \"done\"}\\n'\n"
         "for fd in range(1, 40):\n"
-        "    for line in (b'{\"event\": \"done\"}\\n', fake):\n"
+        '    for line in (b\'{"event": "done"}\\n\', fake):\n'
         "        try:\n"
         "            os.write(fd, line)\n"
         "        except OSError:\n"
@@ -220,7 +223,7 @@ def test_forging_then_exiting_early_fails(critic):
         "import os\n"
         "for fd in range(3, 40):\n"
         "    try:\n"
-        "        os.write(fd, b'{\"event\": \"call\", \"index\": 0, \"value\": 2}\\n{\"event\": \"done\"}\\n')\n"
+        '        os.write(fd, b\'{"event": "call", "index": 0, "value": 2}\\n{"event": "done"}\\n\')\n'
         "    except OSError:\n"
         "        pass\n"
         "os._exit(0)\n"
@@ -239,9 +242,13 @@ def test_early_exit_inside_the_function(critic):
 
 
 def test_objects_with_their_own_equality_cannot_pass(critic):
-    verdict = _verdict(critic, "class Yes:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Yes()\n")
+    verdict = _verdict(
+        critic, "class Yes:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Yes()\n"
+    )
     assert verdict.status is VerdictStatus.INVALID and "not a plain value" in verdict.violations[0].message
-    verdict = _verdict(critic, "class I(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return I(0)\n")
+    verdict = _verdict(
+        critic, "class I(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return I(0)\n"
+    )
     assert verdict.status is VerdictStatus.INVALID
 
 
@@ -268,7 +275,9 @@ def test_values_round_trip_through_the_sandbox(sandbox):
 def test_style_critic_is_soft_and_ranks():
     critic = StyleCritic()
     good = critic.check(TASK, Candidate(text="", answer='def f(x):\n    """Double."""\n    return 2 * x\n'))
-    bad = critic.check(TASK, Candidate(text="", answer="def f(x):\n    try:\n        print(x)\n    except:\n        pass\n"))
+    bad = critic.check(
+        TASK, Candidate(text="", answer="def f(x):\n    try:\n        print(x)\n    except:\n        pass\n")
+    )
     assert not good.hard and not bad.hard
     assert good.status is VerdictStatus.VALID and good.score == 1.0
     assert {v.kind for v in bad.violations} == {"missing_docstring", "bare_except", "print_call"}

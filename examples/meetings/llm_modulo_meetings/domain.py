@@ -16,8 +16,18 @@ from typing import Any
 
 import z3
 
-from llm_modulo import (BaseDomain, Candidate, Critic, InputError, LineConstraint, Task, Verdict, VerdictStatus,
-                        Violation, Wording)
+from llm_modulo import (
+    BaseDomain,
+    Candidate,
+    Critic,
+    InputError,
+    LineConstraint,
+    Task,
+    Verdict,
+    VerdictStatus,
+    Violation,
+    Wording,
+)
 from llm_modulo.verifiers.base import BaseCritic
 from llm_modulo.verifiers.smt import Z3_LOCK, Constraint, SMTCritic
 
@@ -50,7 +60,7 @@ def rules(m: Meetings, starts: dict[str, Any], lines: dict[str, int]) -> list[Co
             free = z3.And([z3.Or(s + d <= h, s > h) for h in m.busy[p]])
             found.append(Constraint(f"{p} free for {n}", free, "busy", f"{p} is busy", {**at, "person": p}))
     for i, a in enumerate(starts):
-        for b in list(starts)[i + 1:]:
+        for b in list(starts)[i + 1 :]:
             if shared := sorted(set(m.attendees[a]) & set(m.attendees[b])):
                 apart = z3.Or(starts[a] + m.hours[a] <= starts[b], starts[b] + m.hours[b] <= starts[a])
                 both = {"meetings": [a, b], "people": shared, "step": max(lines[a], lines[b]) if lines else None}
@@ -71,8 +81,11 @@ class MeetingRules:
             else:
                 msg = f"{n} is not a meeting to schedule, or is scheduled twice"
                 extra.append(Constraint(f"line {i}", z3.BoolVal(False), "unknown_meeting", msg, {"step": i}))
-        extra += [Constraint(f"{n} scheduled", z3.BoolVal(False), "missing", f"{n} has no start hour", {})
-                  for n in m.hours if n not in starts]
+        extra += [
+            Constraint(f"{n} scheduled", z3.BoolVal(False), "missing", f"{n} has no start hour", {})
+            for n in m.hours
+            if n not in starts
+        ]
         return rules(m, starts, lines) + extra
 
     def problem(self, task: Task) -> list[Any]:
@@ -91,8 +104,11 @@ class FinishEarly(BaseCritic):
     name, hard = "finish-early", False
 
     def _check(self, task: Task, candidate: Candidate) -> Verdict:
-        late = [Violation(kind="late", step=i, message=f"{n} ends after 16:00; people prefer to finish by then")
-                for i, (n, h) in enumerate(candidate.answer, 1) if h + task.payload.hours.get(n, 0) > 16]
+        late = [
+            Violation(kind="late", step=i, message=f"{n} ends after 16:00; people prefer to finish by then")
+            for i, (n, h) in enumerate(candidate.answer, 1)
+            if h + task.payload.hours.get(n, 0) > 16
+        ]
         status = VerdictStatus.INVALID if late else VerdictStatus.VALID
         return Verdict(status=status, critic=self.name, violations=late, score=0.5 if late else 1.0, engine="python")
 
@@ -107,10 +123,12 @@ class MeetingsDomain(BaseDomain):
         m: Meetings = task.payload
         meets = "".join(f"- {n} ({d} h): {', '.join(m.attendees[n])}\n" for n, d in m.hours.items())
         busy = "".join(f"- {p}: {', '.join(f'{h}:00' for h in hs)}\n" for p, hs in m.busy.items() if hs)
-        return ("Schedule these meetings in one working day, 9:00 to 17:00, each starting on the hour.\n"
-                f"Meetings (duration: attendees):\n{meets}Busy hours (each one hour long):\n{busy}"
-                "Nobody may attend two meetings at once or a meeting during a busy hour. Answer with one line "
-                f'per meeting, "Meeting: HH" (its start hour, e.g. "{next(iter(m.hours))}: 13"), then {END}.')
+        return (
+            "Schedule these meetings in one working day, 9:00 to 17:00, each starting on the hour.\n"
+            f"Meetings (duration: attendees):\n{meets}Busy hours (each one hour long):\n{busy}"
+            "Nobody may attend two meetings at once or a meeting during a busy hour. Answer with one line "
+            f'per meeting, "Meeting: HH" (its start hour, e.g. "{next(iter(m.hours))}: 13"), then {END}.'
+        )
 
     def parse(self, task: Task, text: str) -> Candidate:
         if pairs := read(text):
@@ -145,15 +163,22 @@ class MeetingsDomain(BaseDomain):
             if not todo:
                 return [], True
             with Z3_LOCK:  # z3 is not thread-safe (see llm_modulo.verifiers.smt)
-                fits = [h for h in range(*DAY) if not executable or all(z3.is_true(z3.simplify(c.formula)) for c in
-                        rules(m, {n: z3.IntVal(v) for n, v in {**done, todo[0]: h}.items()}, {}))]
+                fits = [
+                    h
+                    for h in range(*DAY)
+                    if not executable
+                    or all(
+                        z3.is_true(z3.simplify(c.formula))
+                        for c in rules(m, {n: z3.IntVal(v) for n, v in {**done, todo[0]: h}.items()}, {})
+                    )
+                ]
             return [f"{todo[0]}: {h}" for h in fits], False
 
         lines = tuple(f"{n}: {h}" for n in m.hours for h in range(*DAY))
         return LineConstraint(lines=lines, end=END, max_lines=len(m.hours), next_lines=next_lines)
 
     def load(self, instance: str) -> Task:
-        """"m3-s0": 3 meetings, seed 0. A schedule is drawn first and the busy hours avoid it: always solvable."""
+        """ "m3-s0": 3 meetings, seed 0. A schedule is drawn first and the busy hours avoid it: always solvable."""
         if not (spec := re.fullmatch(r"m([1-8])-s(\d+)", instance)):
             raise InputError(f"no meetings instance {instance!r}; use mN-sS (N = 1..8 meetings, seed S)")
         count, rng = int(spec[1]), random.Random(instance)
@@ -164,8 +189,10 @@ class MeetingsDomain(BaseDomain):
         for n in rng.sample(names, count):
             gap = rng.randint(0, slack)
             plan[n], slack, t = t + gap, slack - gap, t + gap + hours[n]
-        free = {p: [h for h in range(*DAY) if not any(p in attendees[n] and 0 <= h - plan[n] < hours[n] for n in names)]
-                for p in PEOPLE}
+        free = {
+            p: [h for h in range(*DAY) if not any(p in attendees[n] and 0 <= h - plan[n] < hours[n] for n in names)]
+            for p in PEOPLE
+        }
         busy = {p: tuple(sorted(rng.sample(free[p], min(2, len(free[p]))))) for p in PEOPLE}
         return Task(id=instance, domain=self.name, payload=Meetings(hours, attendees, busy), meta={"meetings": count})
 

@@ -24,7 +24,9 @@ ANYTIME = frozenset({"direct", "best-of-n", "modulo", "search"})
 UNITS = {"samples": ("samples", "samples used"), "tokens": ("generated_tokens", "generated tokens")}
 
 # config_json keys that vary within one arm or name it; dropped when comparing arms' settings
-_PER_TRIAL_KEYS = frozenset({"seed", "seeds", "instance", "instances", "task", "task_id", "label", "sweep", "name", "key"})
+_PER_TRIAL_KEYS = frozenset(
+    {"seed", "seeds", "instance", "instances", "task", "task_id", "label", "sweep", "name", "key"}
+)
 MODEL_KEYS = frozenset({"model", "models", "proposer", "model_spec", "model_digest"})
 FEEDBACK_KEYS = frozenset({"feedback", "feedback_level"})
 BUDGET_KEYS = frozenset({"budget"})
@@ -47,13 +49,19 @@ def budget_label(budget: dict[str, Any]) -> str:
 
 
 def budget_size(budget: dict[str, Any]) -> tuple[float, ...]:
-    return tuple(math.inf if budget.get(k) is None else float(budget[k]) for k in ("samples", "tokens", "rounds", "nodes", "seconds"))
+    return tuple(
+        math.inf if budget.get(k) is None else float(budget[k])
+        for k in ("samples", "tokens", "rounds", "nodes", "seconds")
+    )
 
 
 def _strip(value: Any, drop: frozenset[str], values: set[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _strip(v, drop, values) for k, v in value.items()
-                if k not in drop and not (isinstance(v, str) and v in values)}
+        return {
+            k: _strip(v, drop, values)
+            for k, v in value.items()
+            if k not in drop and not (isinstance(v, str) and v in values)
+        }
     if isinstance(value, list):
         return [_strip(v, drop, values) for v in value]
     return value
@@ -150,23 +158,52 @@ def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
         lo, hi = wilson_interval(k, n)
         tokens = [r.get("generated_tokens") for r in ran]
         total_tokens = sum(t for t in tokens if t is not None)
-        arms.append(ArmSummary(
-            domain=domain, instance_set=instance_set, label=label, model=model,
-            proposer=_one(r["proposer"] for r in rows), strategy=_one(r["strategy"] for r in rows),
-            feedback=_one(r["feedback"] for r in rows), budget=budget_of(rows[0]),
-            trials=n, solved=k, errors=len(rows) - n, instances=len({r["instance"] for r in ran}),
-            seeds=sorted({r["seed"] for r in rows}), statuses=dict(Counter(r["status"] for r in rows)),
-            rate=k / n if n else 0.0, lo=lo, hi=hi,
-            mean_calls=mean_of(r.get("llm_calls") for r in ran), mean_samples=mean_of(r.get("samples") for r in ran),
-            mean_tokens=mean_of(tokens), mean_prompt_tokens=mean_of(r.get("prompt_tokens") for r in ran),
-            mean_rounds=mean_of(r.get("rounds") for r in ran), mean_seconds=mean_of(r.get("seconds") for r in ran),
-            solved_calls=mean_of(r.get("llm_calls") for r in won), solved_samples=mean_of(r.get("samples") for r in won),
-            solved_tokens=mean_of(r.get("generated_tokens") for r in won), solved_rounds=mean_of(r.get("rounds") for r in won),
-            tokens_per_solve=total_tokens / k if k and any(t is not None for t in tokens) else None,
-            rows=ran,
-        ))
-    arms.sort(key=lambda a: (a.domain, a.instance_set, a.proposer != "llm", a.strategy, a.label, a.model,
-                             _FEEDBACK_RANK.get(a.feedback, 99), a.feedback, budget_size(a.budget)))
+        arms.append(
+            ArmSummary(
+                domain=domain,
+                instance_set=instance_set,
+                label=label,
+                model=model,
+                proposer=_one(r["proposer"] for r in rows),
+                strategy=_one(r["strategy"] for r in rows),
+                feedback=_one(r["feedback"] for r in rows),
+                budget=budget_of(rows[0]),
+                trials=n,
+                solved=k,
+                errors=len(rows) - n,
+                instances=len({r["instance"] for r in ran}),
+                seeds=sorted({r["seed"] for r in rows}),
+                statuses=dict(Counter(r["status"] for r in rows)),
+                rate=k / n if n else 0.0,
+                lo=lo,
+                hi=hi,
+                mean_calls=mean_of(r.get("llm_calls") for r in ran),
+                mean_samples=mean_of(r.get("samples") for r in ran),
+                mean_tokens=mean_of(tokens),
+                mean_prompt_tokens=mean_of(r.get("prompt_tokens") for r in ran),
+                mean_rounds=mean_of(r.get("rounds") for r in ran),
+                mean_seconds=mean_of(r.get("seconds") for r in ran),
+                solved_calls=mean_of(r.get("llm_calls") for r in won),
+                solved_samples=mean_of(r.get("samples") for r in won),
+                solved_tokens=mean_of(r.get("generated_tokens") for r in won),
+                solved_rounds=mean_of(r.get("rounds") for r in won),
+                tokens_per_solve=total_tokens / k if k and any(t is not None for t in tokens) else None,
+                rows=ran,
+            )
+        )
+    arms.sort(
+        key=lambda a: (
+            a.domain,
+            a.instance_set,
+            a.proposer != "llm",
+            a.strategy,
+            a.label,
+            a.model,
+            _FEEDBACK_RANK.get(a.feedback, 99),
+            a.feedback,
+            budget_size(a.budget),
+        )
+    )
     _name_arms(arms)
     return arms
 

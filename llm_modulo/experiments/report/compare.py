@@ -45,8 +45,11 @@ def compare_controls(arms: Sequence[ArmSummary]) -> list[ControlComparison]:
         for a in (a for a in group if a.proposer != "random"):
             same = [r for r in randoms if r.strategy == a.strategy and r.budget_label == a.budget_label]
             exact = [r for r in same if r.signature(MODEL_KEYS) == a.signature(MODEL_KEYS)]
-            chosen, match = (exact, "same settings") if exact else (
-                [r for r in same if r.feedback == a.feedback] or same, "same strategy and budget")
+            chosen, match = (
+                (exact, "same settings")
+                if exact
+                else ([r for r in same if r.feedback == a.feedback] or same, "same strategy and budget")
+            )
             if not chosen:
                 rows.append(ControlComparison(a, None, "", f"No random control ran {a.strategy} at {a.budget_label}."))
             for r in chosen:
@@ -60,21 +63,26 @@ def _control_sentence(llm: ArmSummary, rnd: ArmSummary) -> str:
     if llm.lo > rnd.hi:
         return f"The LLM beats the random control ({pct(llm.rate)} vs {pct(rnd.rate)}; the intervals do not overlap)."
     if rnd.lo > llm.hi:
-        return (f"The random control beats the LLM ({pct(rnd.rate)} vs {pct(llm.rate)}; the intervals do not "
-                "overlap): the critics and the grammar do the work, not the model.")
+        return (
+            f"The random control beats the LLM ({pct(rnd.rate)} vs {pct(llm.rate)}; the intervals do not "
+            "overlap): the critics and the grammar do the work, not the model."
+        )
     if rnd.rate >= llm.rate:
-        return (f"The random control is as good as the LLM ({pct(rnd.rate)} vs {pct(llm.rate)}; the intervals "
-                "overlap): no measurable contribution from the model.")
-    return (f"The random control is as good as the LLM within the noise ({pct(rnd.rate)} vs {pct(llm.rate)}; "
-            "the intervals overlap): no clear contribution from the model.")
+        return (
+            f"The random control is as good as the LLM ({pct(rnd.rate)} vs {pct(llm.rate)}; the intervals "
+            "overlap): no measurable contribution from the model."
+        )
+    return (
+        f"The random control is as good as the LLM within the noise ({pct(rnd.rate)} vs {pct(llm.rate)}; "
+        "the intervals overlap): no clear contribution from the model."
+    )
 
 
 def success_curve(rows: Sequence[dict[str, Any]], unit: str, extent: float) -> tuple[list[float], list[int], int]:
     """Anytime success counts: a trial solved after using ``u`` of ``unit`` counts as solved at every
     budget >= u. Returns step points (x, solved count) from 0 to ``extent`` and the number of trials."""
     column = UNITS[unit][0]
-    used = sorted(min(float(r[column]), extent) if r.get(column) is not None else extent
-                  for r in rows if succeeded(r))
+    used = sorted(min(float(r[column]), extent) if r.get(column) is not None else extent for r in rows if succeeded(r))
     xs, ks = [0.0], [0]
     for i, u in enumerate(used, 1):
         if u == xs[-1]:
@@ -112,8 +120,11 @@ def solved_at(arm: ArmSummary, unit: str, budget: float) -> int | None:
         return None
     column = UNITS[unit][0]
     end = extent(arm, unit)  # a solved trial with no usage recorded counts at the end of the curve
-    return sum(1 for r in arm.rows if succeeded(r)
-               and (float(r[column]) <= budget if r.get(column) is not None else budget >= end))
+    return sum(
+        1
+        for r in arm.rows
+        if succeeded(r) and (float(r[column]) <= budget if r.get(column) is not None else budget >= end)
+    )
 
 
 @dataclass
@@ -213,8 +224,10 @@ def _winner_sentence(b: float, unit: str, ranked: list[tuple[ArmSummary, int, fl
     runner, _, r_rate, r_lo, r_hi = ranked[1]
     if lo > r_hi:
         return f"{at}: {lead_txt} wins, clearly ahead of {runner.name} {pct(r_rate)} {ci(r_lo, r_hi)}."
-    return (f"{at}: {lead_txt} leads, but not clearly: {runner.name} {pct(r_rate)} {ci(r_lo, r_hi)} "
-            "is within the intervals.")
+    return (
+        f"{at}: {lead_txt} leads, but not clearly: {runner.name} {pct(r_rate)} {ci(r_lo, r_hi)} "
+        "is within the intervals."
+    )
 
 
 def feedback_families(arms: Sequence[ArmSummary]) -> list[list[ArmSummary]]:

@@ -30,7 +30,17 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+_COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+)
 
 
 def _legend_name(a: ArmSummary) -> str:
@@ -47,9 +57,10 @@ def figure_success(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
     err = [[100 * (a.rate - a.lo) for a in arms], [100 * (a.hi - a.rate) for a in arms]]
     colours = ["tab:gray" if a.proposer == "random" else "tab:blue" for a in arms]
     ax.barh(ys, rates, xerr=err, color=colours, capsize=3, height=0.6)
-    ax.set_yticks(ys, [_legend_name(a) + ("" if a.budget_label in a.name else f"\n{a.budget_label}") for a in arms],
-                  fontsize=8)
-    for y, a in zip(ys, arms):
+    ax.set_yticks(
+        ys, [_legend_name(a) + ("" if a.budget_label in a.name else f"\n{a.budget_label}") for a in arms], fontsize=8
+    )
+    for y, a in zip(ys, arms, strict=False):
         ax.text(min(100 * a.hi + 1.5, 101), y, f"{a.solved}/{a.trials}", va="center", fontsize=8)
     ax.set_xlim(0, 112)
     ax.set_xlabel("success rate (%), 95% Wilson interval")
@@ -64,7 +75,7 @@ def figure_budget(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
     axes = fig.subplots(1, 2)
     families = budget_families(arms)
     bands_too = sum(1 for f in families if f[-1].strategy in ANYTIME) <= 3
-    for ax, unit in zip(axes, ("samples", "tokens")):
+    for ax, unit in zip(axes, ("samples", "tokens"), strict=False):
         for i, family in enumerate(families):
             colour = _COLOURS[i % len(_COLOURS)]
             style = "--" if family[0].proposer == "random" else "-"
@@ -76,21 +87,40 @@ def figure_budget(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
                 ax.step(xs, ys, where="post", color=colour, linestyle=style, label=_legend_name(largest))
                 ax.plot([xs[-1]], [ys[-1]], marker="|", markersize=10, color=colour)  # the cap: the line ends here
                 if bands_too:
-                    ax.fill_between(xs, [100 * b[0] for b in bands], [100 * b[1] for b in bands], step="post",
-                                    color=colour, alpha=0.10, linewidth=0)
+                    ax.fill_between(
+                        xs,
+                        [100 * b[0] for b in bands],
+                        [100 * b[1] for b in bands],
+                        step="post",
+                        color=colour,
+                        alpha=0.10,
+                        linewidth=0,
+                    )
                 measured = [a for a in family[:-1] if a.cap(unit) is not None]
             else:
                 measured = [a for a in family if a.trials]
                 pts = sorted((x, 100 * a.rate) for a in measured if (x := _measured_x(a, unit)) is not None)
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linestyle=":",
-                            label=_legend_name(largest) + " (measured settings)")
+                    ax.plot(
+                        [p[0] for p in pts],
+                        [p[1] for p in pts],
+                        color=colour,
+                        linestyle=":",
+                        label=_legend_name(largest) + " (measured settings)",
+                    )
             for a in measured:
                 x = _measured_x(a, unit)
                 if x is None or not a.trials:
                     continue
-                ax.errorbar([x], [100 * a.rate], yerr=[[100 * (a.rate - a.lo)], [100 * (a.hi - a.rate)]],
-                            fmt="o", color=colour, capsize=3, markersize=4)
+                ax.errorbar(
+                    [x],
+                    [100 * a.rate],
+                    yerr=[[100 * (a.rate - a.lo)], [100 * (a.hi - a.rate)]],
+                    fmt="o",
+                    color=colour,
+                    capsize=3,
+                    markersize=4,
+                )
         ax.set_xlabel(f"budget: {UNITS[unit][1]}")
         ax.set_ylabel("solved (%)")
         ax.set_ylim(-2, 102)
@@ -98,7 +128,7 @@ def figure_budget(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
         ax.grid(alpha=0.3)
     legend: dict[str, Any] = {}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=False):
             legend.setdefault(label, handle)
     handles, labels = list(legend.values()), list(legend)
     if handles:
@@ -126,8 +156,13 @@ def figure_rounds(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
     for i, (a, values) in enumerate(series):
         counts = Counter(values)
         xs = [b - 0.4 + width * (i + 0.5) for b in bins]
-        ax.bar(xs, [counts.get(b, 0) for b in bins], width=width, color=_COLOURS[i % len(_COLOURS)],
-               label=f"{_legend_name(a)} ({len(values)} solved of {a.trials})")
+        ax.bar(
+            xs,
+            [counts.get(b, 0) for b in bins],
+            width=width,
+            color=_COLOURS[i % len(_COLOURS)],
+            label=f"{_legend_name(a)} ({len(values)} solved of {a.trials})",
+        )
     ax.set_xticks(bins if len(bins) <= 30 else bins[:: math.ceil(len(bins) / 30)])
     from matplotlib.ticker import MaxNLocator
 
@@ -160,8 +195,17 @@ def figure_feedback(families: Sequence[Sequence[ArmSummary]], path: Path, title:
             hi.append(100 * (a.hi - a.rate))
         colour = "tab:gray" if family[0].proposer == "random" else _COLOURS[i % len(_COLOURS)]
         label = f"{family[0].label} · {family[0].model} · {family[0].budget_label}"
-        ax.bar(xs, ys, width=width, yerr=[lo, hi], capsize=3, color=colour, label=label,
-               hatch="//" if family[0].proposer == "random" else None, edgecolor="white")
+        ax.bar(
+            xs,
+            ys,
+            width=width,
+            yerr=[lo, hi],
+            capsize=3,
+            color=colour,
+            label=label,
+            hatch="//" if family[0].proposer == "random" else None,
+            edgecolor="white",
+        )
     ax.set_xticks(range(len(levels)), levels)
     ax.set_xlabel("feedback level given back to the proposer")
     ax.set_ylabel("success rate (%)")

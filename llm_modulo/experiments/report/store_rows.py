@@ -16,8 +16,20 @@ from llm_modulo.errors import InputError
 
 # Columns the report cannot do without; the rest of the schema is read when present.
 REQUIRED_COLUMNS = (
-    "key", "sweep", "label", "domain", "instance_set", "instance", "strategy", "model", "proposer",
-    "feedback", "seed", "budget_json", "status", "verified",
+    "key",
+    "sweep",
+    "label",
+    "domain",
+    "instance_set",
+    "instance",
+    "strategy",
+    "model",
+    "proposer",
+    "feedback",
+    "seed",
+    "budget_json",
+    "status",
+    "verified",
 )
 
 
@@ -52,7 +64,9 @@ def _columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 _ORDER = ("sweep", "domain", "instance_set", "label", "model", "instance", "seed", "key")
 
 
-def select_rows(conn: sqlite3.Connection, sweep: str | None, with_result: bool) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+def select_rows(
+    conn: sqlite3.Connection, sweep: str | None, with_result: bool
+) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     """The store's trials, or one sweep's: those it ran and those it found stored by another
     sweep with the same key (``sweep/<name>/trials`` in the meta table), shown under its name and label."""
     cols = [(n, t) for n, t in _columns(conn) if with_result or n != "result_json"]
@@ -65,7 +79,7 @@ def select_rows(conn: sqlite3.Connection, sweep: str | None, with_result: bool) 
         args = (sweep,)
     query += " ORDER BY " + ", ".join(_ORDER)
     try:
-        rows = [dict(zip(keys, r)) for r in conn.execute(query, args)]
+        rows = [dict(zip(keys, r, strict=False)) for r in conn.execute(query, args)]
         if sweep is not None:
             borrowed = _borrowed(conn, sweep, names, keys, {r["key"] for r in rows})
             if borrowed:
@@ -75,7 +89,9 @@ def select_rows(conn: sqlite3.Connection, sweep: str | None, with_result: bool) 
     return cols, rows
 
 
-def _borrowed(conn: sqlite3.Connection, sweep: str, names: str, keys: list[str], have: set[str]) -> list[dict[str, Any]]:
+def _borrowed(
+    conn: sqlite3.Connection, sweep: str, names: str, keys: list[str], have: set[str]
+) -> list[dict[str, Any]]:
     """The trials of ``sweep`` stored under another sweep's name (bench ran them once for both)."""
     labels = _meta_value(conn, f"sweep/{sweep}/trials")
     if not isinstance(labels, dict):
@@ -86,7 +102,7 @@ def _borrowed(conn: sqlite3.Connection, sweep: str, names: str, keys: list[str],
         chunk = wanted[i : i + 500]
         marks = ", ".join("?" * len(chunk))
         for r in conn.execute(f"SELECT {names} FROM trials WHERE key IN ({marks})", chunk):
-            row = dict(zip(keys, r))
+            row = dict(zip(keys, r, strict=False))
             row["sweep"], row["label"] = sweep, labels[row["key"]]
             out.append(row)
     return out

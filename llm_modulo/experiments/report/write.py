@@ -32,13 +32,21 @@ def _export_parquet(cols: list[tuple[str, str]], rows: list[dict[str, Any]], pat
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is in the [bench] extra
-        raise InputError("Parquet export needs pyarrow: pip install 'llm-modulo[bench]', or pass --no-parquet") from None
+        raise InputError(
+            "Parquet export needs pyarrow: pip install 'llm-modulo[bench]', or pass --no-parquet"
+        ) from None
     arrays, fields = [], []
     for name, declared in cols:
         if name == "result_json":
             continue
         values = [r.get(name) for r in rows]
-        kind = pa.int64() if "INT" in declared else pa.float64() if declared in ("REAL", "FLOAT", "DOUBLE") else pa.string()
+        kind = (
+            pa.int64()
+            if "INT" in declared
+            else pa.float64()
+            if declared in ("REAL", "FLOAT", "DOUBLE")
+            else pa.string()
+        )
         try:
             array = pa.array(values, type=kind)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):  # SQLite's dynamic typing let text in
@@ -67,8 +75,14 @@ def default_out_dir(store: str | Path) -> Path:
     return path.parent / f"{path.stem}-report"
 
 
-def regenerate_command(store: str | Path, out_dir: str | Path, sweep: str | None = None,
-                       csv_out: bool = True, parquet_out: bool = True, recheck: bool = False) -> str:
+def regenerate_command(
+    store: str | Path,
+    out_dir: str | Path,
+    sweep: str | None = None,
+    csv_out: bool = True,
+    parquet_out: bool = True,
+    recheck: bool = False,
+) -> str:
     parts = ["llm-modulo", "report", str(store), "--out", str(out_dir)]
     if recheck:
         parts.append("--recheck")
@@ -81,9 +95,16 @@ def regenerate_command(store: str | Path, out_dir: str | Path, sweep: str | None
     return shlex.join(parts)
 
 
-def write_report(store: str | Path, out_dir: str | Path | None = None, sweep: str | None = None, *,
-                 fmt: str = "md", csv_out: bool = True, parquet_out: bool = True,
-                 recheck: bool = False) -> ReportFiles:
+def write_report(
+    store: str | Path,
+    out_dir: str | Path | None = None,
+    sweep: str | None = None,
+    *,
+    fmt: str = "md",
+    csv_out: bool = True,
+    parquet_out: bool = True,
+    recheck: bool = False,
+) -> ReportFiles:
     """Write ``report.md``, its PNG figures and (optionally) ``trials.csv`` / ``trials.parquet``.
 
     With ``recheck``, every answer the store calls verified is judged again by the domain's
@@ -134,15 +155,18 @@ def _insert_recheck(lines: list[str], store: str | Path, sweep: str | None) -> N
     if check.checked:
         section.append(
             f"{check.checked} answers the store calls verified were judged again by {check.engine}: "
-            f"**{check.agreed} agree, {len(check.false_verified)} false \"verified\"**."
+            f'**{check.agreed} agree, {len(check.false_verified)} false "verified"**.'
         )
     else:
         section.append("No verified answer could be re-checked.")
     if check.false_verified:
-        section += ["", "False \"verified\" trials (keys): " + ", ".join(check.false_verified)]
+        section += ["", 'False "verified" trials (keys): ' + ", ".join(check.false_verified)]
     if check.unchecked:
-        section += ["", f"{len(check.unchecked)} verified answers had no reference check: "
-                    + "; ".join(sorted(set(check.unchecked.values()))[:5])]
+        section += [
+            "",
+            f"{len(check.unchecked)} verified answers had no reference check: "
+            + "; ".join(sorted(set(check.unchecked.values()))[:5]),
+        ]
     first = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
     lines[first:first] = [*section, ""]
 
@@ -153,14 +177,31 @@ def print_summary(console: Any, files: ReportFiles) -> None:
 
     for (domain, instance_set), group in group_arms(files.arms).items():
         table = Table(title=f"{domain} · {instance_set}", title_justify="left")
-        for col, justify in (("arm", "left"), ("proposer", "left"), ("budget", "left"), ("solved", "right"),
-                             ("success", "right"), ("95% CI", "right"), ("tokens/trial", "right"), ("errors", "right")):
+        for col, justify in (
+            ("arm", "left"),
+            ("proposer", "left"),
+            ("budget", "left"),
+            ("solved", "right"),
+            ("success", "right"),
+            ("95% CI", "right"),
+            ("tokens/trial", "right"),
+            ("errors", "right"),
+        ):
             table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for a in group:
-            table.add_row(a.name, a.proposer, a.budget_label, f"{a.solved}/{a.trials}",
-                          pct(a.rate) if a.trials else "–", ci(a.lo, a.hi) if a.trials else "–",
-                          fixed(a.mean_tokens, 0), str(a.errors))
+            table.add_row(
+                a.name,
+                a.proposer,
+                a.budget_label,
+                f"{a.solved}/{a.trials}",
+                pct(a.rate) if a.trials else "–",
+                ci(a.lo, a.hi) if a.trials else "–",
+                fixed(a.mean_tokens, 0),
+                str(a.errors),
+            )
         console.print(table)
     written = [files.report.name, *(p.name for p in files.figures)]
     written += [p.name for p in (files.csv, files.parquet) if p is not None]
-    console.print(f"{files.trials} trials; wrote {files.out_dir}/: {', '.join(written)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"{files.trials} trials; wrote {files.out_dir}/: {', '.join(written)}", highlight=False, soft_wrap=True
+    )

@@ -37,7 +37,16 @@ from __future__ import annotations
 from .config import EVAL_SETS, EVAL_STRATEGIES, SAMPLE_STRATEGIES, DataSource, ImproveConfig, SampleStrategy, data_label
 from .loop import base_tokenizer, cap_tokens, data_dir, round_data, run_improve
 from .sweeps import eval_sweep, sample_sweep, strategy_entries, write_sweep
-from .tables import RoundRow, compare_runs, load_rows, markdown_table, plan_progress, pooled_table, round_table, write_tables
+from .tables import (
+    RoundRow,
+    compare_runs,
+    load_rows,
+    markdown_table,
+    plan_progress,
+    pooled_table,
+    round_table,
+    write_tables,
+)
 
 __all__ = [
     "EVAL_SETS",

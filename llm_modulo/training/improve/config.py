@@ -49,7 +49,9 @@ class ImproveConfig(BaseModel):
         "all", description="which certified samples become expert data: all, shortest (a problem's fewest-step answers) "
         "or shortened (planning: redundant steps removed under the validator, then the shortest)",
     )  # fmt: skip
-    repair: bool = Field(False, description="planning: also train on critique-and-repair turns from the rejected samples")
+    repair: bool = Field(
+        False, description="planning: also train on critique-and-repair turns from the rejected samples"
+    )
     start: str | None = Field(None, description="a trained adapter to continue from (round 0 beside the base)")
     sample_strategy: SampleStrategy = "search"
     sample_n: int = Field(8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
@@ -79,7 +81,9 @@ class ImproveConfig(BaseModel):
     device: str = "cpu"
     workers: int = Field(1, ge=1)
     threads: int | None = Field(None, ge=1)
-    batch_trials: int | None = Field(None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)")
+    batch_trials: int | None = Field(
+        None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)"
+    )
 
     @property
     def training_seed(self) -> int:
@@ -107,7 +111,9 @@ class ImproveConfig(BaseModel):
         if self.expert_select == "shortened" and self.domain != "blocksworld":
             raise ValueError("shortened removes plan steps: for planning domains; use shortest for game24")
         if self.repair and self.sample_strategy == "search":
-            raise ValueError("repair turns are made from rejected whole plans: sample with best-of-n or modulo, not search")
+            raise ValueError(
+                "repair turns are made from rejected whole plans: sample with best-of-n or modulo, not search"
+            )
         return self
 
     @field_validator("eval_strategies")
@@ -134,14 +140,27 @@ def round_zero(cfg: ImproveConfig) -> list[str]:
 
 # Settings a rerun may change: more rounds; evaluation breadth (the store adds the new trials, every
 # round's eval sweep is rerun so all rounds stay on the same instances); how the work is executed.
-_RESUMABLE_CHANGES = {"rounds", "eval_count", "eval_strategies", "eval_random", "eval_heuristic", "device", "workers", "threads", "batch_trials"}
+_RESUMABLE_CHANGES = {
+    "rounds",
+    "eval_count",
+    "eval_strategies",
+    "eval_random",
+    "eval_heuristic",
+    "device",
+    "workers",
+    "threads",
+    "batch_trials",
+}
 
 
 def check_settings(cfg: ImproveConfig, out: Path) -> None:
     saved = out / "improve.json"
     current = cfg.model_dump(mode="json")
     if saved.is_file():
-        before = {**ImproveConfig().model_dump(mode="json"), **json.loads(saved.read_text())}  # settings added later: defaults
+        before = {
+            **ImproveConfig().model_dump(mode="json"),
+            **json.loads(saved.read_text()),
+        }  # settings added later: defaults
         changed = {k for k in (set(before) | set(current)) - _RESUMABLE_CHANGES if before.get(k) != current.get(k)}
         if changed:
             raise InputError(

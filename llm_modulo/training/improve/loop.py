@@ -23,14 +23,21 @@ def _dedupe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: set[tuple[str, str, str, str]] = set()
     kept = []
     for rec in records:
-        key = (rec["problem_hash"], json.dumps(rec["prompt"], sort_keys=True), rec.get("prefill", ""), rec["completion"])
+        key = (
+            rec["problem_hash"],
+            json.dumps(rec["prompt"], sort_keys=True),
+            rec.get("prefill", ""),
+            rec["completion"],
+        )
         if key not in seen:
             seen.add(key)
             kept.append(rec)
     return kept
 
 
-def cap_tokens(records: list[dict[str, Any]], tokens: int | None, count: Callable[[dict[str, Any]], int], seed: int) -> list[dict[str, Any]]:
+def cap_tokens(
+    records: list[dict[str, Any]], tokens: int | None, count: Callable[[dict[str, Any]], int], seed: int
+) -> list[dict[str, Any]]:
     """A seeded random subset whose completions hold at most ``tokens`` tokens (all when None)."""
     import random
 
@@ -112,7 +119,9 @@ def run_improve(cfg: ImproveConfig, out: str | Path, progress: bool = True) -> l
             run_sweep_file(sweep_file, store, cfg, progress)
             roots, keys = [data / "problems"], sweep_keys([sweep_file])
             if "expert" in missing:
-                commands.make_expert_data(store, folder / "expert.part.jsonl", roots=roots, keys=keys, select=cfg.expert_select)
+                commands.make_expert_data(
+                    store, folder / "expert.part.jsonl", roots=roots, keys=keys, select=cfg.expert_select
+                )
             if "repair" in missing:
                 from ..repair import make_repair_data
 

@@ -82,7 +82,9 @@ def eval_sweep(cfg: ImproveConfig, models: Sequence[str]) -> dict[str, Any]:
         "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": cfg.max_tokens},
         "budgets": [{"samples": 8, "rounds": "none"}],
         "instance_sets": sets,
-        "strategies": strategy_entries(cfg.eval_strategies, 8, cfg.eval_nodes, cfg.eval_heuristic, max_tokens=cfg.max_tokens),
+        "strategies": strategy_entries(
+            cfg.eval_strategies, 8, cfg.eval_nodes, cfg.eval_heuristic, max_tokens=cfg.max_tokens
+        ),
     }
 
 
@@ -117,4 +119,12 @@ def run_sweep_file(sweep_file: Path, store: Path, cfg: ImproveConfig, progress: 
     log.info("%s: %s", sweep_file.name, outcome)
 
 
-__all__ = ["eval_files", "eval_sweep", "run_sweep_file", "sample_sweep", "strategy_entries", "sweep_keys", "write_sweep"]
+__all__ = [
+    "eval_files",
+    "eval_sweep",
+    "run_sweep_file",
+    "sample_sweep",
+    "strategy_entries",
+    "sweep_keys",
+    "write_sweep",
+]

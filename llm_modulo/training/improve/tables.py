@@ -174,9 +174,13 @@ def write_tables(rows: Sequence[RoundRow], out: Path, cfg: ImproveConfig) -> Non
         "prompts (zero-shot, the problem statement alone). A solved instance is one every hard critic "
         "certified; `direct` is the model alone (one greedy, syntax-constrained decode; the critic only scores); "
         "`best-of-n` and `modulo` sample 8 at temperature 1 (`modulo` 4 a call, with the critique of the first flaw)."
-        + (" Partial credit from the plan validator: *executable plans*, trials with a sample whose every step applies "
-           "(the goal may still fail); *applicable prefix*, the mean share of the best sample's steps that apply before "
-           "the first flaw." if any(r.executable is not None for r in rows) else ""),
+        + (
+            " Partial credit from the plan validator: *executable plans*, trials with a sample whose every step applies "
+            "(the goal may still fail); *applicable prefix*, the mean share of the best sample's steps that apply before "
+            "the first flaw."
+            if any(r.executable is not None for r in rows)
+            else ""
+        ),
         "",
         "",
     ]
@@ -204,7 +208,9 @@ def load_rows(out: str | Path) -> tuple[ImproveConfig, list[RoundRow]]:
         r = int(folder.parent.name.removeprefix("round-"))
         if (folder / "adapter_model.safetensors").is_file():
             models[str(folder)] = r
-    return cfg, round_table(store, models, random="random" if cfg.eval_random else None, keys=sweep_keys(eval_files(out)))
+    return cfg, round_table(
+        store, models, random="random" if cfg.eval_random else None, keys=sweep_keys(eval_files(out))
+    )
 
 
 def compare_runs(outs: Sequence[str | Path]) -> str:
@@ -275,4 +281,13 @@ def pooled_table(runs: Sequence[tuple[ImproveConfig, list[RoundRow]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["RoundRow", "compare_runs", "load_rows", "markdown_table", "plan_progress", "pooled_table", "round_table", "write_tables"]
+__all__ = [
+    "RoundRow",
+    "compare_runs",
+    "load_rows",
+    "markdown_table",
+    "plan_progress",
+    "pooled_table",
+    "round_table",
+    "write_tables",
+]

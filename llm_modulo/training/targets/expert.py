@@ -146,7 +146,7 @@ def _expert_all(
 
 def _completion(text: str, prefill: str, end: str) -> str:
     """The answer after the domain's prefill, cut right after the end marker."""
-    body = text[len(prefill):] if text.startswith(prefill) else text
+    body = text[len(prefill) :] if text.startswith(prefill) else text
     at = body.find(end)
     return body[: at + len(end)] if at >= 0 else body.rstrip("\n") + "\n" + end
 

@@ -179,8 +179,18 @@ def imitation_blocksworld(
         if not certify(domain, task, completion):
             log.warning("%s: the plan was not certified; skipped", path.name)
             continue
-        yield record(domain, task, completion, "imitation", key, prompt_format,
-                     plan_len=len(steps), method=how, optimal=how == "bfs", problem_file=str(path))
+        yield record(
+            domain,
+            task,
+            completion,
+            "imitation",
+            key,
+            prompt_format,
+            plan_len=len(steps),
+            method=how,
+            optimal=how == "bfs",
+            problem_file=str(path),
+        )
 
 
 def _natural(path: Path) -> tuple[Any, ...]:

@@ -18,7 +18,9 @@ def certify(domain: Any, task: Task, completion: str, prefill: str | None = None
     return certified(judge(domain, task, opening + completion)[1])
 
 
-def record(domain: Any, task: Task, completion: str, source: str, key: str, prompt_format: str, **extra: Any) -> dict[str, Any]:
+def record(
+    domain: Any, task: Task, completion: str, source: str, key: str, prompt_format: str, **extra: Any
+) -> dict[str, Any]:
     """A JSONL record for ``completion`` on ``task`` (the prompt as ``domain`` writes it)."""
     prompt = domain.prompt(task)
     return {
