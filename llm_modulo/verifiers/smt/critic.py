@@ -51,9 +51,8 @@ class Constraint:
 
 
 class SMTEncoding(Protocol):
-    """A domain's z3 model of its tasks."""
-
-    name: str
+    """A domain's z3 model of its tasks. An optional ``name`` attribute names it in the verdicts'
+    ``info`` (the class name otherwise)."""
 
     def candidate_constraints(self, task: Task, answer: Any) -> list[Constraint]:
         """What the candidate ``answer`` must satisfy."""
@@ -75,7 +74,7 @@ class SMTEncoding(Protocol):
 def engine_name() -> str:
     """The engine string of every z3 verdict, e.g. ``"z3 4.13.0"``."""
     with Z3_LOCK:
-        return "z3 " + z3.get_version_string()
+        return "z3 " + str(z3.get_version_string())
 
 
 class SMTCritic(BaseCritic):
@@ -134,7 +133,7 @@ class SMTCritic(BaseCritic):
             else:
                 satisfied += 1
         info: dict[str, Any] = {
-            "encoding": self.encoding.name,
+            "encoding": _encoding_name(self.encoding),
             "constraints": len(constraints),
             "violated": [v.detail["constraint"] for v in violations],
         }
@@ -175,7 +174,7 @@ class SMTCritic(BaseCritic):
             violations=[Violation(kind="no_solution", message=self.encoding.no_solution_message(task))],
             engine=engine_name(),
             seconds=time.perf_counter() - start,
-            info={"encoding": self.encoding.name, "proof": "unsat"},
+            info={"encoding": _encoding_name(self.encoding), "proof": "unsat"},
         )
 
     def reference(self, task: Task) -> Any:
@@ -203,3 +202,8 @@ def _violation(constraint: Constraint) -> Violation:
         detail={**constraint.detail, "constraint": constraint.name},
         message=constraint.message,
     )
+
+
+def _encoding_name(encoding: Any) -> str:
+    """What the verdicts call the encoding: its ``name`` if it has one, else its class name."""
+    return str(getattr(encoding, "name", None) or type(encoding).__name__)
