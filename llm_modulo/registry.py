@@ -11,10 +11,13 @@ import importlib
 import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from llm_modulo.contract import has
 from llm_modulo.errors import InputError, UnknownNameError
+
+if TYPE_CHECKING:  # the strategies load on first use, not with the registry
+    from llm_modulo.strategies.base import BaseStrategy
 
 DOMAINS: dict[str, str] = {
     "blocksworld": "llm_modulo.domains.blocksworld:blocksworld",
@@ -80,11 +83,11 @@ def get_domain(name: str, **kwargs: Any) -> Any:
     return factory(**kwargs)
 
 
-def get_strategy(name: str) -> Callable[..., Any]:
+def get_strategy(name: str) -> type[BaseStrategy]:
     """A strategy class by name."""
     if name not in STRATEGIES:
         raise UnknownNameError("strategy", name, list(STRATEGIES))
-    return _resolve(STRATEGIES[name])
+    return cast("type[BaseStrategy]", _resolve(STRATEGIES[name]))  # STRATEGIES names strategy classes
 
 
 def load_planning_task(

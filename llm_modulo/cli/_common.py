@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -19,9 +19,11 @@ from llm_modulo.registry import STRATEGIES
 from llm_modulo.strategies.options import CONSTRAINT_MODES
 from llm_modulo.types import Budget
 
-try:  # typer >= 0.2x carries its own click, whose errors (usage errors included) derive from TyperException
+# typer >= 0.2x carries its own click, whose errors (usage errors included) derive from TyperException;
+# older typer runs on click itself (mypy checks the installed typer's branch)
+if TYPE_CHECKING or hasattr(typer, "TyperException"):
     from typer import TyperException as ClickError
-except ImportError:  # older typer runs on click itself
+else:
     from click import ClickException as ClickError
 
 out = Console()
@@ -78,8 +80,8 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _usage_message(exc: Exception) -> str:
-    message = str(exc.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]  # pydantic's prefix on enum checks
+def _usage_message(exc: ClickError) -> str:
+    message = str(exc.format_message()).replace("Value error, ", "")  # pydantic's prefix on enum checks
     ctx = getattr(exc, "ctx", None)  # usage errors know their command
     if ctx is not None:
         message += f" (see {ctx.command_path} --help)"

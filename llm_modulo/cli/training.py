@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,31 @@ import typer
 
 from llm_modulo.cli._common import setup_logging
 from llm_modulo.errors import InputError
+
+
+# The choices of improve's options, as typer choices: the values of ImproveConfig's Literal fields
+# (tests/core/test_cli.py keeps them equal), so a bad value is a usage error naming the choices.
+class ImproveDomain(str, Enum):
+    blocksworld = "blocksworld"
+    game24 = "game24"
+
+
+class DataChoice(str, Enum):
+    expert = "expert"
+    imitation = "imitation"
+    both = "both"
+
+
+class SampleStrategyChoice(str, Enum):
+    best_of_n = "best-of-n"
+    modulo = "modulo"
+    search = "search"
+
+
+class ExpertSelectChoice(str, Enum):
+    all = "all"
+    shortest = "shortest"
+    shortened = "shortened"
 
 
 def _print_json(summary: Any) -> None:
@@ -168,7 +194,7 @@ def train(
 
 
 def improve(
-    domain: Annotated[str, typer.Argument(help="blocksworld or game24")] = "blocksworld",
+    domain: Annotated[ImproveDomain, typer.Argument(help="blocksworld or game24")] = ImproveDomain.blocksworld,
     out: Annotated[
         Path, typer.Option(help="run folder: round-<r>/ (data, samples, adapter), eval.sqlite, rounds.md")
     ] = Path("runs/improve"),
@@ -176,11 +202,11 @@ def improve(
         int, typer.Option(help="rounds of sample -> train -> evaluate (a rerun with more resumes and adds)")
     ] = 2,
     data: Annotated[
-        str,
+        DataChoice,
         typer.Option(
             help="training data: expert (the model's certified samples), imitation (planner / exact solutions) or both"
         ),
-    ] = "expert",
+    ] = DataChoice.expert,
     repair: Annotated[
         bool,
         typer.Option(
@@ -198,8 +224,8 @@ def improve(
     min_blocks: Annotated[int, typer.Option(help="blocksworld: fewest blocks in a training problem")] = 3,
     max_blocks: Annotated[int, typer.Option(help="blocksworld: most blocks in a training problem")] = 8,
     sample_strategy: Annotated[
-        str, typer.Option(help="how the model samples with critics: search, best-of-n or modulo")
-    ] = "search",
+        SampleStrategyChoice, typer.Option(help="how the model samples with critics: search, best-of-n or modulo")
+    ] = SampleStrategyChoice.search,
     sample_n: Annotated[int, typer.Option(help="samples per call (per node for search)")] = 8,
     sample_nodes: Annotated[int, typer.Option(help="search: expansions per training problem")] = 64,
     sample_heuristic: Annotated[
@@ -232,11 +258,11 @@ def improve(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed (problems, sampling, training)")] = 0,
     expert_select: Annotated[
-        str,
+        ExpertSelectChoice,
         typer.Option(
             help="which certified samples become expert data: all, shortest (a problem's fewest-step answers) or shortened (planning: redundant steps removed under the validator, then the shortest)"
         ),
-    ] = "all",
+    ] = ExpertSelectChoice.all,
     train_seed: Annotated[
         int | None,
         typer.Option(
@@ -275,13 +301,13 @@ def improve(
     setup_logging(verbose)
     try:
         cfg = ImproveConfig(
-            domain=domain, rounds=rounds, data=data, repair=repair, start=start, problems=problems, min_blocks=min_blocks, max_blocks=max_blocks,
-            sample_strategy=sample_strategy,
+            domain=domain.value, rounds=rounds, data=data.value, repair=repair, start=start, problems=problems, min_blocks=min_blocks, max_blocks=max_blocks,
+            sample_strategy=sample_strategy.value,
             sample_n=sample_n, sample_nodes=sample_nodes, sample_heuristic=sample_heuristic, eval_count=eval_count,
             eval_strategies=[s.strip() for s in eval_strategies.split(",") if s.strip()], eval_random=not no_random,
             eval_heuristic=eval_heuristic,
             base=base, epochs=epochs, lr=lr, rank=rank, batch_size=batch_size, max_len=max_len, max_steps=max_steps,
-            train_tokens=train_tokens, seed=seed, train_seed=train_seed, expert_select=expert_select, store=str(store) if store else None, device=device,
+            train_tokens=train_tokens, seed=seed, train_seed=train_seed, expert_select=expert_select.value, store=str(store) if store else None, device=device,
             workers=workers, threads=threads, batch_trials=batch_trials,
         )  # fmt: skip
     except ValidationError as exc:

@@ -204,7 +204,8 @@ class CachingModel:
     def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
         if params.seed is None:  # unseeded sampling is not reproducible: never cached
             self.inner_calls += 1
-            return self.model.sample(prompt, n, params, constraint=constraint)
+            unseeded: Batch = self.model.sample(prompt, n, params, constraint=constraint)
+            return unseeded
         key = sample_key(self.spec, prompt, n, params, constraint)
         cached = self.cache.get("completions", key)
         if cached is not None:
@@ -216,7 +217,7 @@ class CachingModel:
                 meta={**data.get("meta", {}), "cache": "hit", "original_seconds": data.get("seconds", 0.0)},
             )
         self.inner_calls += 1
-        batch = self.model.sample(prompt, n, params, constraint=constraint)
+        batch: Batch = self.model.sample(prompt, n, params, constraint=constraint)
         value = {
             "completions": [dataclasses.asdict(c) for c in batch.completions],
             "seconds": batch.seconds,

@@ -271,7 +271,7 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise InputError(f"cannot start or join Ray{f' at {address}' if address else ''}: {exc}") from None
             self._owns = True
-        cpus = int(ray.cluster_resources().get("CPU", workers))
+        cpus = int(ray.cluster_resources().get("CPU", workers))  # type: ignore[no-untyped-call]  # ray: unannotated
         self.workers = workers if not address else max(1, cpus)
         self.threads = 1 if not address else None  # a cluster's nodes know their own cores
         self._remote = ray.remote(num_cpus=1, max_retries=0)(execute_trial)

@@ -58,9 +58,9 @@ class SamplingSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(_DEFAULTS["temperature"].default, ge=0.0)
-    top_p: float = Field(_DEFAULTS["top_p"].default, gt=0.0, le=1.0)
-    max_tokens: int = Field(_DEFAULTS["max_tokens"].default, ge=1)
+    temperature: float = Field(default=_DEFAULTS["temperature"].default, ge=0.0)
+    top_p: float = Field(default=_DEFAULTS["top_p"].default, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=_DEFAULTS["max_tokens"].default, ge=1)
 
 
 class InstanceSetSpec(BaseModel):
@@ -71,9 +71,9 @@ class InstanceSetSpec(BaseModel):
 
     domain: str
     set_name: str = Field(alias="set", min_length=1)
-    count: int | None = Field(None, ge=1)
+    count: int | None = Field(default=None, ge=1)
     ids: list[str | int] | None = None
-    start: int = Field(1, ge=0)
+    start: int = Field(default=1, ge=0)
 
     @model_validator(mode="after")
     def _count_or_ids(self) -> InstanceSetSpec:

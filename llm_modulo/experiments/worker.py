@@ -28,11 +28,12 @@ from llm_modulo.experiments.trials import TrialSpec, canonical_json
 log = logging.getLogger(__name__)
 
 # Errors that doom the whole sweep, wherever they happen: the model or server is unusable.
-FATAL_ALWAYS: tuple[type[BaseException], ...] = (ModelLoadError, ServerUnreachableError)
+FATAL_ALWAYS: tuple[type[LLMModuloError], ...] = (ModelLoadError, ServerUnreachableError)
 # Errors that doom the sweep when building a trial (model spec, task files): bad input.
-FATAL_AT_SETUP: tuple[type[BaseException], ...] = (InputError, *FATAL_ALWAYS)
+FATAL_AT_SETUP: tuple[type[LLMModuloError], ...] = (InputError, *FATAL_ALWAYS)
 
-_MODELS: dict[tuple[str, str | None], Any] = {}  # per process: (spec, cache path) -> model
+# per process: (resolved spec, cache path, batched, device) -> model
+_MODELS: dict[tuple[str, str | None, bool, str], Any] = {}
 _THREADS: int | None = None
 _MODELS_LOCK = threading.Lock()  # one load per model when trials run in threads
 _SETUP_LOCK = threading.Lock()  # task loading (unified-planning's parser) is not thread-safe
@@ -59,9 +60,14 @@ def _describe(model: Any) -> str:
     description = getattr(inner, "description", None)
     if isinstance(description, str):
         return description
-    if type(inner).__repr__ is not object.__repr__:
+    kind: type[object] = type(inner)
+    if kind.__repr__ is not object.__repr__:
         return repr(inner)
-    return type(inner).__name__
+    return kind.__name__
+
+
+def _model_key(spec: TrialSpec, cache_path: str | None) -> tuple[str, str | None, bool, str]:
+    return (spec.model_resolved, cache_path, _BATCHING.is_set(), spec.device)
 
 
 def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
@@ -70,7 +76,7 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
 
     if fresh_per_trial(spec.model):
         return load_model(spec.model_resolved, seed=spec.seed)
-    key = (spec.model_resolved, cache_path, _BATCHING.is_set(), spec.device)
+    key = _model_key(spec, cache_path)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
@@ -146,7 +152,7 @@ def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:
     options = getattr(cls, "Options", None)
     # the grid's feedback axis goes only to strategies that have the option
     takes_feedback = options is None or "feedback" in options.model_fields
-    extra = {"feedback": spec.feedback} if takes_feedback else {}
+    extra: dict[str, Any] = {"feedback": spec.feedback} if takes_feedback else {}
     return cls(model, domain, budget=spec.budget, params=params, seed=spec.seed, **extra, **spec.options)
 
 
@@ -269,7 +275,7 @@ def execute_trial(
             "fatal": f"{spec.model} on {spec.instance}: {exc.format_message()}",
             "fatal_type": type(exc).__name__,
         }
-    model = _MODELS.get((spec.model_resolved, cache_path, _BATCHING.is_set()))
+    model = _MODELS.get(_model_key(spec, cache_path))
     info = {"name": getattr(model, "name", spec.model), "description": _describe(model)} if model is not None else None
     if info is None and fresh_per_trial(spec.model):
         info = {

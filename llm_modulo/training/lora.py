@@ -152,7 +152,7 @@ def train(
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
     started = time.perf_counter()
     data_path, out = Path(dataset_jsonl), Path(out_dir)
     if not data_path.is_file():
@@ -180,11 +180,11 @@ def train(
 
     torch.manual_seed(seed)
     random.seed(seed)
-    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    base_model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
     config = LoraConfig(
         r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules), task_type="CAUSAL_LM"
     )
-    model = get_peft_model(model, config)
+    model = get_peft_model(base_model, config)
     if init is not None:  # a resumed checkpoint, below, replaces these weights
         from safetensors.torch import load_file
 

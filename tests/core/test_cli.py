@@ -308,12 +308,32 @@ SUSSMAN_ARGS = ["--domain", str(domain_file()), "--problem", str(SUSSMAN), "--mo
         (["bench"], "Missing argument"),
         (["bench", "nowhere.toml"], "nowhere.toml"),
         (["nosuchcommand"], "No such command"),
+        (["improve", "chess"], "'chess' is not one of 'blocksworld', 'game24'"),
+        (["improve", "--data", "bogus"], "'bogus' is not one of 'expert', 'imitation', 'both'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in _one_line_error(result)
+
+
+def test_the_improve_choices_are_the_configs():
+    """improve's typer choices are ImproveConfig's Literal values, neither more nor fewer."""
+    from typing import get_args
+
+    from llm_modulo.cli import training as cli_training
+    from llm_modulo.training.improve import ImproveConfig
+
+    choices = {
+        "domain": cli_training.ImproveDomain,
+        "data": cli_training.DataChoice,
+        "sample_strategy": cli_training.SampleStrategyChoice,
+        "expert_select": cli_training.ExpertSelectChoice,
+    }
+    for field, enum in choices.items():
+        literal = ImproveConfig.model_fields[field].annotation
+        assert [c.value for c in enum] == list(get_args(literal)), field
 
 
 def test_a_budget_of_no_rounds_prints_without_a_sample():

@@ -242,10 +242,10 @@ def render_group(
             "",
         ]
     else:
-        rows = []
+        level_rows = []
         for f in families:
             for a in f:
-                rows.append(
+                level_rows.append(
                     (
                         a.model,
                         a.proposer,
@@ -257,7 +257,7 @@ def render_group(
                     )
                 )
         L += md_table(
-            ["model", "proposer", "budget", "feedback", "solved", "success (95% CI)", "rounds (solved)"], rows
+            ["model", "proposer", "budget", "feedback", "solved", "success (95% CI)", "rounds (solved)"], level_rows
         )
         fig_no += 1
         p = figure_feedback(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,7 +14,7 @@ from ..targets import ExpertSelect
 
 DataSource = Literal["expert", "imitation", "both"]
 SampleStrategy = Literal["best-of-n", "modulo", "search"]
-SAMPLE_STRATEGIES: tuple[str, ...] = SampleStrategy.__args__
+SAMPLE_STRATEGIES: tuple[str, ...] = get_args(SampleStrategy)
 EVAL_STRATEGIES = ("direct", "best-of-n", "modulo", "search")
 # Held-out sets (never trained on) per domain: (domain, set); all instances unless ``eval_count``.
 EVAL_SETS: dict[str, list[tuple[str, str]]] = {
@@ -34,55 +34,59 @@ class ImproveConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     domain: Literal["blocksworld", "game24"] = "blocksworld"
-    rounds: int = Field(2, ge=1)
+    rounds: int = Field(default=2, ge=1)
     base: str = "default"
     seed: int = 0
     train_seed: int | None = Field(
-        None, description="seed of the token cap's random subset and of training (None: seed); runs that share a "
+        default=None,
+        description="seed of the token cap's random subset and of training (None: seed); runs that share a "
         "store, the seed and so the problems and samples, and differ here repeat one data source's training",
     )  # fmt: skip
-    problems: int = Field(200, ge=1, description="new training problems per round")
-    min_blocks: int = Field(3, ge=1)
-    max_blocks: int = Field(8, ge=1)
+    problems: int = Field(default=200, ge=1, description="new training problems per round")
+    min_blocks: int = Field(default=3, ge=1)
+    max_blocks: int = Field(default=8, ge=1)
     data: DataSource = "expert"
     expert_select: ExpertSelect = Field(
-        "all", description="which certified samples become expert data: all, shortest (a problem's fewest-step answers) "
+        default="all",
+        description="which certified samples become expert data: all, shortest (a problem's fewest-step answers) "
         "or shortened (planning: redundant steps removed under the validator, then the shortest)",
     )  # fmt: skip
     repair: bool = Field(
-        False, description="planning: also train on critique-and-repair turns from the rejected samples"
+        default=False, description="planning: also train on critique-and-repair turns from the rejected samples"
     )
-    start: str | None = Field(None, description="a trained adapter to continue from (round 0 beside the base)")
+    start: str | None = Field(default=None, description="a trained adapter to continue from (round 0 beside the base)")
     sample_strategy: SampleStrategy = "search"
-    sample_n: int = Field(8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
-    sample_nodes: int = Field(64, ge=1, description="search: expansions per problem")
-    sample_heuristic: str = Field("none", description="search: 'none' = the model's own best-first search")
-    max_tokens: int = Field(128, ge=1)
-    eval_count: int | None = Field(None, ge=1, description="instances per held-out set (None: all)")
+    sample_n: int = Field(default=8, ge=1, description="samples per call (best-of-n, modulo) or per node (search)")
+    sample_nodes: int = Field(default=64, ge=1, description="search: expansions per problem")
+    sample_heuristic: str = Field(default="none", description="search: 'none' = the model's own best-first search")
+    max_tokens: int = Field(default=128, ge=1)
+    eval_count: int | None = Field(default=None, ge=1, description="instances per held-out set (None: all)")
     eval_strategies: list[str] = Field(default_factory=lambda: list(EVAL_STRATEGIES))
     eval_random: bool = True
-    eval_nodes: int = Field(64, ge=1)
+    eval_nodes: int = Field(default=64, ge=1)
     eval_heuristic: str | None = Field(
-        None, description="search at evaluation: none (the model's own best-first search), goal-count or relaxed-plan; "
+        default=None,
+        description="search at evaluation: none (the model's own best-first search), goal-count or relaxed-plan; "
         "None: search's default, relaxed-plan (for game24 that is exact, whether 24 is still reachable: a solver)",
     )  # fmt: skip
-    epochs: float = Field(2.0, gt=0)
-    lr: float = Field(2e-4, gt=0)
-    rank: int = Field(8, ge=1)
-    alpha: int = Field(16, ge=1)
-    batch_size: int = Field(8, ge=1)
-    max_len: int = Field(512, ge=16)
-    max_steps: int | None = Field(None, ge=1)
-    train_tokens: int | None = Field(None, ge=1, description="cap on completion tokens trained on per round")
+    epochs: float = Field(default=2.0, gt=0)
+    lr: float = Field(default=2e-4, gt=0)
+    rank: int = Field(default=8, ge=1)
+    alpha: int = Field(default=16, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    max_len: int = Field(default=512, ge=16)
+    max_steps: int | None = Field(default=None, ge=1)
+    train_tokens: int | None = Field(default=None, ge=1, description="cap on completion tokens trained on per round")
     store: str | None = Field(
-        None, description="one trial store for every sweep (None: <out>/eval.sqlite and round-<r>/sample.sqlite); "
+        default=None,
+        description="one trial store for every sweep (None: <out>/eval.sqlite and round-<r>/sample.sqlite); "
         "runs that share one run the base model's evaluation and identical samples once",
     )  # fmt: skip
     device: str = "cpu"
-    workers: int = Field(1, ge=1)
-    threads: int | None = Field(None, ge=1)
+    workers: int = Field(default=1, ge=1)
+    threads: int | None = Field(default=None, ge=1)
     batch_trials: int | None = Field(
-        None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)"
+        default=None, ge=1, description="trials at once in the sweeps, their calls batched (bench --batch)"
     )
 
     @property
