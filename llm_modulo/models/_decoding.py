@@ -82,7 +82,7 @@ class DecodingMixin(PromptCacheMixin):
             for b, ((job, row), tok) in enumerate(zip(active, chosen, strict=False)):
                 row.tokens.append(tok)
                 if job.grammar is not None:
-                    row.state = job.grammar.advance(row.state, tok)
+                    row.state = job.grammar.advance(row.grammar_state(), tok)
                     if row.state.done:
                         row.finish = "stop"
                         continue
@@ -143,7 +143,9 @@ class DecodingMixin(PromptCacheMixin):
             or not self._head_split_ok()
         ):
             return None
-        allowed = torch.unique(torch.cat([job.grammar.allowed_tensor(row.state) for job, row in active]))  # type: ignore[union-attr]
+        # (every job has a grammar, checked above; the condition tells the type checker)
+        tensors = [job.grammar.allowed_tensor(row.grammar_state()) for job, row in active if job.grammar is not None]
+        allowed = torch.unique(torch.cat(tensors))
         head = self._model.get_output_embeddings()
         return allowed.to(head.weight.device) if 4 * allowed.numel() < head.weight.shape[0] else None
 
@@ -171,7 +173,8 @@ class DecodingMixin(PromptCacheMixin):
                 end += 1
             part = logits[start:end]
             if job.grammar is not None:
-                part = part + job.grammar.mask([row.state for _, row in active[start:end]], part.shape[-1], part.device)
+                states = [row.grammar_state() for _, row in active[start:end]]
+                part = part + job.grammar.mask(states, part.shape[-1], part.device)
             params = job.request.params
             chosen.extend(sample_next(part, params.temperature, params.top_p, job.generator).tolist())
             start = end
@@ -229,6 +232,12 @@ class Row:
         self.tokens: list[int] = []
         self.state = state
         self.finish: str | None = None
+
+    def grammar_state(self) -> GrammarState:
+        """The row's grammar state: every row of a job with a grammar has one."""
+        if self.state is None:
+            raise RuntimeError("a row of a job without a grammar has no grammar state")
+        return self.state
 
 
 __all__ = ["DecodingMixin", "Job", "Row"]

@@ -189,7 +189,7 @@ def _build_layer_class() -> Any:
     import torch
     from transformers.cache_utils import DynamicLayer
 
-    class SharedPrefixLayer(DynamicLayer):
+    class SharedPrefixLayer(DynamicLayer):  # type: ignore[no-untyped-call]  # transformers' __init_subclass__ is unannotated
         """A DynamicLayer that, after :meth:`expand`, writes new keys/values in place.
 
         Shared mode: the prompt stays once in ``prefix_keys/values`` and ``update`` returns only
@@ -199,7 +199,7 @@ def _build_layer_class() -> Any:
         _layer_type = None  # not registered in transformers' layer-type mapping
 
         def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
+            super().__init__(**kwargs)  # type: ignore[no-untyped-call]  # transformers' DynamicLayer is unannotated
             self.prefix_keys: Any = None
             self.prefix_values: Any = None
             self._k: Any = None
@@ -219,7 +219,7 @@ def _build_layer_class() -> Any:
             return self.keys, self.values
 
         def expand(self, n: int, reserve: int, shared: bool) -> None:
-            if not self.is_initialized or self.keys is None:
+            if not self.is_initialized or self.keys is None or self.values is None:
                 return
             keys, values = self.keys, self.values
             b, h, length, d = keys.shape

@@ -120,9 +120,11 @@ def load_adapter(
         raise ModelLoadError(f"no LoRA adapter in {folder} ({ADAPTER_CONFIG} missing)")
     meta = read_json(folder / TRAINING_FILE) or {}
     base = base_folder(meta.get("base", "default"))
-    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=_torch_dtype(torch, dtype, device))
+    base_model = AutoModelForCausalLM.from_pretrained(str(base), dtype=_torch_dtype(torch, dtype, device))
     tokenizer = AutoTokenizer.from_pretrained(str(folder if (folder / "tokenizer.json").is_file() else base))
-    model = PeftModel.from_pretrained(model, str(folder))
+    # Any: a peft model, or once merged a plain transformers model (peft reaches merge_and_unload
+    # through nn.Module.__getattr__, typed Tensor | Module)
+    model: Any = PeftModel.from_pretrained(base_model, str(folder))
     if merge:
         model = model.merge_and_unload()
     return model.to(device).eval(), tokenizer

@@ -163,7 +163,8 @@ class BatchingModel:
                     self._cond.wait(left)
                 if self._queue:  # (abandon() may have emptied it meanwhile)
                     break
-            batch, rows = [], 0
+            batch: list[_Pending] = []
+            rows = 0
             while self._queue and (not batch or rows + self._queue[0].request.n <= self.max_rows):
                 item = self._queue.pop(0)
                 batch.append(item)

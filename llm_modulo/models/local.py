@@ -123,7 +123,7 @@ class LocalModel(DecodingMixin):
             ) from exc
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr; we log instead
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # (unannotated in transformers) no "Loading weights" bar; we log
         started = time.perf_counter()
         folder = str(smollm2.ensure_converted() if self.source is None else Path(self.source).expanduser())
         if self.source is not None and not Path(folder).exists():
@@ -134,7 +134,7 @@ class LocalModel(DecodingMixin):
             model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
         except (OSError, ValueError) as exc:  # missing files, no network for a Hub id, unknown architecture
             raise ModelLoadError(f"cannot load model {self.source or self.name!r}: {_first_line(exc)}") from exc
-        model.to(self.device).eval()
+        model.to(self.device).eval()  # type: ignore[arg-type]  # transformers' @wraps(Module.to) hides the bound method's signature
         self._shareable = _shared_prefix.supports(model)
         self._reuse = self._shareable and _shared_prefix.can_share(model, _shared_prefix.new_cache(model))
         eos = set()
@@ -153,11 +153,12 @@ class LocalModel(DecodingMixin):
         log.info("loaded %s (%s, %s) in %.1f s", self.name, dtype, self.device, self.load_seconds)
         return self
 
-    def _torch_dtype(self, torch: Any) -> torch.dtype:
+    def _torch_dtype(self, torch_module: Any) -> torch.dtype:
         name = self.dtype
         if name == "auto":
             name = _AUTO_CPU_DTYPE if str(self.device).startswith("cpu") else "bfloat16"
-        return getattr(torch, name)
+        dtype: torch.dtype = getattr(torch_module, name)
+        return dtype
 
     @property
     def tokenizer(self) -> Any:
@@ -172,7 +173,7 @@ class LocalModel(DecodingMixin):
         prefill = prompt.prefill if prefill is None else prefill
         messages = [dict(m) for m in prompt.messages]
         if getattr(tokenizer, "chat_template", None) and messages:
-            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            text: str = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         else:
             parts = [m["content"] for m in messages]
             text = "\n\n".join(parts) + ("\n" if parts else "")
@@ -333,7 +334,8 @@ class LocalModel(DecodingMixin):
             tokenizer = self._tokenizer
 
             def encode(s: str) -> list[int]:
-                return tokenizer.encode(s, add_special_tokens=False)
+                ids: list[int] = tokenizer.encode(s, add_special_tokens=False)
+                return ids
 
             grammar = LineGrammar(constraint, encode, self._eos_ids)
             if len(self._grammars) >= 64:  # bounded: one grammar per task is typical

@@ -163,7 +163,7 @@ def _convert(source: Path, out: Path) -> None:
     config.name_or_path = NAME
     if hasattr(config, "_model_name_or_path"):  # the GGUF's general.name, e.g. "Smollm2 135M 8k Lc100K Mix1 Ep2"
         delattr(config, "_model_name_or_path")
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)  # type: ignore[no-untyped-call]  # unannotated in transformers
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
     del loaded

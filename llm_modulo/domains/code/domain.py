@@ -68,7 +68,7 @@ def _same_outcome(got: CallRecord, want: CallRecord, case: CodeCase) -> bool:
         )
     if not got.returned:
         return False
-    return _canonical(got.value, case.compare) == _canonical(want.value, case.compare)
+    return bool(_canonical(got.value, case.compare) == _canonical(want.value, case.compare))
 
 
 class CodeDomain:
@@ -222,7 +222,7 @@ def code_tasks(
     ``style_critic`` (add the soft style critic; default True)."""
     if isinstance(limits, dict):
         limits = SandboxLimits(**limits)
-    shortcuts = {
+    shortcuts: dict[str, Any] = {  # keyword arguments of replace()
         k: v
         for k, v in (("wall_seconds", wall_seconds), ("memory_mb", memory_mb), ("cpu_seconds", cpu_seconds))
         if v is not None

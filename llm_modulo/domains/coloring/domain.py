@@ -222,7 +222,7 @@ class ColoringDomain:
 
     # -- the answer grammar and search ---------------------------------------------------------
     def _grammar(self, task: Task) -> tuple[tuple[str, ...], dict[str, tuple[int, int]]]:
-        cached = task.payload.cache.get("grammar")
+        cached: tuple[tuple[str, ...], dict[str, tuple[int, int]]] | None = task.payload.cache.get("grammar")
         if cached is None:
             names = self.colours(task)
             by_line = {names.line(v, c): (v, c) for v in range(task.payload.nodes) for c in range(task.payload.k)}
@@ -250,11 +250,12 @@ class ColoringDomain:
 
     def _state_after(self, task: Task, pairs: Sequence[tuple[int, int]]) -> tuple[int, ...] | None:
         payload: ColoringTask = task.payload
-        state: tuple[int, ...] | None = (-1,) * payload.nodes
+        state = (-1,) * payload.nodes
         for pair in pairs:
-            state = self._extend(payload, state, pair)
-            if state is None:
+            after = self._extend(payload, state, pair)
+            if after is None:
                 return None
+            state = after
         return state
 
     def _options(self, payload: ColoringTask, state: tuple[int, ...]) -> tuple[list[tuple[int, int]], bool]:

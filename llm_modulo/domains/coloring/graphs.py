@@ -169,7 +169,7 @@ def instance_set(set_name: str) -> tuple[str, ...]:
     if set_name == "study":
         return tuple(_at_chromatic(10, 0.4, i) for i in range(100))
     if set_name == "impossible":
-        names = []
+        names: list[str] = []
         seed = 1000
         while len(names) < 50:
             spec = GraphSpec(10, 1, seed, p=0.4)

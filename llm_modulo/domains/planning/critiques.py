@@ -37,7 +37,7 @@ class PlanCritiques(PlanRendering):
         """
         kept = [tuple(s) for s in task.payload.parser.parse(prefix)]
         k = len(kept)
-        steps = candidate.answer or []
+        steps: list[tuple[str, tuple[str, ...]]] = candidate.answer or []  # (name, args) as parse() gives them
         if len(steps) < k or [tuple(s) for s in steps[:k]] != kept:
             return None
         hard = [v for v in verdicts if v.hard and not v.valid]

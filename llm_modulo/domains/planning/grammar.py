@@ -26,7 +26,7 @@ class PlanGrammar(PlanRendering):
 
     def _grammar_lines(self, task: Task) -> tuple[tuple[str, ...], dict[str, Any]]:
         """Rendered lines of every grounding that can ever apply, and line -> action. Cached per task."""
-        cached = task.payload.cache.get("grammar")
+        cached: tuple[tuple[str, ...], dict[str, Any]] | None = task.payload.cache.get("grammar")
         if cached is None:
             # only groundings that can ever apply (delete-relaxed reachability): every type-correct
             # grounding of a large untyped domain would be hundreds of thousands of lines

@@ -92,9 +92,9 @@ class Vocabulary:
         """PlanBench's templated object names: {"l": "location_{}_{}"} renders l1-0 as location_1_0."""
         m = re.match(r"[a-z]+", obj)
         template = self.objects.get(m.group(0)) if m else None
-        if template is None or _SLOT not in template:
+        if m is None or template is None or _SLOT not in template:
             return None
-        numbers = re.findall(r"\d+", obj[m.end() :]) if m else []
+        numbers = re.findall(r"\d+", obj[m.end() :])
         if len(numbers) != template.count(_SLOT) or re.sub(r"[\d\W_]", "", obj[m.end() :]):
             return None
         return template.replace(_SLOT, "{}").format(*numbers)

@@ -18,8 +18,15 @@ with the expected values, which never enter the child. Standard library only, on
 ``-I`` keeps the framework's packages out of ``sys.path``.
 """
 
+from __future__ import annotations
+
 import os
 import sys
+
+TYPE_CHECKING = False  # typing stays unimported at run time: the child starts as light as it can
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 # -- value codec (the same tagged JSON as llm_modulo.verifiers.code.codec) ---------------------
 
@@ -28,7 +35,7 @@ class _Unencodable(Exception):
     pass
 
 
-def _encode(x, depth=0):
+def _encode(x: Any, depth: int = 0) -> Any:
     t = type(x)
     if depth > 100:
         raise _Unencodable("a value nested more than 100 levels deep")
@@ -51,7 +58,7 @@ def _encode(x, depth=0):
     raise _Unencodable("a value of type " + t.__name__)
 
 
-def _decode(x):
+def _decode(x: Any) -> Any:
     t = type(x)
     if t is list:
         return [_decode(v) for v in x]
@@ -74,12 +81,12 @@ def _decode(x):
 # -- limits ------------------------------------------------------------------------------------
 
 
-def _apply_limits(limits):
+def _apply_limits(limits: Mapping[str, float]) -> str:
     import resource
 
-    unset = []
+    unset: list[str] = []
 
-    def cap(which, soft, hard=None):
+    def cap(which: int, soft: int, hard: int | None = None) -> None:
         hard = soft if hard is None else hard
         try:
             old_soft, old_hard = resource.getrlimit(which)
@@ -127,7 +134,7 @@ _SECCOMP = {
 }
 
 
-def _install_seccomp():
+def _install_seccomp() -> str:
     """A classic-BPF seccomp filter; returns a short status ("on" or why not)."""
     if not sys.platform.startswith("linux"):
         return "not Linux"
@@ -188,26 +195,28 @@ _PATH_EVENTS = {
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def _make_hook(workdir, read_roots):
+def _make_hook(workdir: str, read_roots: tuple[str, ...]) -> Callable[[str, tuple[Any, ...]], None]:
     realpath, fsdecode, fspath = os.path.realpath, os.fsdecode, os.fspath
     sep = os.sep
     err = PermissionError
     str_, bytes_, int_, type_ = str, bytes, int, type
     busy = [False]
 
-    def inside(path, roots):
+    def inside(path: str | bytes, roots: tuple[str, ...]) -> tuple[bool, str]:
         p = realpath(fsdecode(path))
         return any(p == r or p.startswith(r + sep) for r in roots), p
 
-    def as_path(path):
+    def as_path(path: Any) -> str | bytes:
         t = type_(path)
         if t is str_ or t is bytes_:
-            return path
-        if t.__module__ == "pathlib" and t.__name__ in ("PosixPath", "PurePosixPath"):
-            return fspath(path)
-        raise err("sandbox: paths of type " + t.__name__ + " are not allowed")
+            checked: str | bytes = path
+        elif t.__module__ == "pathlib" and t.__name__ in ("PosixPath", "PurePosixPath"):
+            checked = fspath(path)
+        else:
+            raise err("sandbox: paths of type " + t.__name__ + " are not allowed")
+        return checked
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if busy[0]:
             return
         busy[0] = True
@@ -250,7 +259,7 @@ def _make_hook(workdir, read_roots):
 # -- the run -----------------------------------------------------------------------------------
 
 
-def _main():
+def _main() -> None:
     # references the candidate cannot swap out later (builtins and modules are shared with it)
     import builtins
     import json
@@ -266,12 +275,12 @@ def _main():
     prefix = (job["nonce"] + " ").encode()
     del job["nonce"]
 
-    def emit(record):
+    def emit(record: dict[str, Any]) -> None:
         data = prefix + dumps(record).encode() + b"\n"
         while data:
             data = data[write(out, data):]
 
-    def describe(exc):
+    def describe(exc: BaseException) -> dict[str, Any]:
         try:
             message = str_(exc)[:500]
         except base_exc:
@@ -304,12 +313,14 @@ def _main():
         sys.addaudithook(_make_hook(workdir, tuple(roots)))
     emit({"event": "hello", "seccomp": seccomp, "rlimits": rlimits, "audit": bool(job["audit"]), "pid": os.getpid()})
 
-    namespace = {"__name__": "__candidate__", "__builtins__": builtins}
+    namespace: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
     if mode == "module":
         import importlib.util
 
         spec = importlib.util.spec_from_file_location("solution", os.path.join(workdir, "solution.py"))
         try:
+            if spec is None or spec.loader is None:  # (not for a .py path; raised as any load failure)
+                raise ImportError("cannot load solution.py")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         except SyntaxError as exc:
@@ -342,7 +353,7 @@ def _main():
     calls = job["calls"]
     for index in range(len_(calls)):
         args, kwargs = _decode(loads(calls[index]))  # fresh objects for every call
-        record = {"event": "call", "index": index}
+        record: dict[str, Any] = {"event": "call", "index": index}
         try:
             value = entry(*args, **kwargs)
         except base_exc as exc:

@@ -9,6 +9,7 @@ what came back and what was expected.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus, Violation
 from llm_modulo.verifiers.base import BaseCritic
@@ -25,7 +26,7 @@ def _suite_of_payload(task: Task) -> CodeSuite:
     return suite
 
 
-def _error_violation(number: int, call: str, error: dict, limits: SandboxLimits) -> Violation:
+def _error_violation(number: int, call: str, error: dict[str, Any], limits: SandboxLimits) -> Violation:
     kind_name, message = str(error.get("type", "Exception")), str(error.get("message", ""))
     line = error.get("line")
     where = f" (line {line})" if line else ""

@@ -151,7 +151,7 @@ def _feature_name(node: Any, positive: bool) -> str:
 
 def _term(node: Any) -> str:
     if node.is_parameter_exp():
-        return "?" + node.parameter().name.lower()
+        return "?" + str(node.parameter().name.lower())
     if node.is_object_exp():
         return str(node.object().name.lower())
     raise UnsupportedFeatureError(f"non-object terms ({node})")

@@ -77,7 +77,7 @@ def _build(problem: PlanningProblem, steps: Sequence[GroundAction]) -> tuple[Any
     up_problem = problem.up_problem
     actions = {a.name.lower(): a for a in up_problem.actions}
     objects = {o.name.lower(): o for o in up_problem.all_objects}
-    instances = []
+    instances: list[Any] = []  # unified_planning ActionInstances
     for i, step in enumerate(steps):
         bad = _ill_formed(problem, step, actions, objects)
         if bad is not None:
