@@ -5,9 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast lint bench install clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile examples/meetings/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# pinned: this machine's CPU build of torch (a plain "torch" pulls a multi-GB CUDA build)
@@ -24,11 +24,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/llm-modulo demo
 
+# the code's own checks: lint and format (ruff), types (mypy: strict on the core), layer contracts (import-linter)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+
 # -n auto: one pytest worker per core (pytest-xdist); most tests are single-threaded Python
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q -n auto
 
-test-fast: $(STAMP)
+test-fast: lint
 	$(PY) -m pytest -q -n auto -m "not slow"
 
 bench: $(STAMP)
