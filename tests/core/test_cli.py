@@ -13,6 +13,9 @@ from llm_modulo.domains.blocksworld import SUSSMAN, domain_file
 runner = CliRunner()
 
 
+SUSSMAN_ARGS = ["--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random"]
+
+
 def _one_line_error(result) -> str:
     text = result.output.strip()
     assert "Traceback" not in text
@@ -68,12 +71,7 @@ def test_a_modulo_flag_outside_modulo_is_one_line(flag):
         app,
         [
             "solve",
-            "--domain",
-            str(domain_file()),
-            "--problem",
-            str(SUSSMAN),
-            "--model",
-            "random",
+            *SUSSMAN_ARGS,
             "--strategy",
             "best-of-n",
             flag,
@@ -96,12 +94,7 @@ def test_a_modulo_flag_reaches_modulo(flag):
         app,
         [
             "solve",
-            "--domain",
-            str(domain_file()),
-            "--problem",
-            str(SUSSMAN),
-            "--model",
-            "random",
+            *SUSSMAN_ARGS,
             flag,
             "--constrained",
             "executable",
@@ -123,12 +116,7 @@ def test_bad_budget_is_one_line():
         app,
         [
             "solve",
-            "--domain",
-            str(domain_file()),
-            "--problem",
-            str(SUSSMAN),
-            "--model",
-            "random",
+            *SUSSMAN_ARGS,
             "--budget",
             "rounds=x",
         ],
@@ -140,12 +128,7 @@ def test_bad_budget_is_one_line():
 def test_solve_with_random_control_json():
     args = [
         "solve",
-        "--domain",
-        str(domain_file()),
-        "--problem",
-        str(SUSSMAN),
-        "--model",
-        "random",
+        *SUSSMAN_ARGS,
         "--budget",
         "rounds=40,samples=320",
         "--seed",
@@ -211,12 +194,7 @@ def test_prompt_format_reaches_the_prompt(fmt, ok):
         app,
         [
             "solve",
-            "--domain",
-            str(domain_file()),
-            "--problem",
-            str(SUSSMAN),
-            "--model",
-            "random",
+            *SUSSMAN_ARGS,
             "--prompt-format",
             fmt,
             "--rounds",
@@ -286,9 +264,6 @@ def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbo
     result = runner.invoke(app, ["train", str(tmp_path / "d.jsonl"), "--out", str(tmp_path / "a"), *flags])
     assert result.exit_code == 0, result.output
     assert seen == [verbose]
-
-
-SUSSMAN_ARGS = ["--domain", str(domain_file()), "--problem", str(SUSSMAN), "--model", "random"]
 
 
 @pytest.mark.parametrize(

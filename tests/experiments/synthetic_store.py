@@ -233,5 +233,55 @@ DEMO_META: dict[str, Any] = {
 }
 
 
+def odd_rows(**common: Any) -> list[dict[str, Any]]:
+    """All-error arms, non-anytime strategies at two budgets, several seeds, unlimited budgets, Game of 24
+    (``common``: fields every row shares, e.g. ``sweep``)."""
+    rows = [
+        trial(label="broken", index=i, strategy="best-of-n", status="error", error="boom", **common) for i in (1, 2)
+    ]
+    for samples in (4, 8):
+        rows += [
+            trial(
+                **common,
+                label=f"sc k={samples}",
+                index=i,
+                strategy="self-consistency",
+                seed=seed,
+                budget={"samples": samples},
+                samples=samples,
+                status="verified" if i <= samples // 4 else "failed",
+            )
+            for i in (1, 2, 3)
+            for seed in (0, 1)
+        ]
+    rows += [
+        trial(
+            label="search",
+            index=i,
+            strategy="search",
+            budget={"samples": None, "nodes": 50},
+            samples=None,
+            tokens=None,
+            status="verified",
+        )
+        for i in (1, 2)
+    ]
+    rows += [
+        trial(
+            label="modulo",
+            index=i,
+            strategy="modulo",
+            feedback=fb,
+            domain="game24",
+            instance_set="game24/24.csv",
+            status="verified",
+            rounds=i,
+        )
+        for i in (1, 2)
+        for fb in ("binary", "all")
+    ]
+    return rows
+
+
 def demo_store(path: Path) -> Path:
     return write_store(path, demo_rows(), DEMO_META)

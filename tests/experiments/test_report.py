@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from synthetic_store import DEMO_META, demo_rows, demo_store, trial, write_store
+from synthetic_store import DEMO_META, demo_rows, demo_store, odd_rows, trial, write_store
 from typer.testing import CliRunner
 
 from llm_modulo.cli import app
@@ -368,47 +368,7 @@ def test_report_module_is_light(tmp_path):
 
 def test_odd_stores_do_not_crash(tmp_path):
     """All-error arms, non-anytime strategies at two budgets, several seeds, unlimited budgets, Game of 24."""
-    rows = [trial(label="broken", index=i, strategy="best-of-n", status="error", error="boom") for i in (1, 2)]
-    for samples in (4, 8):
-        rows += [
-            trial(
-                label=f"sc k={samples}",
-                index=i,
-                strategy="self-consistency",
-                seed=seed,
-                budget={"samples": samples},
-                samples=samples,
-                status="verified" if i <= samples // 4 else "failed",
-            )
-            for i in (1, 2, 3)
-            for seed in (0, 1)
-        ]
-    rows += [
-        trial(
-            label="search",
-            index=i,
-            strategy="search",
-            budget={"samples": None, "nodes": 50},
-            samples=None,
-            tokens=None,
-            status="verified",
-        )
-        for i in (1, 2)
-    ]
-    rows += [
-        trial(
-            label="modulo",
-            index=i,
-            strategy="modulo",
-            feedback=fb,
-            domain="game24",
-            instance_set="game24/24.csv",
-            status="verified",
-            rounds=i,
-        )
-        for i in (1, 2)
-        for fb in ("binary", "all")
-    ]
+    rows = odd_rows()
     files = write_report(write_store(tmp_path / "odd.sqlite", rows), tmp_path / "odd")
     text = files.report.read_text()
     assert "| broken | llm | default | best-of-n | – | samples=16 | 0/0 | – | – | 0 | 2 |" in text

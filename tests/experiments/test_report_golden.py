@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthetic_store import DEMO_META, demo_rows, trial, write_store
+from synthetic_store import DEMO_META, demo_rows, odd_rows, trial, write_store
 
 from llm_modulo.experiments.report import (
     budget_families,
@@ -43,85 +43,26 @@ def golden_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The demo sweep, plus a sweep ``odd`` with errors, self-consistency at two budgets, search,
     game24 modulo, proved-unsolvable (``no_solution``) trials, and two demo trials it borrows."""
     rows = demo_rows()
-    odd: list[dict[str, Any]] = [
-        trial(sweep="odd", label="broken", index=i, strategy="best-of-n", status="error", error="boom") for i in (1, 2)
-    ]
-    for samples in (4, 8):
+    odd = odd_rows(sweep="odd")
+    # a hard critic proved these unsolvable before the model was asked: a certified outcome
+    unsolvable = {"domain": "blocksworld", "instance_set": "blocksworld/unsolvable"}
+    for proposer, tokens in ((None, 3000), ("random", 2000)):
         odd += [
             trial(
                 sweep="odd",
-                label=f"sc k={samples}",
+                label="modulo",
                 index=i,
-                strategy="self-consistency",
-                seed=seed,
-                budget={"samples": samples},
-                samples=samples,
-                status="verified" if i <= samples // 4 else "failed",
+                strategy="modulo",
+                **({"model": proposer} if proposer else {}),
+                status="no_solution" if i <= 3 else "exhausted",
+                rounds=0 if i <= 3 else 10,
+                samples=0 if i <= 3 else 40,
+                tokens=0 if i <= 3 else tokens,
+                budget={"rounds": 10, "samples": 40},
+                **unsolvable,
             )
-            for i in (1, 2, 3)
-            for seed in (0, 1)
+            for i in range(1, 6)
         ]
-    odd += [
-        trial(
-            sweep="odd",
-            label="search",
-            index=i,
-            strategy="search",
-            budget={"samples": None, "nodes": 50},
-            samples=None,
-            tokens=None,
-            status="verified",
-        )
-        for i in (1, 2)
-    ]
-    odd += [
-        trial(
-            sweep="odd",
-            label="modulo",
-            index=i,
-            strategy="modulo",
-            feedback=fb,
-            domain="game24",
-            instance_set="game24/24.csv",
-            status="verified",
-            rounds=i,
-        )
-        for i in (1, 2)
-        for fb in ("binary", "all")
-    ]
-    # a hard critic proved these unsolvable before the model was asked: a certified outcome
-    unsolvable = {"domain": "blocksworld", "instance_set": "blocksworld/unsolvable"}
-    odd += [
-        trial(
-            sweep="odd",
-            label="modulo",
-            index=i,
-            strategy="modulo",
-            status="no_solution" if i <= 3 else "exhausted",
-            rounds=0 if i <= 3 else 10,
-            samples=0 if i <= 3 else 40,
-            tokens=0 if i <= 3 else 3000,
-            budget={"rounds": 10, "samples": 40},
-            **unsolvable,
-        )
-        for i in range(1, 6)
-    ]
-    odd += [
-        trial(
-            sweep="odd",
-            label="modulo",
-            index=i,
-            strategy="modulo",
-            model="random",
-            status="no_solution" if i <= 3 else "exhausted",
-            rounds=0 if i <= 3 else 10,
-            samples=0 if i <= 3 else 40,
-            tokens=0 if i <= 3 else 2000,
-            budget={"rounds": 10, "samples": 40},
-            **unsolvable,
-        )
-        for i in range(1, 6)
-    ]
     borrowed = [r for r in rows if r["label"] == "direct"][:2]
     meta = dict(DEMO_META)
     meta["sweep/odd/trials"] = {r["key"]: "direct (borrowed)" for r in borrowed}
