@@ -90,6 +90,12 @@ CAPABILITIES: dict[str, Capability] = {
             "report --recheck: an independent re-check of verified answers",
             "verified answers are listed as unchecked",
         ),
+        Capability(
+            "imitation_target",
+            "make-data (llm_modulo.training): the completion to imitate for a training problem, in the "
+            "domain's answer format with its end marker, and its figures; training re-certifies it",
+            None,
+        ),
     )
 }
 

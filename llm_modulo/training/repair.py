@@ -27,7 +27,7 @@ from llm_modulo.feedback import domain_critique
 from llm_modulo.protocols import Feedback
 from llm_modulo.types import FeedbackLevel, Task, certified
 
-from .targets import certify, judge, trial_tasks
+from .targets import answer_end, certify, judge, trial_tasks
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000)
     None when the prefill already reaches the goal (``modulo`` accepts it without a call), when
     a step of it does not apply, or when breadth-first search finds no plan within ``max_states``.
     """
-    from llm_modulo.domains.planning.domain import PLAN_END
     from llm_modulo.verifiers.planning.shortest import shortest_plan
 
     problem = task.payload.problem
@@ -69,7 +68,7 @@ def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000)
     found = shortest_plan(problem, max_states=max_states, start=state)
     if found.plan is None:
         return None
-    return str(domain.plan_text([(a.name, tuple(a.args)) for a in found.plan], task)) + PLAN_END
+    return str(domain.plan_text([(a.name, tuple(a.args)) for a in found.plan], task)) + answer_end(domain, task)
 
 
 def repair_records(

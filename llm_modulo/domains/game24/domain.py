@@ -3,7 +3,8 @@
 Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks:
 ``load``/``instances`` (ranks of Tree of Thoughts' puzzles, or a puzzle the user writes),
 ``normalize``, ``judge_prompt``/``judge_constraint``, ``rejected_continuation``,
-``reference_check`` (exact Fraction evaluation, independent of z3) and ``search_guide``.
+``reference_check`` (exact Fraction evaluation, independent of z3), ``search_guide`` and
+``imitation_target`` (training: an exact solution, :mod:`.training`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ class Game24Domain:
     def reference_check(self, task: Task, answer: Any) -> tuple[bool, str]:
         """(valid?, engine) by exact Fraction evaluation of the expression and the steps, without z3."""
         return check.reference_check(task.payload.numbers, answer), check.ENGINE
+
+    def imitation_target(self, task: Task, rng: Any = None) -> tuple[str, dict[str, Any]] | None:
+        """(completion, figures): an exact solution in the answer grammar, moves tried in ``rng``'s
+        order (a ``random.Random``; the solver's order without one). See :mod:`.training`."""
+        from .training import imitation_target
+
+        return imitation_target(task, rng)
 
     # -- critiques ---------------------------------------------------------------------------------
     def describe(self, v: Violation, candidate: Candidate) -> str:

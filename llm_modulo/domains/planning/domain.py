@@ -5,10 +5,11 @@ the prompts and critiques natural language; without one, prompts and plans are P
 
 Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks the
 baseline strategies look for: ``normalize`` (self-consistency's vote key), ``judge_prompt`` and
-``judge_constraint`` (self-critique's judge), and ``rejected_continuation`` (modulo). The
-pieces live by idea: :mod:`.render` (actions and facts in words), :mod:`.prompts` (prompts and
-the judge), :mod:`.grammar` (answer grammar and search guide), :mod:`.critiques` (violations in
-words, valid prefix, rejected continuation); this module re-exports their public names.
+``judge_constraint`` (self-critique's judge), ``rejected_continuation`` (modulo) and
+``imitation_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
+words), :mod:`.prompts` (prompts and the judge), :mod:`.grammar` (answer grammar and search
+guide), :mod:`.critiques` (violations in words, valid prefix, rejected continuation),
+:mod:`.training` (imitation plans); this module re-exports the public names of the first four.
 """
 
 from __future__ import annotations
@@ -185,6 +186,14 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
 
         steps = [to_ground_action((name, tuple(args))) for name, args in (answer or [])]
         return up_validate(task.payload.problem, steps), "unified-planning SequentialPlanValidator"
+
+    # -- training ------------------------------------------------------------------------------
+    def imitation_target(self, task: Task, **options: Any) -> tuple[str, dict[str, Any]] | None:
+        """(completion, figures): a short plan for ``task`` in this domain's answer format, with the
+        end marker; ``options``: :func:`~llm_modulo.domains.planning.training.find_plan`'s keywords."""
+        from llm_modulo.domains.planning.training import imitation_target
+
+        return imitation_target(self, task, **options)
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from llm_modulo.errors import InputError
 from llm_modulo.types import Task
 
 from .plans import Step, shorten
-from .records import certify, record
+from .records import answer_end, certify, record
 from .trials import trial_tasks
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ def expert_records(
                 raise InputError(f"{domain.name}: answers have no plan steps to shorten; use select 'shortest'")
             short = shorten(task.payload.problem, steps)
             if len(short) < len(steps):
-                from llm_modulo.domains.planning.domain import PLAN_END
-
-                completion = domain.plan_text(short, task) + PLAN_END
+                completion = domain.plan_text(short, task) + answer_end(domain, task)
                 if certify(domain, task, completion):  # the critics' verdict, not shorten's simulation
                     counts["shortened"] += 1
                     counts["steps_removed"] += len(steps) - len(short)
