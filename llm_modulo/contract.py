@@ -96,6 +96,19 @@ CAPABILITIES: dict[str, Capability] = {
             "domain's answer format with its end marker, and its figures; training re-certifies it",
             None,
         ),
+        Capability(
+            "training_problems",
+            "make-data: seeded training problems that are never test instances, written under the "
+            "output folder (an instance set), as tasks",
+            None,
+        ),
+        Capability(
+            "problem_key",
+            "training data (make-data, expert and repair data): a problem's canonical key, for the "
+            "test-set exclusion and the record's problem_hash",
+            None,
+        ),
+        Capability("test_keys", "training data: the keys of every test instance, which it must never contain", None),
     )
 }
 

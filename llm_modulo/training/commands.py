@@ -15,7 +15,7 @@ from llm_modulo.errors import InputError
 
 log = logging.getLogger(__name__)
 
-DATA_DOMAINS = ("blocksworld", "game24")
+DATA_DOMAINS = ("blocksworld", "game24")  # the registered domains with the training capabilities
 
 
 def make_data(
@@ -30,31 +30,42 @@ def make_data(
 ) -> dict[str, Any]:
     """Generate ``count`` training problems (never test instances) and a certified imitation target each.
 
-    Writes ``<out>/train.jsonl`` and, for Blocksworld, the problems as ``<out>/problems/*.pddl``
-    with ``domain.pddl`` (a folder a sweep can name as its instance set, for expert iteration);
-    for Game of 24, ``<out>/puzzles.txt`` (one puzzle a line, usable as sweep ``ids``).
-    ``method``: how Blocksworld plans are found (auto, bfs, astar, search; see
-    :func:`llm_modulo.training.targets.blocksworld_plan`).
+    Writes ``<out>/train.jsonl`` and the problems as the domain writes them (its
+    ``training_problems``): for Blocksworld ``<out>/problems/*.pddl`` with ``domain.pddl`` (a
+    folder a sweep can name as its instance set, for expert iteration); for Game of 24,
+    ``<out>/puzzles.txt`` (one puzzle a line, usable as sweep ``ids``). ``min_blocks`` /
+    ``max_blocks`` bound Blocksworld's problems; ``method``: how plans are found (auto, bfs, astar,
+    search; see :func:`llm_modulo.training.targets.blocksworld_plan`). A domain without the
+    training capabilities is refused in one line.
     """
-    from . import generate, targets
+    from llm_modulo.contract import check_domain
 
-    if domain not in DATA_DOMAINS:
-        raise InputError(f"no training-data generator for domain {domain!r}; known: {', '.join(DATA_DOMAINS)}")
+    from . import targets
+    from .chat import PROMPT_FORMATS, training_domain
+
+    try:
+        trainer = training_domain(domain, prompt_format)
+        check_domain(trainer, {"training_problems": "make-data", **targets.IMITATION_NEEDS})
+    except InputError as exc:  # an unknown domain, or one without the training capabilities
+        if prompt_format not in PROMPT_FORMATS:
+            raise  # the prompt format's own error
+        raise InputError(f"no training-data generator for domain {domain!r}: {exc}") from None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if domain == "blocksworld":
-        problems = list(generate.blocksworld_problems(count, seed, min_blocks=min_blocks, max_blocks=max_blocks))
-        generate.write_blocksworld(problems, out / "problems")
-        records = targets.imitation_blocksworld(out / "problems", prompt_format=prompt_format, method=method, seed=seed)
-    else:
-        puzzles = list(generate.game24_puzzles(count, seed))
-        (out / "puzzles.txt").write_text("".join(" ".join(map(str, p)) + "\n" for p in puzzles))
-        records = targets.imitation_game24(puzzles, prompt_format=prompt_format, seed=seed)
+    tasks = trainer.training_problems(count, seed, out, min_blocks=min_blocks, max_blocks=max_blocks)
+    records = targets.imitation_records(trainer, tasks, prompt_format=prompt_format, seed=seed, method=method,
+                                        extra=_problem_file)  # fmt: skip
     written = targets.write_jsonl(records, out / "train.jsonl")
     summary = {"domain": domain, "problems": count, "records": written, "data": str(out / "train.jsonl"),
                "seed": seed, "prompt_format": prompt_format}  # fmt: skip
     (out / "data.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def _problem_file(task: Any) -> dict[str, Any]:
+    """The record's ``problem_file`` where the task was loaded from one (a sweep can rerun it)."""
+    path = getattr(task.payload, "problem_file", "")
+    return {"problem_file": path} if path else {}
 
 
 def make_expert_data(

@@ -1,4 +1,7 @@
-"""Blocksworld, Mystery and Randomized Mystery Blocksworld (PlanBench): one planning domain, three vocabularies."""
+"""Blocksworld, Mystery and Randomized Mystery Blocksworld (PlanBench): one planning domain, three vocabularies.
+
+Each is a :class:`BlocksworldDomain`: a planning domain that also makes training problems and
+knows the test set's keys (:mod:`.generate`, :mod:`.keys`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from pathlib import Path
 from llm_modulo.domains.planning.domain import Example, PlanningDomain, load_examples
 from llm_modulo.domains.planning.vocabulary import Vocabulary
 from llm_modulo.types import Task
+
+from .domain import BlocksworldDomain
 
 DATA = Path(__file__).parent / "data"
 SUSSMAN = DATA / "blocksworld" / "sussman.pddl"
@@ -22,8 +27,10 @@ def vocabulary(folder: str) -> Vocabulary:
     return Vocabulary.from_yaml(DATA / folder / "vocabulary.yaml", name=folder)
 
 
-def _domain(folder: str, style: str, one_shot: bool, cot: bool = False, soft_critics: bool = False) -> PlanningDomain:
-    return PlanningDomain(
+def _domain(
+    folder: str, style: str, one_shot: bool, cot: bool = False, soft_critics: bool = False
+) -> BlocksworldDomain:
+    return BlocksworldDomain(
         folder,
         vocabulary(folder),
         examples=_examples(folder) if one_shot else (),
@@ -35,7 +42,7 @@ def _domain(folder: str, style: str, one_shot: bool, cot: bool = False, soft_cri
 
 def blocksworld(
     style: str = "nl", one_shot: bool = True, cot: bool = False, soft_critics: bool = False
-) -> PlanningDomain:
+) -> BlocksworldDomain:
     """PlanBench Blocksworld: natural-language ("nl") or PDDL-style prompts, one-shot by default;
     ``cot`` asks for chain-of-thought answers (free-text sampling); ``soft_critics`` adds
     plan-length advice."""
@@ -44,7 +51,7 @@ def blocksworld(
 
 def mystery_blocksworld(
     style: str = "nl", one_shot: bool = True, cot: bool = False, soft_critics: bool = False
-) -> PlanningDomain:
+) -> BlocksworldDomain:
     """PlanBench Mystery Blocksworld: the same problems in an obfuscated vocabulary."""
     return _domain("mystery_blocksworld", style, one_shot, cot, soft_critics)
 
@@ -58,7 +65,7 @@ def _first_word(template: str) -> str:
 
 def random_mystery_blocksworld(
     style: str = "nl", one_shot: bool = True, cot: bool = False, soft_critics: bool = False
-) -> PlanningDomain:
+) -> BlocksworldDomain:
     """PlanBench Randomized Mystery Blocksworld: Blocksworld PDDL problems (``blocksworld/generated_basic``)
     in PlanBench's vocabulary of random strings (``configs/random_blocksworld.yaml``).
 
@@ -70,7 +77,7 @@ def random_mystery_blocksworld(
     vocab = vocabulary(RANDOM)
     names = {a: _first_word(t) for a, t in vocab.actions.items()}
     names.update({p: _first_word(t) for p, t in vocab.predicates.items()})
-    return PlanningDomain(
+    return BlocksworldDomain(
         RANDOM,
         vocab,
         examples=_examples("blocksworld") if one_shot else (),
@@ -92,6 +99,7 @@ def sussman_anomaly(domain: PlanningDomain | None = None) -> Task:
 
 
 __all__ = [
+    "BlocksworldDomain",
     "blocksworld",
     "domain_file",
     "mystery_blocksworld",

@@ -147,12 +147,30 @@ class Game24Domain:
         """(valid?, engine) by exact Fraction evaluation of the expression and the steps, without z3."""
         return check.reference_check(task.payload.numbers, answer), check.ENGINE
 
-    def imitation_target(self, task: Task, rng: Any = None) -> tuple[str, dict[str, Any]] | None:
-        """(completion, figures): an exact solution in the answer grammar, moves tried in ``rng``'s
-        order (a ``random.Random``; the solver's order without one). See :mod:`.training`."""
+    # -- training (:mod:`.training`) ----------------------------------------------------------------
+    def imitation_target(self, task: Task, *, rng: Any = None, **options: Any) -> tuple[str, dict[str, Any]] | None:
+        """(completion, figures): an exact solution, moves tried in ``rng``'s order (a ``random.Random``
+        for the whole run; the solver's order without one); other options are not used here."""
         from .training import imitation_target
 
         return imitation_target(task, rng)
+
+    def training_problems(self, count: int, seed: int = 0, folder: Any = None, **limits: Any) -> list[Task]:
+        """``count`` solvable puzzles that are no test puzzle (``limits``: low, high; others unused),
+        written to ``<folder>/puzzles.txt`` (one a line, usable as sweep ids) when a folder is given."""
+        from .training import training_problems
+
+        return [self.make_task(p) for p in training_problems(count, seed, folder, **limits)]
+
+    def problem_key(self, task: Task) -> str:
+        from .training import game24_key
+
+        return game24_key(task.payload.numbers)
+
+    def test_keys(self) -> frozenset[str]:
+        from .training import game24_test_keys
+
+        return game24_test_keys()
 
     # -- critiques ---------------------------------------------------------------------------------
     def describe(self, v: Violation, candidate: Candidate) -> str:

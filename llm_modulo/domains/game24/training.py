@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
@@ -109,4 +110,22 @@ def game24_puzzles(
         yield numbers  # type: ignore[misc]
 
 
-__all__ = ["GAME24_TEST_SET", "game24_key", "game24_puzzles", "game24_solution", "game24_test_keys", "imitation_target"]
+def training_problems(count: int, seed: int, folder: str | Path | None, **limits: Any) -> list[tuple[int, ...]]:
+    """:func:`game24_puzzles` (``limits``: low, high; others unused), written to ``<folder>/puzzles.txt``."""
+    known = {k: v for k, v in limits.items() if k in ("low", "high")}
+    found: list[tuple[int, ...]] = list(game24_puzzles(count, seed, **known))
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "puzzles.txt").write_text("".join(" ".join(map(str, p)) + "\n" for p in found))
+    return found
+
+
+__all__ = [
+    "GAME24_TEST_SET",
+    "game24_key",
+    "game24_puzzles",
+    "game24_solution",
+    "game24_test_keys",
+    "imitation_target",
+    "training_problems",
+]

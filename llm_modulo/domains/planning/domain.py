@@ -188,9 +188,10 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         return up_validate(task.payload.problem, steps), "unified-planning SequentialPlanValidator"
 
     # -- training ------------------------------------------------------------------------------
-    def imitation_target(self, task: Task, **options: Any) -> tuple[str, dict[str, Any]] | None:
+    def imitation_target(self, task: Task, *, rng: Any = None, **options: Any) -> tuple[str, dict[str, Any]] | None:
         """(completion, figures): a short plan for ``task`` in this domain's answer format, with the
-        end marker; ``options``: :func:`~llm_modulo.domains.planning.training.find_plan`'s keywords."""
+        end marker; ``options``: :func:`~llm_modulo.domains.planning.training.find_plan`'s keywords
+        (``rng`` is not used: the search draws from ``seed``)."""
         from llm_modulo.domains.planning.training import imitation_target
 
         return imitation_target(self, task, **options)

@@ -22,7 +22,8 @@ The targets themselves come from the domains (their ``imitation_target`` capabil
 :mod:`llm_modulo.domains.planning.training` and :mod:`llm_modulo.domains.game24.training`).
 One module per idea: :mod:`.records` (a record, certification, the answer's end marker, JSONL
 files), :mod:`.plans` (planning problem files to records; plan search and shortening are
-re-exported), :mod:`.game24` (Game-of-24 puzzles to records), :mod:`.trials`
+re-exported), :mod:`.game24` (Game-of-24 puzzles to records), :mod:`.imitation` (any domain's
+tasks to imitation records, through its capabilities), :mod:`.trials`
 (a sweep store's trials read back as tasks), :mod:`.expert` (expert records); every name is
 importable from here.
 """
@@ -33,12 +34,15 @@ from llm_modulo.strategies.base import judge
 
 from .expert import EXPERT_SELECT, ExpertSelect, expert_records
 from .game24 import game24_solution, imitation_game24
+from .imitation import NEEDS as IMITATION_NEEDS
+from .imitation import imitation_records, search_proposer
 from .plans import PLAN_METHODS, Step, astar_plan, blocksworld_plan, imitation_blocksworld, shorten
 from .records import answer_end, certify, read_jsonl, record, write_jsonl
 from .trials import trial_tasks
 
 __all__ = [
     "EXPERT_SELECT",
+    "IMITATION_NEEDS",
     "PLAN_METHODS",
     "ExpertSelect",
     "Step",
@@ -51,8 +55,10 @@ __all__ = [
     "game24_solution",
     "imitation_blocksworld",
     "imitation_game24",
+    "imitation_records",
     "read_jsonl",
     "record",
+    "search_proposer",
     "shorten",
     "trial_tasks",
     "write_jsonl",

@@ -8,7 +8,6 @@ this module reads the generated problem files, refuses test instances and certif
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,14 @@ from llm_modulo.domains.planning.training import PLAN_METHODS, Step, astar_plan,
 from llm_modulo.errors import InputError
 from llm_modulo.types import Task
 
-from .. import canon
 from ..chat import training_domain
-from .records import certify, record
-
-log = logging.getLogger(__name__)
-
-
-def _search_proposer(seed: int) -> Any:
-    """The uniform random proposer of the search fallback (built here: domains sit below the models)."""
-    from llm_modulo.models.random_proposer import RandomProposer
-
-    return RandomProposer(seed)
+from .imitation import imitation_records, search_proposer
 
 
 def blocksworld_plan(domain: Any, task: Task, *, seed: int = 0, **options: Any) -> tuple[list[Step], str] | None:
     """(plan, how) for a planning task: :func:`~llm_modulo.domains.planning.training.find_plan`
     (``options``: method, max_states, max_nodes, shorten_plan), its search with the random proposer."""
-    return find_plan(domain, task, seed=seed, proposer=_search_proposer(seed), **options)
+    return find_plan(domain, task, seed=seed, proposer=search_proposer(seed), **options)
 
 
 def imitation_blocksworld(
@@ -54,26 +43,17 @@ def imitation_blocksworld(
     """
     folder = Path(folder)
     domain = training_domain("blocksworld", prompt_format)
-    check_domain(domain, {"imitation_target": "make-data", "load_files": "make-data"})
-    excluded = frozenset() if allow_test else canon.blocksworld_test_keys()
+    check_domain(domain, {"load_files": "make-data"})
     files = sorted((p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()), key=_natural)
     if not files:
         raise InputError(f"no problem files in {folder}")
-    for path in files:
-        task = domain.load_files(folder / "domain.pddl", path, task_id=path.stem)
-        key = canon.problem_key(task.payload.problem)
-        if key in excluded:
-            raise InputError(f"{path} is a test instance (up to renaming the blocks); refusing to train on it")
-        found = domain.imitation_target(task, method=method, max_states=max_states, max_nodes=max_nodes,
-                                        seed=seed, proposer=_search_proposer(seed))  # fmt: skip
-        if found is None:
-            log.warning("%s: no plan found; skipped", path.name)
-            continue
-        completion, figures = found
-        if not certify(domain, task, completion):
-            log.warning("%s: the plan was not certified; skipped", path.name)
-            continue
-        yield record(domain, task, completion, "imitation", key, prompt_format, **figures, problem_file=str(path))
+    tasks = (domain.load_files(folder / "domain.pddl", path, task_id=path.stem) for path in files)
+    yield from imitation_records(
+        domain, tasks, prompt_format=prompt_format, seed=seed, allow_test=allow_test,
+        refusal=lambda task: f"{task.payload.problem_file} is a test instance (up to renaming the blocks)",
+        extra=lambda task: {"problem_file": task.payload.problem_file},
+        method=method, max_states=max_states, max_nodes=max_nodes,
+    )  # fmt: skip
 
 
 def _natural(path: Path) -> tuple[Any, ...]:

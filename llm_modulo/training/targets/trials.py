@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from llm_modulo.contract import check_domain
 from llm_modulo.errors import InputError
 from llm_modulo.types import Task
 
-from .. import canon
 from ..chat import training_domain
 
 log = logging.getLogger(__name__)
@@ -53,23 +53,19 @@ def trial_tasks(
             name = row["domain"]
             if name not in domains:
                 domains[name] = training_domain(name, prompt_format)
-                excluded[name] = frozenset() if allow_test else canon.excluded_keys(name)
+                needs = {"problem_key": "training data"} | ({} if allow_test else {"test_keys": "training data"})
+                check_domain(domains[name], needs)
+                excluded[name] = frozenset() if allow_test else domains[name].test_keys()
             domain = domains[name]
             task = _rebuild(domain, row, [*roots, *config_dirs.get(row["sweep"], [])])
             if task is None:
                 counts["unknown"] += 1
                 continue
-            key = _key(domain, task)
+            key = domain.problem_key(task)
             if key in excluded[name]:
                 counts["test"] += 1
                 continue
             yield domain, task, key, Result.model_validate_json(row["result_json"]), row
-
-
-def _key(domain: Any, task: Task) -> str:
-    if getattr(task.payload, "problem", None) is not None:
-        return canon.problem_key(task.payload.problem)
-    return canon.game24_key(task.payload.numbers)
 
 
 def _config_dirs(db: Any) -> dict[str, list[Path]]:
