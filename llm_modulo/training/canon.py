@@ -12,6 +12,7 @@ Game-of-24 ranks 901-1000.
 
 from __future__ import annotations
 
+from llm_modulo.contract import has
 from llm_modulo.domains.blocksworld.keys import (
     BLOCKSWORLD_TEST_FOLDERS,
     MYSTERY_PREDICATES,
@@ -28,12 +29,14 @@ from llm_modulo.errors import InputError
 
 
 def excluded_keys(domain: str) -> frozenset[str]:
-    """The excluded keys of a training domain: ``"blocksworld"`` (Mystery too) or ``"game24"``."""
-    if domain in ("blocksworld", "mystery_blocksworld", "random_mystery_blocksworld"):
-        return blocksworld_test_keys()
-    if domain == "game24":
-        return game24_test_keys()
-    raise InputError(f"no test-set exclusion for domain {domain!r}; known: blocksworld, game24")
+    """The keys of the registered domain ``domain``'s test instances (its ``test_keys`` capability):
+    Blocksworld's for the three Blocksworld vocabularies, Game of 24's for ``"game24"``."""
+    from llm_modulo.registry import get_domain
+
+    found = get_domain(domain, one_shot=False)
+    if not has(found, "test_keys"):
+        raise InputError(f"no test-set exclusion for domain {domain!r}: it lacks test_keys()")
+    return frozenset(found.test_keys())
 
 
 __all__ = [
