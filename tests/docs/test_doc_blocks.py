@@ -89,3 +89,15 @@ def test_block_runs(kind: str, code: str, tmp_path: Path) -> None:
             ["bash", "-c", command], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600
         )
         assert done.returncode == 0, f"{command}\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+
+
+@pytest.mark.slow
+def test_make_demo_solves_with_the_embedded_model() -> None:
+    """The README's first set-up command, ``make demo``, is ``llm-modulo demo`` after the install
+    (``make test``, the second, is the command that runs this suite)."""
+    assert "\t$(VENV)/bin/llm-modulo demo\n" in (REPO / "Makefile").read_text(encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "-c", "llm-modulo demo"], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.lower().count("verified") >= 2, done.stdout[-2000:]
