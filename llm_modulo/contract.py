@@ -108,6 +108,11 @@ CAPABILITIES: dict[str, Capability] = {
             "test-set exclusion and the record's problem_hash",
             None,
         ),
+        Capability(
+            "repair_target",
+            "repair-data: the completion that finishes a rejected answer from its back-prompt's prefill",
+            "the domain's runs give no repair data",
+        ),
         Capability("test_keys", "training data: the keys of every test instance, which it must never contain", None),
     )
 }

@@ -22,12 +22,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from llm_modulo.contract import has
 from llm_modulo.errors import InputError
 from llm_modulo.feedback import domain_critique
 from llm_modulo.protocols import Feedback
 from llm_modulo.types import FeedbackLevel, Task, certified
 
-from .targets import answer_end, certify, judge, trial_tasks
+from .targets import certify, judge, trial_tasks
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +50,9 @@ def repair_prompt(
 
 
 def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000) -> str | None:
-    """A shortest completion (action lines, then the end marker) of the answer opened by ``prefill``.
-
-    None when the prefill already reaches the goal (``modulo`` accepts it without a call), when
-    a step of it does not apply, or when breadth-first search finds no plan within ``max_states``.
-    """
-    from llm_modulo.verifiers.planning.shortest import shortest_plan
-
-    problem = task.payload.problem
-    state = problem.initial_state()
-    for name, args in domain.parse(task, prefill).answer or []:
-        step = (name, tuple(args))
-        if not problem.is_applicable(state, step):
-            return None
-        state = problem.apply(state, step)
-    if problem.goal_reached(state):
-        return None
-    found = shortest_plan(problem, max_states=max_states, start=state)
-    if found.plan is None:
-        return None
-    return str(domain.plan_text([(a.name, tuple(a.args)) for a in found.plan], task)) + answer_end(domain, task)
+    """A shortest completion (action lines, then the end marker) of the answer opened by ``prefill``:
+    the domain's ``repair_target`` (None when there is nothing to finish or no plan is found)."""
+    return domain.repair_target(task, prefill, max_states=max_states)  # type: ignore[no-any-return]
 
 
 def repair_records(
@@ -89,17 +73,16 @@ def repair_records(
 
     One record per distinct rejected answer (at most ``max_per_problem`` per problem): the prompt
     ``modulo`` sends after it at ``feedback`` level with ``reuse_prefix``, and a shortest
-    completion from its prefill (:func:`finish_plan`), certified. Only planning domains.
+    completion from its prefill (:func:`finish_plan`), certified. Only domains with ``repair_target``
+    (the planning domains).
     """
-    from llm_modulo.registry import is_planning
-
     level = FeedbackLevel(feedback)
     seen: dict[str, set[str]] = {}
     counts = {"not_planning": 0, "rejected": 0, "no_completion": 0, "uncertified": 0, "kept": 0}
     for domain, task, key, result, row in trial_tasks(store, prompt_format=prompt_format, allow_test=allow_test,
                                                       include_random=include_random, roots=roots, sweep=sweep,
                                                       keys=keys, counts=counts):  # fmt: skip
-        if not is_planning(getattr(domain, "inner", domain)):
+        if not has(domain, "repair_target"):
             counts["not_planning"] += 1
             continue
         kept = seen.setdefault(key, set())

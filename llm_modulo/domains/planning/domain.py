@@ -5,8 +5,8 @@ the prompts and critiques natural language; without one, prompts and plans are P
 
 Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks the
 baseline strategies look for: ``normalize`` (self-consistency's vote key), ``judge_prompt`` and
-``judge_constraint`` (self-critique's judge), ``rejected_continuation`` (modulo) and
-``imitation_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
+``judge_constraint`` (self-critique's judge), ``rejected_continuation`` (modulo),
+``imitation_target`` and ``repair_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
 words), :mod:`.prompts` (prompts and the judge), :mod:`.grammar` (answer grammar and search
 guide), :mod:`.critiques` (violations in words, valid prefix, rejected continuation),
 :mod:`.training` (imitation plans); this module re-exports the public names of the first four.
@@ -195,6 +195,13 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         from llm_modulo.domains.planning.training import imitation_target
 
         return imitation_target(self, task, **options)
+
+    def repair_target(self, task: Task, prefill: str, max_states: int = 20_000) -> str | None:
+        """A shortest completion of the answer opened by ``prefill`` (a back-prompt's), with the end
+        marker; None when there is nothing to finish or no plan within ``max_states`` states."""
+        from llm_modulo.domains.planning.training import finish_plan
+
+        return finish_plan(self, task, prefill, max_states)
 
 
 __all__ = [

@@ -151,4 +151,27 @@ def imitation_target(domain: Any, task: Task, **options: Any) -> tuple[str, dict
     return completion, {"plan_len": len(steps), "method": how, "optimal": how == "bfs"}
 
 
-__all__ = ["PLAN_METHODS", "Step", "astar_plan", "find_plan", "imitation_target", "shorten"]
+def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000) -> str | None:
+    """A shortest completion (action lines, then the end marker) of the answer opened by ``prefill``.
+
+    None when the prefill already reaches the goal (``modulo`` accepts it without a call), when
+    a step of it does not apply, or when breadth-first search finds no plan within ``max_states``.
+    """
+    from llm_modulo.verifiers.planning.shortest import shortest_plan
+
+    problem = task.payload.problem
+    state = problem.initial_state()
+    for name, args in domain.parse(task, prefill).answer or []:
+        step = (name, tuple(args))
+        if not problem.is_applicable(state, step):
+            return None
+        state = problem.apply(state, step)
+    if problem.goal_reached(state):
+        return None
+    found = shortest_plan(problem, max_states=max_states, start=state)
+    if found.plan is None:
+        return None
+    return str(domain.plan_text([(a.name, tuple(a.args)) for a in found.plan], task)) + PLAN_END
+
+
+__all__ = ["PLAN_METHODS", "Step", "astar_plan", "find_plan", "finish_plan", "imitation_target", "shorten"]
