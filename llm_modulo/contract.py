@@ -109,6 +109,11 @@ CAPABILITIES: dict[str, Capability] = {
             None,
         ),
         Capability(
+            "shortened_target",
+            "expert-data --select shortened: a certified answer's steps without those it does not need",
+            None,
+        ),
+        Capability(
             "repair_target",
             "repair-data: the completion that finishes a rejected answer from its back-prompt's prefill",
             "the domain's runs give no repair data",

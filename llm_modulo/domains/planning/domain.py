@@ -6,7 +6,7 @@ the prompts and critiques natural language; without one, prompts and plans are P
 Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks the
 baseline strategies look for: ``normalize`` (self-consistency's vote key), ``judge_prompt`` and
 ``judge_constraint`` (self-critique's judge), ``rejected_continuation`` (modulo),
-``imitation_target`` and ``repair_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
+``imitation_target``, ``shortened_target`` and ``repair_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
 words), :mod:`.prompts` (prompts and the judge), :mod:`.grammar` (answer grammar and search
 guide), :mod:`.critiques` (violations in words, valid prefix, rejected continuation),
 :mod:`.training` (imitation plans); this module re-exports the public names of the first four.
@@ -195,6 +195,13 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         from llm_modulo.domains.planning.training import imitation_target
 
         return imitation_target(self, task, **options)
+
+    def shortened_target(self, task: Task, steps: Sequence[Any]) -> tuple[list[Any], str]:
+        """(steps, completion): the plan ``steps`` without the steps it does not need (greedy removal
+        under the simulator), and their completion with the end marker; training re-certifies it."""
+        from llm_modulo.domains.planning.training import shortened_target
+
+        return shortened_target(self, task, steps)
 
     def repair_target(self, task: Task, prefill: str, max_states: int = 20_000) -> str | None:
         """A shortest completion of the answer opened by ``prefill`` (a back-prompt's), with the end

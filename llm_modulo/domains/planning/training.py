@@ -151,6 +151,13 @@ def imitation_target(domain: Any, task: Task, **options: Any) -> tuple[str, dict
     return completion, {"plan_len": len(steps), "method": how, "optimal": how == "bfs"}
 
 
+def shortened_target(domain: Any, task: Task, steps: Sequence[Step]) -> tuple[list[Step], str]:
+    """(steps, completion): ``steps`` without the ones the plan does not need (:func:`shorten`), and
+    their completion in the domain's answer format with the end marker."""
+    short = shorten(task.payload.problem, steps)
+    return short, domain.plan_text(short, task) + PLAN_END
+
+
 def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000) -> str | None:
     """A shortest completion (action lines, then the end marker) of the answer opened by ``prefill``.
 
@@ -174,4 +181,13 @@ def finish_plan(domain: Any, task: Task, prefill: str, max_states: int = 20_000)
     return str(domain.plan_text([(a.name, tuple(a.args)) for a in found.plan], task)) + PLAN_END
 
 
-__all__ = ["PLAN_METHODS", "Step", "astar_plan", "find_plan", "finish_plan", "imitation_target", "shorten"]
+__all__ = [
+    "PLAN_METHODS",
+    "Step",
+    "astar_plan",
+    "find_plan",
+    "finish_plan",
+    "imitation_target",
+    "shorten",
+    "shortened_target",
+]

@@ -18,14 +18,14 @@ prompt), ``completion`` (the text the model must write after the prefill, ending
 marker), ``source`` ("imitation" | "expert"), ``domain``, ``problem_hash`` (:mod:`..canon`),
 ``task_id``, ``prompt_format`` and figures such as ``plan_len``.
 
-The targets themselves come from the domains (their ``imitation_target`` capability, in
-:mod:`llm_modulo.domains.planning.training` and :mod:`llm_modulo.domains.game24.training`).
-One module per idea: :mod:`.records` (a record, certification, the answer's end marker, JSONL
-files), :mod:`.plans` (planning problem files to records; plan search and shortening are
-re-exported), :mod:`.game24` (Game-of-24 puzzles to records), :mod:`.imitation` (any domain's
-tasks to imitation records, through its capabilities), :mod:`.trials`
-(a sweep store's trials read back as tasks), :mod:`.expert` (expert records); every name is
-importable from here.
+The targets themselves come from the domains (their ``imitation_target``, ``shortened_target``
+and ``repair_target`` capabilities, in :mod:`llm_modulo.domains.planning.training` and
+:mod:`llm_modulo.domains.game24.training`). One module per idea: :mod:`.records` (a record,
+certification, JSONL files), :mod:`.plans` (planning problem files to records; plan search and
+shortening are re-exported), :mod:`.game24` (Game-of-24 puzzles to records), :mod:`.imitation`
+(any domain's tasks to imitation records, through its capabilities), :mod:`.trials` (a sweep
+store's trials read back as tasks), :mod:`.expert` (expert records); every name is importable
+from here.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from .game24 import game24_solution, imitation_game24
 from .imitation import NEEDS as IMITATION_NEEDS
 from .imitation import imitation_records, search_proposer
 from .plans import PLAN_METHODS, Step, astar_plan, blocksworld_plan, imitation_blocksworld, shorten
-from .records import answer_end, certify, read_jsonl, record, write_jsonl
+from .records import certify, read_jsonl, record, write_jsonl
 from .trials import trial_tasks
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "PLAN_METHODS",
     "ExpertSelect",
     "Step",
-    "answer_end",
     "astar_plan",
     "blocksworld_plan",
     "certify",

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from llm_modulo.contract import has
 from llm_modulo.errors import InputError
 from llm_modulo.types import Task
 
-from .plans import Step, shorten
-from .records import answer_end, certify, record
+from .plans import Step
+from .records import certify, record
 from .trials import trial_tasks
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ def expert_records(
 
     ``select`` (:data:`EXPERT_SELECT`): ``"all"`` keeps every distinct certified answer;
     ``"shortest"`` only a problem's answers of the fewest steps; ``"shortened"`` (planning) first
-    removes from each plan the steps it does not need (:func:`shorten`, greedy action elimination
-    under the validator), re-certifies it, then keeps the shortest.
+    removes from each plan the steps it does not need (the domain's ``shortened_target``: greedy
+    action elimination under the simulator), re-certifies it, then keeps the shortest.
     """
     if select not in EXPERT_SELECT:
         raise InputError(f"unknown expert selection {select!r}; known: {', '.join(EXPERT_SELECT)}")
@@ -67,11 +68,10 @@ def expert_records(
                                          with_task=True):  # fmt: skip
         steps = _answer_steps(domain, task, rec["completion"])
         if select == "shortened":
-            if steps is None:
+            if steps is None or not has(domain, "shortened_target"):
                 raise InputError(f"{domain.name}: answers have no plan steps to shorten; use select 'shortest'")
-            short = shorten(task.payload.problem, steps)
+            short, completion = domain.shortened_target(task, steps)
             if len(short) < len(steps):
-                completion = domain.plan_text(short, task) + answer_end(domain, task)
                 if certify(domain, task, completion):  # the critics' verdict, not shorten's simulation
                     counts["shortened"] += 1
                     counts["steps_removed"] += len(steps) - len(short)

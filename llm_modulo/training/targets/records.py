@@ -18,12 +18,6 @@ def certify(domain: Any, task: Task, completion: str, prefill: str | None = None
     return certified(judge(domain, task, opening + completion)[1])
 
 
-def answer_end(domain: Any, task: Task) -> str:
-    """The end marker of ``domain``'s answers to ``task``: its answer grammar's ``end`` (read from
-    the domain, so training needs no domain's constants)."""
-    return str(domain.constraint(task).end)
-
-
 def record(
     domain: Any, task: Task, completion: str, source: str, key: str, prompt_format: str, **extra: Any
 ) -> dict[str, Any]:
@@ -66,4 +60,4 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-__all__ = ["answer_end", "certify", "read_jsonl", "record", "write_jsonl"]
+__all__ = ["certify", "read_jsonl", "record", "write_jsonl"]
