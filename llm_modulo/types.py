@@ -129,13 +129,18 @@ class Verdict(BaseModel):
 
 
 class Budget(BaseModel):
-    """Whichever limit runs out first ends the run. ``None`` means unlimited."""
+    """Whichever limit runs out first ends the run. ``None`` means unlimited.
 
-    rounds: int | None = 10
-    samples: int | None = 64
-    tokens: int | None = None
-    seconds: float | None = None
-    nodes: int | None = None  # search expansions (one batched scoring call each)
+    Every limit given is at least one (seconds: above zero, finite); an unknown field is an error,
+    so a typo (``round=3``) never leaves a run unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int | None = Field(default=10, ge=1)
+    samples: int | None = Field(default=64, ge=1)
+    tokens: int | None = Field(default=None, ge=1)
+    seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    nodes: int | None = Field(default=None, ge=1)  # search expansions (one batched scoring call each)
 
 
 class Usage(BaseModel):

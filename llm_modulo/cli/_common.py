@@ -10,6 +10,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
@@ -95,6 +96,8 @@ def parse_budget(spec: str | None, **overrides: Any) -> Budget:
         for part in spec.split(","):
             key, sep, value = part.partition("=")
             key = key.strip()
+            if key in values:
+                raise InputError(f"bad --budget: {key} is given twice")
             if not sep or key not in Budget.model_fields:
                 raise InputError(f"bad --budget item {part!r}; use e.g. rounds=10,samples=64,tokens=20000,seconds=60")
             try:
@@ -103,10 +106,12 @@ def parse_budget(spec: str | None, **overrides: Any) -> Budget:
                 )
             except ValueError:
                 raise InputError(f"bad --budget value {part!r}: not a number") from None
-            if values[key] is not None and values[key] < 0:
-                raise InputError(f"bad --budget value {part!r}: negative")
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Budget(**values)
+    try:
+        return Budget(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"bad budget {first['loc'][0]}={first.get('input')!r}: {first['msg']}") from None
 
 
 def setup_logging(verbose: bool) -> None:

@@ -190,11 +190,11 @@ def solve(
     ] = _CONSTRAINED,
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="samples per LLM call")] = _DEFAULTS["n"],
     budget: Annotated[str | None, typer.Option(help="e.g. rounds=10,samples=64,tokens=20000,seconds=60")] = None,
-    rounds: Annotated[int | None, typer.Option(min=0, help="budget: rounds (LLM calls)")] = None,
-    samples: Annotated[int | None, typer.Option(min=0, help="budget: completions")] = None,
-    tokens: Annotated[int | None, typer.Option(min=0, help="budget: generated tokens")] = None,
+    rounds: Annotated[int | None, typer.Option(min=1, help="budget: rounds (LLM calls)")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, help="budget: completions")] = None,
+    tokens: Annotated[int | None, typer.Option(min=1, help="budget: generated tokens")] = None,
     seconds: Annotated[float | None, typer.Option(min=0, help="budget: wall-clock seconds")] = None,
-    nodes: Annotated[int | None, typer.Option(min=0, help="budget: search expansions (search)")] = None,
+    nodes: Annotated[int | None, typer.Option(min=1, help="budget: search expansions (search)")] = None,
     heuristic: Annotated[str, typer.Option(help="search: relaxed-plan | goal-count | none (model alone)")] = _SEARCH[
         "heuristic"
     ],

@@ -274,7 +274,10 @@ def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbo
         (["solve", *SUSSMAN_ARGS, "--no-constrained"], "No such option: --no-constrained"),
         (["solve", *SUSSMAN_ARGS, "-n", "0"], "'--n'"),
         (["solve", *SUSSMAN_ARGS, "--rounds", "-1"], "'--rounds'"),
-        (["solve", *SUSSMAN_ARGS, "--budget", "rounds=-1"], "bad --budget value 'rounds=-1'"),
+        (
+            ["solve", *SUSSMAN_ARGS, "--budget", "rounds=-1"],
+            "bad budget rounds=-1: Input should be greater than or equal to 1",
+        ),
         (["solve", *SUSSMAN_ARGS, "--budget", "turns=3"], "bad --budget item 'turns=3'"),
         (["solve", *SUSSMAN_ARGS, "--heuristic", "goal-count"], "--heuristic is a search option, not one of modulo"),
         (["solve", "--domain-name", "nope", "--instance", "1", "--model", "random"], "unknown domain 'nope'"),
@@ -311,10 +314,23 @@ def test_the_improve_choices_are_the_configs():
         assert [c.value for c in enum] == list(get_args(literal)), field
 
 
-def test_a_budget_of_no_rounds_prints_without_a_sample():
-    result = runner.invoke(app, ["solve", *SUSSMAN_ARGS, "--rounds", "0"])
-    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert "NOT VERIFIED" in result.output
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--rounds", "0"], "--rounds"),
+        (["--nodes", "0"], "--nodes"),
+        (["--seconds", "-5"], "--seconds"),
+        (["--budget", "samples=-1"], "samples"),
+        (["--budget", "seconds=nan"], "seconds"),
+        (["--budget", "seconds=0"], "seconds"),
+        (["--budget", "rounds=1,rounds=2"], "given twice"),
+        (["--budget", "round=3"], "bad --budget item"),
+    ],
+)
+def test_a_budget_out_of_range_is_one_line(args, words):
+    result = runner.invoke(app, ["solve", *SUSSMAN_ARGS, *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert words in _one_line_error(result)
 
 
 def test_the_search_options_reach_search():

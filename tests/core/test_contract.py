@@ -217,3 +217,23 @@ def test_verdicts_stored_before_progress_was_typed_still_read():
 def test_line_constraint_is_reexported_for_user_grammars():
     grammar = LineConstraint(lines=("1", "2"), end=END, max_lines=2)
     assert grammar.choices(()) == (["1", "2"], True)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"round": 3},
+        {"rounds": 0},
+        {"samples": -1},
+        {"tokens": 0},
+        {"nodes": 0},
+        {"seconds": 0},
+        {"seconds": float("nan")},
+    ],
+)
+def test_a_budget_rejects_typos_and_limits_out_of_range(fields):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Budget(**fields)
+    assert Budget(rounds=None, samples=None).samples is None  # None: unlimited

@@ -161,6 +161,8 @@ def test_count_takes_the_first_instances_in_natural_order(planbench, tmp_path):
         ({"models": []}, "models", "at least 1"),
         ({"budgets": [{"samples": 16, "nodez": 3}]}, "budgets[0].nodez", "unknown field"),
         ({"budgets": [{"samples": "many"}]}, "budgets[0].samples", "valid integer"),
+        ({"budgets": [{"samples": -4}]}, "budgets[0].samples", "greater than or equal to 1"),
+        ({"budgets": [{"seconds": 0}]}, "budgets[0].seconds", "greater than 0"),
         ({"feedback": ["first", "loud"]}, "feedback[1]", "'none', 'binary', 'first' or 'all'"),
         ({"style": "haiku"}, "style", "'nl' or 'pddl'"),
         ({"name": "has space"}, "name", "letters, digits"),
