@@ -65,7 +65,10 @@ def load_sweep(path: str | Path) -> Sweep:
     source = str(path)
     if not path.is_file():
         raise InputError(f"config not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     fmt = "yaml" if path.suffix.lower() in (".yaml", ".yml") else "toml"
     data = _parse(text, fmt, source)
     try:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from llm_modulo.errors import InputError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
   key TEXT PRIMARY KEY,
@@ -61,6 +63,12 @@ class TrialStore:
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
+        try:
+            self._open(readonly)
+        except (sqlite3.DatabaseError, OSError) as exc:  # not a SQLite file, or a path that cannot be opened
+            raise InputError(f"store {self.path}: {exc}") from None
+
+    def _open(self, readonly: bool) -> None:
         if readonly:
             self._conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000

@@ -98,7 +98,10 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
     if not spec.startswith(SPEC_PREFIX):
         raise InputError(f"model spec {spec!r} does not start with {SPEC_PREFIX!r}")
     url = spec[len(SPEC_PREFIX) :]
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"model spec {spec!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InputError(f"model spec {spec!r}: expected {SPEC_PREFIX}http(s)://host[:port][/v1]/<model>")
     if parts.query or parts.fragment:
@@ -154,7 +157,10 @@ class OpenAIModel:
             raise InputError(f"max_retries must be at least 1, got {max_retries}")
         if timeout <= 0 or backoff < 0 or max_concurrency < 1:
             raise InputError("timeout must be positive, backoff non-negative and max_concurrency at least 1")
-        parts = urlsplit(base_url)
+        try:
+            parts = urlsplit(base_url)
+        except ValueError as exc:
+            raise InputError(f"base URL {base_url!r}: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(f"base URL {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/") if parts.path.strip("/") else f"{parts.scheme}://{parts.netloc}/v1"

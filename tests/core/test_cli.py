@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -389,3 +390,21 @@ def test_the_module_runs_as_a_command(tmp_path):
     )
     assert done.returncode == 2 and done.stderr.startswith("error:") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_bad_files_and_urls_are_one_line(tmp_path):
+    not_text = tmp_path / "sweep.toml"
+    not_text.write_bytes(b"\xff\xfe\x00 not utf-8")
+    not_sqlite = tmp_path / "store.sqlite"
+    not_sqlite.write_text("not a database")
+    sweep = str(Path(__file__).resolve().parents[2] / "examples" / "tiny_sweep.toml")
+    cases = [
+        (["solve", *SUSSMAN_ARGS[:-1], "openai:http://[::1/v1/x"], "Invalid IPv6 URL"),
+        (["bench", str(not_text)], "not a UTF-8 text file"),
+        (["bench", sweep, "--store", str(not_sqlite)], "file is not a database"),
+        (["bench", sweep, "--store", str(not_sqlite / "inside" / "x.sqlite")], "store"),
+    ]
+    for args, words in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert words in _one_line_error(result), args
