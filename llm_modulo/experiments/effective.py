@@ -7,9 +7,9 @@ is a trial's config without the settings its strategy ignores; :func:`unique_tri
 first trial (in run order) of each effective config and drops the rest. A kept trial is not
 changed, key included, so a store made before resumes.
 
-What each strategy ignores is read off its ``run`` in ``llm_modulo/strategies/`` (:data:`IGNORED`);
-once each strategy declares its options in a model (``llm_modulo.strategies.options``), the
-options-level part of this table can be read from those models instead.
+What each strategy ignores (:data:`IGNORED`) comes from its options model
+(``llm_modulo.strategies.options``): the modulo options it does not take, plus the few settings
+its model has but its ``run`` never reads.
 """
 
 from __future__ import annotations
@@ -20,17 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_modulo.experiments.trials import TrialSpec, trial_key
+from llm_modulo.strategies.options import OPTIONS, ModuloOptions
 
-# Grid settings (``budget``, ``feedback``) and strategy options each strategy never reads. A
-# strategy not named here (``modulo``, a plugin's) reads them all.
-_PROMPT_LOOP = frozenset({"feedback", "history", "reuse_prefix", "exclude_rejected"})  # modulo's loop alone
+# modulo reads every setting; another strategy never reads a modulo option its own options model
+# lacks (best-of-n's feedback level, say), nor these, which its model has but its run does not use
+_UNREAD: dict[str, frozenset[str]] = {
+    "direct": frozenset({"budget", "n"}),  # one call of one sample, whatever the budget
+    "self-critique": frozenset({"n"}),  # its critique is its own judgement, drawn one sample at a time
+    "search": frozenset({"constrained"}),  # always executable: the simulator offers the steps
+}
 IGNORED: dict[str, frozenset[str]] = {
-    "direct": _PROMPT_LOOP | {"budget", "n"},  # one call of one sample, whatever the budget
-    "best-of-n": _PROMPT_LOOP,
-    "self-consistency": _PROMPT_LOOP,
-    # its critique is the model's own judgement (with ``history``), drawn one sample at a time
-    "self-critique": (_PROMPT_LOOP - {"history"}) | {"n"},
-    "search": _PROMPT_LOOP | {"constrained"},  # always executable: the simulator offers the steps
+    name: frozenset(ModuloOptions.model_fields) - frozenset(cls.model_fields) | _UNREAD.get(name, frozenset())
+    for name, cls in OPTIONS.items()
+    if cls is not ModuloOptions
 }
 
 # modulo options that, when set to this value, switch off what reads other settings
