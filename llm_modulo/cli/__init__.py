@@ -1,7 +1,7 @@
 """The ``llm-modulo`` command.
 
     solve         solve one task: the model proposes, the domain's critics certify       (solve.py)
-    validate      check a plan file against PDDL domain and problem files                (solve.py)
+    validate      check a plan file against PDDL domain and problem files                (validate.py)
     domains       list the registered domains and their named instance sets              (solve.py)
     demo          the embedded model on the Sussman anomaly and PlanBench instances      (solve.py)
     bench         run a sweep config into a trial store, resumably                       (bench.py)
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import typer
 
-from llm_modulo.cli import bench, solve, training
+from llm_modulo.cli import bench, solve, training, validate
 from llm_modulo.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_NO_SOLUTION,
@@ -45,7 +45,7 @@ app = typer.Typer(
 
 for _name, _command in (
     ("solve", solve.solve),
-    ("validate", solve.validate),
+    ("validate", validate.validate),
     ("domains", solve.domains),
     ("demo", solve.demo),
     ("bench", bench.bench),
