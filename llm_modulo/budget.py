@@ -1,9 +1,17 @@
-"""Spending a :class:`~llm_modulo.types.Budget`: whichever limit runs out first ends the run."""
+"""Spending a :class:`~llm_modulo.types.Budget`: whichever limit runs out first ends the run.
+
+A run with ``Budget(seconds=...)`` also sets a deadline (:func:`run_deadline`) that model calls
+read (:func:`budget_deadline`): an HTTP request or a local decode still waiting when it passes
+raises :class:`~llm_modulo.errors.BudgetSecondsExceeded`, so a run stops within about its seconds
+even inside a slow model call.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from llm_modulo.types import Budget, Usage
@@ -16,6 +24,7 @@ class BudgetTracker:
         self.budget = budget
         self.usage = Usage()
         self._start = time.perf_counter()
+        self.out_of_time = False  # a model call was stopped by the budget's deadline
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._start
@@ -35,7 +44,8 @@ class BudgetTracker:
     def exhausted(self) -> bool:
         b, u = self.budget, self.usage
         return (
-            (b.rounds is not None and u.rounds >= b.rounds)
+            self.out_of_time
+            or (b.rounds is not None and u.rounds >= b.rounds)
             or (b.samples is not None and u.samples >= b.samples)
             or (b.tokens is not None and u.generated_tokens >= b.tokens)
             or (b.seconds is not None and self.elapsed() >= b.seconds)
@@ -59,3 +69,29 @@ class BudgetTracker:
     def finish(self) -> Usage:
         self.usage.seconds = self.elapsed()
         return self.usage
+
+
+# The time.monotonic() at which the current run's seconds run out; per thread (a context variable),
+# so trials running side by side in threads each have their own.
+_DEADLINE: ContextVar[float | None] = ContextVar("llm_modulo_deadline", default=None)
+
+
+def budget_deadline() -> float | None:
+    """When (``time.monotonic()``) the current run's ``Budget(seconds=...)`` ends; None without one."""
+    return _DEADLINE.get()
+
+
+@contextmanager
+def run_deadline(seconds: float | None) -> Iterator[None]:
+    """Model calls inside the block stop ``seconds`` from now (or at an enclosing block's deadline,
+    whichever comes first). ``None``: no deadline of its own."""
+    if seconds is None:
+        yield
+        return
+    end = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(end if outer is None else min(end, outer))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)

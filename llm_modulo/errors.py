@@ -44,6 +44,15 @@ class DecodeInterrupted(ModelError):
     """A decode was stopped before its end (a sweep stopping with trials in flight)."""
 
 
+class DeadlineExceeded(ModelError):
+    """A model call ran past its deadline: an HTTP request's own total deadline (retries included)."""
+
+
+class BudgetSecondsExceeded(DeadlineExceeded):
+    """The run's ``Budget(seconds=...)`` ran out during a model call; a strategy catches it and ends
+    the run with what it has (status ``exhausted``)."""
+
+
 class ModelLoadError(ModelError):
     """The model could not be found or loaded."""
 

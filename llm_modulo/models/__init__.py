@@ -16,6 +16,7 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
     - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
     - ``"random"``: the uniform-random proposer (the control);
     - ``"openai:<base-url>/<model>"``: an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, OpenAI);
+      ``?deadline=S&timeout=S`` after it sets the seconds per request and per network phase;
     - ``"scripted:<path.json>"``: replays completions from a JSON file, a list of strings or
       ``{"completions": [...], "cycle": true}`` (the test double; see :func:`read_script`);
     - a path to a local model folder (transformers format);
@@ -36,10 +37,9 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         completions, cycle = read_script(spec.removeprefix("scripted:"))
         return ScriptedModel(completions, cycle=cycle)
     if spec.startswith("openai:"):
-        from llm_modulo.models.openai_http import OpenAIModel, parse_model_spec
+        from llm_modulo.models.openai_http import OpenAIModel
 
-        base_url, model = parse_model_spec(spec)
-        return OpenAIModel(base_url=base_url, model=model)
+        return OpenAIModel.from_spec(spec)
     from llm_modulo.models.adapters import merged_folder, resolve_adapter
 
     adapter = resolve_adapter(spec)

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from llm_modulo.errors import DecodeInterrupted
+from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted
 from llm_modulo.models import _shared_prefix
 from llm_modulo.models._prompt_cache import PromptCacheMixin
 from llm_modulo.models._sampling import sample_next
@@ -31,8 +31,9 @@ class DecodingMixin(PromptCacheMixin):
     _shareable: bool
     _interrupt: threading.Event
 
-    def _decode(self, jobs: list[Job]) -> None:
-        """Decode every row of ``jobs`` in one batch."""
+    def _decode(self, jobs: list[Job], deadline: float | None = None) -> None:
+        """Decode every row of ``jobs`` in one batch; past ``deadline`` (``time.monotonic()``, the
+        run's seconds) raise :class:`~llm_modulo.errors.BudgetSecondsExceeded` before the next token."""
         import torch
 
         model, kw = self._model, self._cache_kwarg
@@ -77,6 +78,8 @@ class DecodingMixin(PromptCacheMixin):
         while True:
             if self._interrupt.is_set():
                 raise DecodeInterrupted("decode interrupted: the sweep is stopping")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise BudgetSecondsExceeded("the run's seconds ran out while decoding")
             chosen = self._choose(active, logits)
             keep = []
             for b, ((job, row), tok) in enumerate(zip(active, chosen, strict=False)):

@@ -1,19 +1,25 @@
-"""The OpenAI HTTP API on the wire: reading a response's choices and token counts, and the text of
-a server's error, for :class:`~llm_modulo.models.openai_http.OpenAIModel`."""
+"""The OpenAI HTTP API on the wire: reading a response's choices and token counts, the text of a
+server's error, a body read against a deadline, and the CLI's model spec, for
+:class:`~llm_modulo.models.openai_http.OpenAIModel`."""
 
 from __future__ import annotations
 
 import json
 import math
+import socket
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
-from llm_modulo.errors import ServerResponseError
+from llm_modulo.errors import InputError, ServerResponseError
 from llm_modulo.protocols import Completion
 
 if TYPE_CHECKING:
     import httpx
 
+SPEC_PREFIX = "openai:"
+SPEC_OPTIONS = ("deadline", "timeout")  # what a spec's query string may set: seconds, above zero
 MESSAGE_CHARS = 300
 # Token-count provenance, from most to least exact.
 TOKEN_COUNT_KINDS = ("usage", "usage-split", "estimated")
@@ -35,6 +41,35 @@ class RetryableError(Exception):
     ) -> None:
         super().__init__(cause)
         self.cause, self.answered, self.status, self.retry_after = cause, answered, status, retry_after
+
+
+class PastDeadline(Exception):
+    """A request's deadline passed before its answer was complete (turned into a ModelError by the caller)."""
+
+
+def read_within(response: httpx.Response, deadline: float) -> httpx.Response:
+    """A buffered copy of streamed ``response``, read chunk by chunk with ``deadline``
+    (``time.monotonic()``) checked between chunks: a server trickling bytes keeps every single read
+    short, so a per-read timeout alone would never fire. Raises :class:`PastDeadline`."""
+    import httpx
+
+    chunks = []
+    for chunk in response.iter_bytes():
+        if time.monotonic() >= deadline:
+            raise PastDeadline
+        chunks.append(chunk)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
+
+
+def shut(streamed: Any) -> None:
+    """Shut the socket under a streamed response, so a read blocked on it returns at once."""
+    try:
+        sock = streamed.extensions["network_stream"].get_extra_info("socket")
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (KeyError, AttributeError, OSError):  # no socket (yet), or already closed
+        pass
 
 
 def parse_choices(data: Any, chat: bool, stop: tuple[str, ...], url: str) -> Choices:
@@ -74,6 +109,69 @@ def parse_choices(data: Any, chat: bool, stop: tuple[str, ...], url: str) -> Cho
         ],
         token_counts=kind,
     )
+
+
+def parse_model_spec(spec: str) -> tuple[str, str]:
+    """Split a CLI spec ``openai:<base-url>/<model>`` into ``(base_url, model)``.
+
+    The base URL ends at the first path segment that is exactly ``v1``; everything after it is the
+    model name, which may itself contain slashes (``.../v1//abs/path`` names the model ``/abs/path``,
+    as ``transformers serve`` wants for a local folder). Without a ``v1`` segment the last path segment is
+    the model and the rest is the base URL. Examples::
+
+        openai:http://127.0.0.1:8000/v1/HuggingFaceTB/SmolLM2-135M-Instruct
+            -> ("http://127.0.0.1:8000/v1", "HuggingFaceTB/SmolLM2-135M-Instruct")
+        openai:http://localhost:11434/llama3.2:1b
+            -> ("http://localhost:11434", "llama3.2:1b")   # OpenAIModel appends /v1 to a bare host
+
+    A query string sets options (:func:`spec_options`), not part of the model name.
+    Raises :class:`InputError` for anything else.
+    """
+    if not spec.startswith(SPEC_PREFIX):
+        raise InputError(f"model spec {spec!r} does not start with {SPEC_PREFIX!r}")
+    url = spec[len(SPEC_PREFIX) :]
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"model spec {spec!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"model spec {spec!r}: expected {SPEC_PREFIX}http(s)://host[:port][/v1]/<model>")
+    if parts.fragment:
+        raise InputError(f"model spec {spec!r}: a fragment is not allowed")
+    spec_options(spec)  # a query string holds only known options (read by OpenAIModel.from_spec)
+    segments = parts.path.split("/")
+    if "v1" in segments:
+        cut = segments.index("v1") + 1
+        base_segments, model = segments[:cut], "/".join(segments[cut:]).rstrip("/")
+    else:
+        segments = [s for s in segments if s]
+        base_segments, model = segments[:-1], "/".join(segments[-1:])
+    if not model:
+        raise InputError(f"model spec {spec!r} names no model after the base URL")
+    base_url = f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in base_segments if s)
+    return base_url, model
+
+
+def spec_options(spec: str) -> dict[str, float]:
+    """The options in a spec's query string: ``openai:http://host:8000/v1/<model>?deadline=60&timeout=20``
+    (seconds; see :class:`~llm_modulo.models.openai_http.OpenAIModel`). Anything else is an InputError."""
+    query = urlsplit(spec[len(SPEC_PREFIX) :]).query
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
+    except ValueError:
+        raise InputError(f"model spec {spec!r}: malformed query string {query!r}") from None
+    options: dict[str, float] = {}
+    for key, value in pairs:
+        if key not in SPEC_OPTIONS:
+            raise InputError(f"model spec {spec!r}: unknown option {key!r}; known: {', '.join(SPEC_OPTIONS)}")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = math.nan
+        if not 0 < seconds < math.inf:
+            raise InputError(f"model spec {spec!r}: {key} must be a number of seconds above zero, got {value!r}")
+        options[key] = seconds
+    return options
 
 
 def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
@@ -128,4 +226,15 @@ def as_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-__all__ = ["TOKEN_COUNT_KINDS", "Choices", "RetryableError", "parse_choices"]
+__all__ = [
+    "SPEC_PREFIX",
+    "TOKEN_COUNT_KINDS",
+    "Choices",
+    "PastDeadline",
+    "RetryableError",
+    "parse_choices",
+    "parse_model_spec",
+    "read_within",
+    "shut",
+    "spec_options",
+]

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import InputError, ModelLoadError
 from llm_modulo.models import _shared_prefix, smollm2
 from llm_modulo.models._decoding import DecodingMixin, Job
@@ -196,7 +197,8 @@ class LocalModel(DecodingMixin):
         so a prefill without a final newline gets one, and the text then starts with that
         ``"\\n"`` so that ``prefill + text`` is always the whole answer.
         """
-        result = self.sample_many([SampleRequest(prompt, n, params, constraint)])[0]
+        # one caller's own call: the run's seconds (if any) may stop it between tokens
+        result = self.sample_many([SampleRequest(prompt, n, params, constraint)], deadline=budget_deadline())[0]
         if isinstance(result, Exception):
             raise result
         return result
@@ -209,7 +211,7 @@ class LocalModel(DecodingMixin):
             if self._decoding:
                 self._interrupt.set()
 
-    def sample_many(self, requests: Sequence[SampleRequest]) -> list[Batch | Exception]:
+    def sample_many(self, requests: Sequence[SampleRequest], deadline: float | None = None) -> list[Batch | Exception]:
         """Several ``sample`` calls decoded together: what each would return, in order.
 
         Each prompt is prefilled once at batch size 1; then every row of every request is decoded
@@ -218,7 +220,8 @@ class LocalModel(DecodingMixin):
         its own request's parameters, generator, grammar and stop strings. A request ``sample``
         would reject gets its :class:`~llm_modulo.errors.InputError` in its place. A request's
         result equals its own ``sample`` call up to float rounding (batched matmuls round
-        differently).
+        differently). Past ``deadline`` (``time.monotonic()``) the whole call raises
+        :class:`~llm_modulo.errors.BudgetSecondsExceeded`.
         """
         started = time.perf_counter()
         results: list[Batch | Exception | None] = [None] * len(requests)
@@ -241,7 +244,7 @@ class LocalModel(DecodingMixin):
                 self._interrupt.clear()
             try:
                 with torch.inference_mode():
-                    self._decode(jobs)
+                    self._decode(jobs, deadline)
             finally:
                 with self._interrupt_lock:
                     self._decoding = False

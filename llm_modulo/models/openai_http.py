@@ -28,9 +28,15 @@ Behaviour worth knowing:
 - **Retries.** Connection errors, timeouts, 429 and 5xx answers are retried, ``max_retries``
   attempts in all, with exponential backoff (``backoff``, ``2 * backoff``, ... seconds; a 429's
   ``Retry-After`` is honoured up to 60 s). Other 4xx answers are not retried. ``timeout`` bounds each
-  network phase of one attempt (connect, each read, write), not a whole request. Out of attempts,
-  a server that never answered raises :class:`ServerUnreachableError`; one that kept answering with
-  an error raises :class:`ServerResponseError`.
+  network phase of one attempt (connect, each read, write). Out of attempts, a server that never
+  answered raises :class:`ServerUnreachableError`; one that kept answering with an error raises
+  :class:`ServerResponseError`.
+- **Deadlines.** ``deadline`` (default 300 s; ``?deadline=60`` in a CLI spec) bounds a whole request,
+  its retries and backoff included, whatever the server does (trickling bytes, hanging after the
+  headers, slow connect): past it the call raises :class:`DeadlineExceeded`. Inside a run with
+  ``Budget(seconds=...)`` a request also stops when the run's seconds end
+  (:func:`~llm_modulo.budget.budget_deadline`), raising :class:`BudgetSecondsExceeded`, which the
+  strategy turns into an ``exhausted`` result.
 - **transformers serve** samples only when the served model's ``generation_config`` says
   ``do_sample: true``; otherwise it decodes greedily whatever the temperature (SmolLM2's does not),
   so all n completions come out the same. Pass ``extra_body=TRANSFORMERS_SERVE_SAMPLING`` to make
@@ -52,15 +58,28 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from llm_modulo.errors import InputError, ServerResponseError, ServerUnreachableError
+from llm_modulo.budget import budget_deadline
+from llm_modulo.errors import (
+    BudgetSecondsExceeded,
+    DeadlineExceeded,
+    InputError,
+    ServerResponseError,
+    ServerUnreachableError,
+)
 from llm_modulo.models._openai_wire import (
+    SPEC_PREFIX,
     TOKEN_COUNT_KINDS,
     Choices,
+    PastDeadline,
     RetryableError,
     one_line,
     parse_choices,
+    parse_model_spec,
+    read_within,
     retry_after_seconds,
     server_message,
+    shut,
+    spec_options,
     transport_cause,
 )
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams
@@ -71,52 +90,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Mode = Literal["chat", "completions"]
-SPEC_PREFIX = "openai:"
+DEFAULT_DEADLINE_S = 300.0
 _RETRY_AFTER_CAP_S = 60.0
+_GRACE_S = 0.2  # past a deadline, how long the caller still waits for the attempt's own ending
 # transformers serve's own request field: a generation config that turns sampling on.
 TRANSFORMERS_SERVE_SAMPLING: Mapping[str, Any] = MappingProxyType(
     {"generation_config": json.dumps({"do_sample": True})}
 )
 _TIMEOUT_PHASES = {"ConnectTimeout": "connecting", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
-
-
-def parse_model_spec(spec: str) -> tuple[str, str]:
-    """Split a CLI spec ``openai:<base-url>/<model>`` into ``(base_url, model)``.
-
-    The base URL ends at the first path segment that is exactly ``v1``; everything after it is the
-    model name, which may itself contain slashes (``.../v1//abs/path`` names the model ``/abs/path``,
-    as ``transformers serve`` wants for a local folder). Without a ``v1`` segment the last path segment is
-    the model and the rest is the base URL. Examples::
-
-        openai:http://127.0.0.1:8000/v1/HuggingFaceTB/SmolLM2-135M-Instruct
-            -> ("http://127.0.0.1:8000/v1", "HuggingFaceTB/SmolLM2-135M-Instruct")
-        openai:http://localhost:11434/llama3.2:1b
-            -> ("http://localhost:11434", "llama3.2:1b")   # OpenAIModel appends /v1 to a bare host
-
-    Raises :class:`InputError` for anything else.
-    """
-    if not spec.startswith(SPEC_PREFIX):
-        raise InputError(f"model spec {spec!r} does not start with {SPEC_PREFIX!r}")
-    url = spec[len(SPEC_PREFIX) :]
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise InputError(f"model spec {spec!r}: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"model spec {spec!r}: expected {SPEC_PREFIX}http(s)://host[:port][/v1]/<model>")
-    if parts.query or parts.fragment:
-        raise InputError(f"model spec {spec!r}: a query string or fragment is not allowed")
-    segments = parts.path.split("/")
-    if "v1" in segments:
-        cut = segments.index("v1") + 1
-        base_segments, model = segments[:cut], "/".join(segments[cut:]).rstrip("/")
-    else:
-        segments = [s for s in segments if s]
-        base_segments, model = segments[:-1], "/".join(segments[-1:])
-    if not model:
-        raise InputError(f"model spec {spec!r} names no model after the base URL")
-    base_url = f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in base_segments if s)
-    return base_url, model
 
 
 class OpenAIModel:
@@ -130,6 +111,7 @@ class OpenAIModel:
         mode: ``"chat"`` posts ``/chat/completions`` with the messages; ``"completions"`` posts
             ``/completions`` with :meth:`Prompt.render_plain`.
         timeout: seconds allowed for each network phase (connect, each read, write) of one attempt.
+        deadline: seconds allowed for a whole request, its retries and backoff included.
         max_retries: attempts per request in all, the first included (1 means no retry).
         backoff: seconds before the first retry, doubled before each next one.
         continue_final_message: in chat mode with a prefill, send vLLM's continuation fields.
@@ -150,13 +132,16 @@ class OpenAIModel:
         continue_final_message: bool = True,
         max_concurrency: int = 8,
         extra_body: Mapping[str, Any] | None = None,
+        deadline: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if mode not in ("chat", "completions"):
             raise InputError(f"unknown mode {mode!r}; known: chat, completions")
         if max_retries < 1:
             raise InputError(f"max_retries must be at least 1, got {max_retries}")
-        if timeout <= 0 or backoff < 0 or max_concurrency < 1:
-            raise InputError("timeout must be positive, backoff non-negative and max_concurrency at least 1")
+        if not (timeout > 0 and deadline > 0) or backoff < 0 or max_concurrency < 1:
+            raise InputError(
+                "timeout and deadline must be positive, backoff non-negative and max_concurrency at least 1"
+            )
         try:
             parts = urlsplit(base_url)
         except ValueError as exc:
@@ -167,6 +152,7 @@ class OpenAIModel:
         self.model = model
         self.mode: Mode = mode
         self.timeout = float(timeout)
+        self.deadline = float(deadline)
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.continue_final_message = continue_final_message
@@ -181,9 +167,10 @@ class OpenAIModel:
 
     @classmethod
     def from_spec(cls, spec: str, **kwargs: Any) -> OpenAIModel:
-        """Build a model from a CLI spec ``openai:<base-url>/<model>`` (see :func:`parse_model_spec`)."""
+        """Build a model from a CLI spec ``openai:<base-url>/<model>[?deadline=S&timeout=S]`` (see
+        :func:`parse_model_spec`); ``kwargs`` win over the spec's options."""
         base_url, model = parse_model_spec(spec)
-        return cls(base_url, model, **kwargs)
+        return cls(base_url, model, **{**spec_options(spec), **kwargs})
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self.base_url!r}, {self.model!r}, mode={self.mode!r})"
@@ -231,11 +218,12 @@ class OpenAIModel:
             self._warned_constraint = True
             logger.warning("%s: constrained decoding is not supported over HTTP; the constraint is ignored", self.name)
         started = time.perf_counter()
+        budget_end = budget_deadline()  # read here: the top-up threads do not see this thread's context
         completions: list[Completion] = []
         kinds: list[str] = []
         requests = 0
 
-        first = self._request(prompt, n, params, requests)
+        first = self._request(prompt, n, params, requests, budget_end)
         requests += 1
         completions += first.completions
         kinds.append(first.token_counts)
@@ -249,11 +237,14 @@ class OpenAIModel:
             indices = range(requests, requests + len(asks))
             requests += len(asks)
             if len(asks) == 1:
-                results = [self._request(prompt, asks[0], params, indices[0])]
+                results = [self._request(prompt, asks[0], params, indices[0], budget_end)]
             else:
                 with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(asks))) as pool:
                     results = list(
-                        pool.map(lambda a: self._request(prompt, a[0], params, a[1]), zip(asks, indices, strict=False))
+                        pool.map(
+                            lambda a: self._request(prompt, a[0], params, a[1], budget_end),
+                            zip(asks, indices, strict=False),
+                        )
                     )
             for result in results:
                 completions += result.completions
@@ -291,41 +282,89 @@ class OpenAIModel:
         body.update(self.extra_body)
         return body
 
-    def _request(self, prompt: Prompt, n: int, params: SamplingParams, index: int) -> Choices:
-        """Post one request with bounded retries and parse its choices."""
+    def _request(
+        self, prompt: Prompt, n: int, params: SamplingParams, index: int, budget_end: float | None = None
+    ) -> Choices:
+        """Post one request with bounded retries, all within the deadline, and parse its choices."""
         body = self._body(prompt, n, params, index)
         url = self._endpoint()
+        own_end = time.monotonic() + self.deadline
+        end = own_end if budget_end is None else min(own_end, budget_end)
         last: RetryableError | None = None
         for attempt in range(1, self.max_retries + 1):
             if attempt > 1:
                 delay = self.backoff * 2 ** (attempt - 2)
                 if last is not None and last.retry_after is not None:
                     delay = max(delay, min(last.retry_after, _RETRY_AFTER_CAP_S))
-                time.sleep(delay)
+                time.sleep(max(0.0, min(delay, end - time.monotonic())))
             try:
-                data = self._post(url, body)
+                if time.monotonic() >= end:
+                    raise PastDeadline
+                data = self._post_within(url, body, end)
             except RetryableError as err:
                 last = err
                 logger.warning("%s: attempt %d/%d failed: %s", self.base_url, attempt, self.max_retries, err.cause)
                 continue
+            except PastDeadline:
+                cause = f" ({attempt} attempts; the last failure: {last.cause})" if last is not None else ""
+                if budget_end is not None and budget_end <= own_end:
+                    raise BudgetSecondsExceeded(
+                        f"{url}: the run's seconds ran out waiting for an answer{cause}"
+                    ) from None
+                raise DeadlineExceeded(
+                    f"{url}: no complete answer within the {self.deadline:g} s deadline per request{cause}"
+                ) from None
             return parse_choices(data, self.mode == "chat", params.stop, url)
         assert last is not None
         if last.answered:
             raise ServerResponseError(f"{url} kept failing after {self.max_retries} attempts: {last.cause}")
         raise ServerUnreachableError(f"cannot reach {self.base_url} after {self.max_retries} attempts: {last.cause}")
 
-    def _post(self, url: str, body: dict[str, Any]) -> Any:
-        """One attempt: the decoded JSON, a :class:`RetryableError`, or a terminal error."""
+    def _post_within(self, url: str, body: dict[str, Any], end: float) -> Any:
+        """One attempt (:meth:`_post`) in a daemon thread that this one stops waiting for at ``end``:
+        whatever the attempt is stuck in (a name lookup, a silent socket), the caller is free at the
+        deadline; the attempt's socket is shut then, so the thread ends soon after."""
+        outcome: list[tuple[bool, Any]] = []
+        streams: list[Any] = []
+        done = threading.Event()
+
+        def attempt() -> None:
+            try:
+                outcome.append((True, self._post(url, body, end, streams)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        threading.Thread(target=attempt, name="llm-modulo-http", daemon=True).start()
+        if not done.wait(max(0.0, end - time.monotonic()) + _GRACE_S):
+            for streamed in streams:
+                shut(streamed)
+            raise PastDeadline
+        ok, value = outcome[0]
+        if ok:
+            return value
+        raise value
+
+    def _post(self, url: str, body: dict[str, Any], end: float, streams: list[Any]) -> Any:
+        """One attempt: the decoded JSON, a :class:`RetryableError`, :class:`PastDeadline`, or a terminal error."""
         import httpx
 
         with self._lock:
             self.requests_sent += 1
+        left = end - time.monotonic()
         try:
-            response = self._http().post(url, json=body)
+            with self._http().stream("POST", url, json=body, timeout=min(self.timeout, max(left, 0.001))) as streamed:
+                streams.append(streamed)
+                response = read_within(streamed, end)
         except httpx.TimeoutException as exc:
+            if left <= self.timeout:  # the time left, not the phase timeout, ran out
+                raise PastDeadline from exc
             doing = _TIMEOUT_PHASES.get(type(exc).__name__, "waiting for an answer")
             raise RetryableError(f"timed out after {self.timeout:g} s {doing}", answered=False) from exc
         except httpx.TransportError as exc:  # connect errors, resets, protocol errors
+            if time.monotonic() >= end:  # e.g. the socket shut at the deadline
+                raise PastDeadline from exc
             raise RetryableError(transport_cause(exc), answered=False) from exc
 
         status = response.status_code
@@ -353,4 +392,4 @@ class OpenAIModel:
             ) from exc
 
 
-__all__ = ["TRANSFORMERS_SERVE_SAMPLING", "OpenAIModel", "parse_model_spec"]
+__all__ = ["DEFAULT_DEADLINE_S", "TRANSFORMERS_SERVE_SAMPLING", "OpenAIModel", "parse_model_spec", "spec_options"]

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from llm_modulo.budget import BudgetTracker
+from llm_modulo.budget import BudgetTracker, run_deadline
 from llm_modulo.contract import check_domain, has
-from llm_modulo.errors import CriticError, InputError
+from llm_modulo.errors import BudgetSecondsExceeded, CriticError, InputError
 from llm_modulo.feedback import domain_critique
-from llm_modulo.protocols import Critic, Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
+from llm_modulo.protocols import Batch, Critic, Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
 from llm_modulo.strategies.options import StrategyOptions, build_options
 from llm_modulo.types import (
     Attempt,
@@ -187,10 +187,16 @@ class BaseStrategy:
         critics: Sequence[Any],
         constraint: LineConstraint | None,
     ) -> Attempt:
-        """One batched LLM call of ``k`` samples, each parsed and judged."""
+        """One batched LLM call of ``k`` samples, each parsed and judged. A call stopped by the
+        budget's seconds is an attempt without samples, and the tracker is then exhausted."""
         seed = None if self.seed is None else self.seed + 1000 * round_no
         start = time.perf_counter()
-        batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=constraint)
+        try:
+            batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=constraint)
+        except BudgetSecondsExceeded as exc:
+            log.info("%s: %s", task.id, exc)
+            tracker.out_of_time = True
+            batch = Batch(completions=[])
         completions = batch.completions[:k]
         tracker.record_completions(completions)
         samples = []
@@ -220,7 +226,8 @@ class BaseStrategy:
         ``unverified`` (exhausted, or failed for strategies that end on an uncertified answer)."""
         if unverified is ResultStatus.VERIFIED:
             raise ValueError("only the critics can make a result verified")
-        status: ResultStatus = unverified
+        # a run its seconds stopped in a model call ran out of budget, whatever the strategy's own ending
+        status: ResultStatus = ResultStatus.EXHAUSTED if tracker.out_of_time else unverified
         certificate: list[Verdict] = []
         if best is not None and certified(best.verdicts):
             _, recheck = self.evaluate(task, best.candidate.text, self.critics_for(task))
@@ -276,12 +283,27 @@ class BaseStrategy:
 
     def run(self, task: Task) -> Result:
         """Solve ``task``: stop at once with ``no_solution`` if a hard critic proves it unsolvable,
-        else run the strategy (:meth:`_run`)."""
-        refuted = self.refutation(task)
-        if refuted is not None:
-            log.info("%s: %s", task.id, refuted.certificate[0].violations[0].message)
-            return refuted
-        return self._run(task)
+        else run the strategy (:meth:`_run`). With ``Budget(seconds=...)`` the model calls stop when
+        the seconds run out (:func:`~llm_modulo.budget.run_deadline`); the run is then ``exhausted``."""
+        started = time.perf_counter()
+        with run_deadline(self.budget.seconds):
+            refuted = self.refutation(task)
+            if refuted is not None:
+                log.info("%s: %s", task.id, refuted.certificate[0].violations[0].message)
+                return refuted
+            try:
+                return self._run(task)
+            except BudgetSecondsExceeded as exc:  # a model call outside :meth:`call` (e.g. search's ranking)
+                log.info("%s: %s", task.id, exc)
+                return Result(
+                    task_id=task.id,
+                    domain=task.domain,
+                    strategy=self.name,
+                    status=ResultStatus.EXHAUSTED,
+                    usage=Usage(seconds=time.perf_counter() - started),
+                    config=self.config(),
+                    info={"stopped": str(exc)},
+                )
 
     def _run(self, task: Task) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError

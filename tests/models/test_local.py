@@ -116,6 +116,29 @@ def test_interrupt_stops_the_decode_in_progress_and_not_the_next(
     assert [(c.tokens, c.finish_reason) for c in batch.completions] == [(5, "length")] * 2
 
 
+def test_the_runs_seconds_stop_a_decode_between_tokens(lm: LocalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a run with ``Budget(seconds=...)`` a long decode stops at the deadline, not at its end."""
+    import time
+
+    from llm_modulo.budget import run_deadline
+    from llm_modulo.errors import BudgetSecondsExceeded
+
+    steps = []
+    choose = lm._choose
+
+    def slow(*args: object) -> object:
+        steps.append(1)
+        time.sleep(0.05)
+        return choose(*args)
+
+    lm.sample(PROMPT, 1, params(max_tokens=1))  # loaded and warm: the deadline is all decoding
+    monkeypatch.setattr(lm, "_choose", slow)
+    with run_deadline(1.0), pytest.raises(BudgetSecondsExceeded):
+        lm.sample(PROMPT, 2, params(max_tokens=200))
+    assert 1 <= len(steps) < 60  # stopped near 1 s (20 steps), not after 200 tokens
+    assert lm.sample(PROMPT, 1, params(max_tokens=3)).completions[0].tokens == 3  # outside the run: no deadline
+
+
 def test_stop_strings_cut_the_text(lm: LocalModel) -> None:
     batch = lm.sample(PROMPT, 6, params(max_tokens=40, stop=("e", "a")))
     stopped = [c for c in batch.completions if c.finish_reason == "stop"]

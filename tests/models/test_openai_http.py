@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,8 +16,16 @@ from typing import Any
 
 import pytest
 
-from llm_modulo.errors import InputError, ServerResponseError, ServerUnreachableError
-from llm_modulo.models.openai_http import OpenAIModel, parse_model_spec
+from llm_modulo.budget import run_deadline
+from llm_modulo.errors import (
+    BudgetSecondsExceeded,
+    DeadlineExceeded,
+    InputError,
+    ServerResponseError,
+    ServerUnreachableError,
+)
+from llm_modulo.models import load_model
+from llm_modulo.models.openai_http import DEFAULT_DEADLINE_S, OpenAIModel, parse_model_spec
 from llm_modulo.protocols import LanguageModel, LineConstraint, Prompt, SamplingParams
 
 PROMPT = Prompt(messages=({"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi."}))
@@ -318,3 +328,163 @@ def test_from_spec_and_bare_host() -> None:
         OpenAIModel("localhost:11434", "m")
     with pytest.raises(InputError):
         OpenAIModel("http://h/v1", "m", max_retries=0)
+
+
+# ----- deadlines -----
+
+
+@dataclass
+class RawServer:
+    """A loopback TCP server that answers every connection the same bad way, for deadlines."""
+
+    url: str
+    connections: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _raw_server(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[RawServer]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    state = RawServer(url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+
+    def serve() -> None:
+        while not state.stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            state.connections += 1
+            threading.Thread(target=answer, args=(conn, state.stop), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def _trickle(conn: socket.socket, stop: threading.Event) -> None:
+    """Headers at once, then one byte of a body that never ends every 0.5 s."""
+    with conn:
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+            while not stop.wait(0.5):
+                conn.sendall(b" ")
+        except OSError:  # the client gave up
+            pass
+
+
+def _hang(conn: socket.socket, stop: threading.Event) -> None:
+    """Accept, read the request, never answer."""
+    with conn:
+        stop.wait(60)
+
+
+@pytest.fixture
+def trickling() -> Iterator[RawServer]:
+    yield from _raw_server(_trickle)
+
+
+@pytest.fixture
+def hanging() -> Iterator[RawServer]:
+    yield from _raw_server(_hang)
+
+
+@pytest.mark.parametrize("kind", ["trickling", "hanging"])
+def test_a_request_ends_at_its_deadline_whatever_the_server_does(kind: str, request: pytest.FixtureRequest) -> None:
+    server: RawServer = request.getfixturevalue(kind)
+    model = OpenAIModel(server.url, "tiny", deadline=2)  # the phase timeout (60 s) never fires
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as info:
+        model.sample(PROMPT, 1, PARAMS)
+    elapsed = time.monotonic() - started
+    assert 2.0 <= elapsed < 3.0, elapsed
+    assert str(info.value) == f"{server.url}/chat/completions: no complete answer within the 2 s deadline per request"
+    assert not isinstance(info.value, ServerUnreachableError)  # not fatal to a sweep: the trial is an error row
+
+
+def test_retries_and_backoff_count_against_the_deadline(server: FakeServer) -> None:
+    server.behaviour = lambda body, _: (500, {"error": {"message": "overloaded"}})
+    model = OpenAIModel(server.url, "tiny", max_retries=50, backoff=0.2, deadline=1)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match=r"1 s deadline per request \(\d+ attempts; the last failure: HTTP 500"):
+        model.sample(PROMPT, 1, PARAMS)
+    assert time.monotonic() - started < 1.5
+    assert 2 <= server.hits < 6
+
+
+def test_the_runs_seconds_stop_a_request_first(trickling: RawServer) -> None:
+    model = OpenAIModel(trickling.url, "tiny")  # the default deadline: 300 s
+    started = time.monotonic()
+    with run_deadline(1.0), pytest.raises(BudgetSecondsExceeded, match="the run's seconds ran out"):
+        model.sample(PROMPT, 1, PARAMS)
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_strategy_out_of_seconds_is_exhausted_not_a_crash(hanging: RawServer, bw: Any) -> None:
+    from llm_modulo.domains.blocksworld import SUSSMAN, domain_file
+    from llm_modulo.registry import load_planning_task
+    from llm_modulo.strategies.modulo import Modulo
+    from llm_modulo.types import Budget, ResultStatus
+
+    domain, task = load_planning_task(str(domain_file()), str(SUSSMAN))
+    strategy = Modulo(OpenAIModel(hanging.url, "tiny"), domain, Budget(seconds=1), n=2, constrained="none")
+    started = time.monotonic()
+    result = strategy.run(task)
+    assert time.monotonic() - started < 2.0
+    assert result.status is ResultStatus.EXHAUSTED and not result.verified
+    assert result.usage.samples == 0 and len(result.trace) == 1 and not result.trace[0].samples
+
+
+def _solve(*args: str) -> tuple[int, str, float]:
+    from llm_modulo.domains.blocksworld import SUSSMAN, domain_file
+
+    command = [
+        sys.executable,
+        "-m",
+        "llm_modulo.cli",
+        "solve",
+        "--domain",
+        str(domain_file()),
+        "--problem",
+        str(SUSSMAN),
+        "--constrained",
+        "none",  # else stderr also warns that a constraint is ignored over HTTP
+    ]
+    started = time.monotonic()
+    proc = subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stderr, time.monotonic() - started
+
+
+def test_solve_with_budget_seconds_stops_in_time(trickling: RawServer) -> None:
+    # the budget ran out: "not verified" (exit 1), as for any spent budget, not an error
+    code, err, seconds = _solve("--model", f"openai:{trickling.url}/tiny", "--budget", "seconds=2")
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert seconds < 15  # 2 s of budget plus the CLI's start-up
+
+
+def test_solve_against_a_hung_server_is_one_line(hanging: RawServer) -> None:
+    code, err, seconds = _solve("--model", f"openai:{hanging.url}/tiny?deadline=2")
+    assert code == 2
+    assert (
+        err.strip() == f"error: {hanging.url}/chat/completions: no complete answer within the 2 s deadline per request"
+    )
+    assert seconds < 15
+
+
+def test_spec_options_set_deadline_and_timeout() -> None:
+    model = OpenAIModel.from_spec("openai:http://127.0.0.1:8000/v1/org/m?deadline=45&timeout=5")
+    assert (model.model, model.deadline, model.timeout) == ("org/m", 45.0, 5.0)
+    assert model.name == "openai:http://127.0.0.1:8000/v1/org/m"
+    assert OpenAIModel("http://h/v1", "m").deadline == DEFAULT_DEADLINE_S == 300.0
+    assert load_model("openai:http://h/v1/m?deadline=7").deadline == 7.0
+    for bad in ("?deadline=0", "?deadline=inf", "?deadline=soon", "?retries=2", "?deadline"):
+        with pytest.raises(InputError):
+            OpenAIModel.from_spec(f"openai:http://h/v1/m{bad}")
+    with pytest.raises(InputError):
+        OpenAIModel("http://h/v1", "m", deadline=0)
