@@ -73,7 +73,9 @@ def _signatures(problem: Any) -> tuple[dict[str, tuple[tuple[str, str], ...]], d
         name: schema.parameters for name, schema in problem.action_schemas.items()
     }
     predicates = dict(problem.predicates)
-    up = getattr(problem, "up_problem", None)
+    # only a task outside the grounded fragment has actions the lifted model lacks; reading
+    # up_problem of any other would parse the files with unified-planning for nothing
+    up = getattr(problem, "up_problem", None) if getattr(problem, "unsupported", None) else None
     if up is not None:
         for action in up.actions:
             name = action.name.lower()

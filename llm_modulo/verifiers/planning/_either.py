@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from llm_modulo.errors import PDDLError
+from ._sexp import SExp, SList, parse_sexps, typed_list
 
-_TOKEN = re.compile(r";[^\n]*|\(|\)|[^\s()]+")
 _EITHER = re.compile(r"\(\s*either\s+([^()]*?)\s*\)", re.IGNORECASE)
-
-SExp = str | list["SExp"]
 
 
 @dataclass
@@ -35,53 +32,19 @@ def either_members(type_name: str) -> tuple[str, ...] | None:
     return tuple(m.group(1).lower().split()) if m else None
 
 
-def _sexps(text: str) -> list[SExp]:
-    stack: list[list[SExp]] = [[]]
-    for tok in _TOKEN.findall(text):
-        if tok.startswith(";"):
-            continue
-        if tok == "(":
-            stack.append([])
-        elif tok == ")":
-            if len(stack) == 1:
-                raise PDDLError("unbalanced parentheses in PDDL domain")
-            done = stack.pop()
-            stack[-1].append(done)
-        else:
-            stack[-1].append(tok.lower())
-    return stack[0]
-
-
-def _typed_list(items: list[SExp]) -> list[tuple[str, SExp]]:
-    """``(?a ?b - t ?c - (either x y) ?d)`` -> ``[(?a, t), (?b, t), (?c, [either x y]), (?d, object)]``."""
-    out: list[tuple[str, SExp]] = []
-    pending: list[str] = []
-    i = 0
-    while i < len(items):
-        item = items[i]
-        if item == "-" and i + 1 < len(items):
-            out.extend((name, items[i + 1]) for name in pending)
-            pending = []
-            i += 2
-            continue
-        if isinstance(item, str):
-            pending.append(item)
-        i += 1
-    out.extend((name, "object") for name in pending)
-    return out
-
-
 def _parents(domain: list[SExp]) -> dict[str, str]:
     parents: dict[str, str] = {}
     for section in domain:
-        if isinstance(section, list) and section and section[0] == ":types":
-            for name, parent in _typed_list(section[1:]):
+        if isinstance(section, SList) and section and section[0] == ":types":
+            for name, parent in typed_list(section[1:], section):
                 if isinstance(parent, str):
                     parents[name] = parent
     return parents
 
 
-def _common_ancestor(types: list[str], parents: dict[str, str]) -> str:
+def common_ancestor(types: list[str], parents: dict[str, str]) -> str:
+    """The nearest type that every one of ``types`` descends from (``object`` at worst)."""
+
     def chain(t: str) -> list[str]:
         out = [t]
         while out[-1] in parents and parents[out[-1]] not in out:
@@ -100,8 +63,8 @@ def expand_either(domain_text: str) -> tuple[str, EitherTypes]:
     ancestor, and the unions of action parameters. Text without ``either`` comes back as is."""
     if not _EITHER.search(domain_text):
         return domain_text, EitherTypes()
-    tree = _sexps(domain_text)
-    domain = next((x for x in tree if isinstance(x, list) and x and x[0] == "define"), [])
+    tree = parse_sexps(domain_text)
+    domain: list[SExp] = next((x for x in tree if isinstance(x, SList) and x and x[0] == "define"), [])
     parents = _parents(domain)
     found = EitherTypes()
     for section in domain:
@@ -109,13 +72,13 @@ def expand_either(domain_text: str) -> tuple[str, EitherTypes]:
             continue
         name = str(section[1])
         for key, value in zip(section, section[1:], strict=False):
-            if key == ":parameters" and isinstance(value, list):
-                for index, (_param, ptype) in enumerate(_typed_list(value)):
+            if key == ":parameters" and isinstance(value, SList):
+                for index, (_param, ptype) in enumerate(typed_list(list(value), value)):
                     if isinstance(ptype, list) and ptype and ptype[0] == "either":
                         members = " ".join(str(t) for t in ptype[1:])
                         found.params.setdefault(name, {})[index] = f"(either {members})"
 
     def replace(m: re.Match[str]) -> str:
-        return _common_ancestor(m.group(1).lower().split(), parents)
+        return common_ancestor(m.group(1).lower().split(), parents)
 
     return _EITHER.sub(replace, domain_text), found

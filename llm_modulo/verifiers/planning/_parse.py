@@ -1,5 +1,7 @@
-"""PDDL sources to a unified-planning problem: read each argument (a path, or the PDDL text
-itself), expand ``(either ...)`` types, and parse with one reused ``PDDLReader`` per thread.
+"""PDDL sources: read each argument (a path, or the PDDL text itself) into :class:`Sources`,
+and parse them with unified-planning (:func:`parse_up`: expand ``(either ...)`` types, drop what
+its grammar refuses but that changes nothing, and parse with one reused ``PDDLReader`` per thread).
+The project's own reader (:mod:`._reader`) reads the same :class:`Sources` first.
 Every failure becomes a one-line :class:`PDDLError` that names the file at fault.
 """
 
@@ -14,8 +16,20 @@ from typing import Any
 from llm_modulo.errors import PDDLError
 
 from ._either import EitherTypes, expand_either
+from ._fragment import MAX_BYTES, REQUIREMENTS
+from ._sexp import SyntaxProblem
 
 _DEFINE = re.compile(r"\(\s*define\b", re.IGNORECASE)
+# what unified-planning's grammar refuses although it changes nothing: sections left empty
+# (Tarski writes them) and requirement flags it does not know
+_EMPTY_SECTION = re.compile(r"\(\s*:(?:types|predicates|functions)\s*\)", re.IGNORECASE)
+_REQUIREMENTS = re.compile(r"\(\s*:requirements([^()]*)\)", re.IGNORECASE)
+_UP_REQUIREMENTS = REQUIREMENTS - {
+    ":object-fluents",
+    ":derived-predicates",
+    ":non-deterministic",
+    ":probabilistic-effects",
+}
 _DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.IGNORECASE)
 _local = threading.local()
 
@@ -30,14 +44,49 @@ class ParsedPDDL:
     problem_label: str  # the problem's path, or "<problem text>"
 
 
+@dataclass(frozen=True)
+class Sources:
+    """The texts of a domain and a problem, with the labels errors name them by."""
+
+    domain_text: str
+    domain_label: str
+    problem_text: str
+    problem_label: str
+
+
+def read_sources(domain: str | Path, problem: str | Path) -> Sources:
+    """Read a PDDL domain and problem (paths, or the PDDL text itself)."""
+    return Sources(*_read(domain, "domain"), *_read(problem, "problem"))
+
+
 def parse_pddl(domain: str | Path, problem: str | Path) -> ParsedPDDL:
-    """Read and parse a PDDL domain and problem (paths, or the PDDL text itself)."""
-    domain_text, domain_label = _read(domain, "domain")
-    domain_text, either = expand_either(domain_text)
-    problem_text, problem_label = _read(problem, "problem")
-    up_problem = _parse(domain_text, domain_label, problem_text, problem_label)
-    m = _DOMAIN_NAME.search(problem_text) or _DOMAIN_NAME.search(domain_text)
-    return ParsedPDDL(up_problem, either, m.group(1).lower() if m else "", problem_label)
+    """Read and parse a PDDL domain and problem (paths, or the PDDL text itself) with unified-planning."""
+    return parse_up(read_sources(domain, problem))
+
+
+def parse_up(src: Sources) -> ParsedPDDL:
+    """Parse the sources with unified-planning's reader."""
+    try:
+        domain_text, either = expand_either(src.domain_text)
+    except SyntaxProblem as exc:
+        raise PDDLError(f"{src.domain_label}: malformed PDDL domain: {exc.message}") from None
+    up_problem = _parse(_for_up(domain_text), src.domain_label, _for_up(src.problem_text), src.problem_label)
+    m = _DOMAIN_NAME.search(src.problem_text) or _DOMAIN_NAME.search(domain_text)
+    return ParsedPDDL(up_problem, either, m.group(1).lower() if m else "", src.problem_label)
+
+
+def _for_up(text: str) -> str:
+    """``text`` without empty sections and unknown requirement flags, which unified-planning's
+    grammar refuses; newlines are kept, so that its messages still name the right lines."""
+
+    def blank(m: re.Match[str]) -> str:
+        return "\n" * m.group(0).count("\n")
+
+    def requirements(m: re.Match[str]) -> str:
+        flags = [f for f in m.group(1).split() if f.lower() in _UP_REQUIREMENTS]
+        return f"(:requirements {' '.join(flags)})" + blank(m) if flags else blank(m)
+
+    return _REQUIREMENTS.sub(requirements, _EMPTY_SECTION.sub(blank, text))
 
 
 def quiet_up() -> None:
@@ -57,6 +106,11 @@ def _read(source: str | Path, role: str) -> tuple[str, str]:
         return str(source), f"<{role} text>"
     path = Path(source)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refuse before reading: a larger file would take minutes
+            raise PDDLError(
+                f"{path}: the {role} file is {size / 1e6:.0f} MB; files over {MAX_BYTES // 1_000_000} MB are not read"
+            )
         return path.read_text(encoding="utf-8-sig"), str(path)
     except FileNotFoundError:
         raise PDDLError(f"{path}: no such {role} file") from None
@@ -98,4 +152,4 @@ def _parse(domain_text: str, domain_label: str, problem_text: str, problem_label
     raise PDDLError(f"{problem_label}: malformed PDDL problem (domain {domain_label}): {reason}") from None
 
 
-__all__ = ["ParsedPDDL", "parse_pddl", "quiet_up"]
+__all__ = ["ParsedPDDL", "Sources", "parse_pddl", "parse_up", "quiet_up", "read_sources"]

@@ -1,7 +1,8 @@
 """Load a PDDL domain and problem into a grounded, fast-to-simulate :class:`PlanningProblem`.
 
-unified-planning's ``PDDLReader`` parses (:mod:`._parse`); everything after parsing is this
-package's own lifted STRIPS model (:mod:`._model`) and bitset simulator. A state is a Python
+The project's own reader (:mod:`._reader`) reads the typed STRIPS fragment straight into the
+lifted STRIPS model (:mod:`._model`); files beyond it go to unified-planning's ``PDDLReader``
+(:mod:`._parse`). Everything after reading is this package's own bitset simulator. A state is a Python
 ``int`` whose bit ``i`` says whether interned fact ``i`` holds; each ground action carries
 precomputed precondition / add / delete masks (:mod:`._grounding`), so checking and applying a
 step are a few integer operations.
@@ -14,15 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from llm_modulo.errors import PDDLError, UnsupportedFeatureError
 
 from ._either import EitherTypes
 from ._grounding import BadStep, Grounding, GroundOp, State, StepLike
 from ._lift import Lifted, lift
 from ._model import ActionSchema, Fact, GroundAction, Literal, literal_str
-from ._parse import parse_pddl
+from ._parse import Sources, parse_up, read_sources
+from ._reader import Beyond, read_pddl
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +37,8 @@ class PlanningProblem(Grounding):
 
     Attributes are lowercase throughout: ``objects`` (name -> type, declaration order),
     ``types`` (type -> parent), ``predicates`` (name -> arity), ``action_schemas``, ``init``
-    (true facts), ``goal`` (literals). ``up_problem`` is the unified-planning problem, kept
-    for the reference validator. ``unsupported`` names the first feature outside the grounded
+    (true facts), ``goal`` (literals). ``up_problem`` is the unified-planning problem, for the
+    reference validator: parsed from the kept sources the first time it is read. ``unsupported`` names the first feature outside the grounded
     fragment; when set, the simulation methods raise :class:`UnsupportedFeatureError`.
     """
 
@@ -45,10 +50,13 @@ class PlanningProblem(Grounding):
         name: str,
         up_problem: Any = None,
         either: EitherTypes | None = None,
+        sources: Sources | None = None,
     ) -> None:
         self.domain_name = domain_name
         self.name = name
-        self.up_problem = up_problem
+        self._up_problem = up_problem
+        self._sources = sources
+        self._up_lock = threading.Lock()
         self.unsupported = lifted.unsupported
         self.types = dict(lifted.types)
         self.objects = dict(lifted.objects)
@@ -77,6 +85,25 @@ class PlanningProblem(Grounding):
         self._init_state = self._mask(self.init)
         self._goal_pos = self._mask(f for pos, f in self.goal if pos)
         self._goal_neg = self._mask(f for pos, f in self.goal if not pos)
+
+    @property
+    def up_problem(self) -> Any:
+        """unified-planning's problem (None if there are no sources to parse it from).
+
+        Raises :class:`UnsupportedFeatureError` if unified-planning cannot read files that the
+        project's reader did."""
+        if self._up_problem is None and self._sources is not None:
+            with self._up_lock:  # one parse, however many threads ask at once
+                if self._up_problem is None:
+                    try:
+                        self._up_problem = parse_up(self._sources).up_problem
+                    except PDDLError as exc:
+                        raise UnsupportedFeatureError(f"unified-planning cannot read this task: {exc}") from None
+        return self._up_problem
+
+    @up_problem.setter
+    def up_problem(self, value: Any) -> None:
+        self._up_problem = value
 
     # ---------------------------------------------------------------- states
 
@@ -143,17 +170,29 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
     ``unsupported`` and the grounded methods raise :class:`UnsupportedFeatureError` (critics
     fall back to unified-planning). With ``strict=True`` it raises at once. ``(either ...)``
     parameter types are supported (see :mod:`._either`).
+
+    The project's reader reads the fragment (see :mod:`._reader` for what it accepts and its
+    size limits); a file beyond it is parsed by unified-planning, as is ``up_problem`` on demand.
     """
-    parsed = parse_pddl(domain, problem)
-    pp = PlanningProblem(
-        lift(parsed.up_problem),
-        domain_name=parsed.domain_name,
-        name=str(parsed.up_problem.name).lower(),
-        up_problem=parsed.up_problem,
-        either=parsed.either,
-    )
+    src = read_sources(domain, problem)
+    try:
+        own = read_pddl(src.domain_text, src.domain_label, src.problem_text, src.problem_label)
+    except Beyond as exc:
+        log.debug("%s: %s; reading it with unified-planning", src.problem_label, exc)
+        parsed = parse_up(src)
+        pp = PlanningProblem(
+            lift(parsed.up_problem),
+            domain_name=parsed.domain_name,
+            name=str(parsed.up_problem.name).lower(),
+            up_problem=parsed.up_problem,
+            either=parsed.either,
+        )
+    else:
+        pp = PlanningProblem(
+            own.lifted, domain_name=own.domain_name, name=own.problem_name, either=own.either, sources=src
+        )
     if pp.unsupported is not None:
-        log.info("%s: %s; the grounded validator will defer to unified-planning", parsed.problem_label, pp.unsupported)
+        log.info("%s: %s; the grounded validator will defer to unified-planning", src.problem_label, pp.unsupported)
         if strict:
             pp._require_supported()
     return pp
