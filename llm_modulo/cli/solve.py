@@ -73,13 +73,22 @@ def task_from_args(
     style: Style,
     **options: Any,
 ) -> tuple[Any, Any]:
+    """The (domain, task) that solve's --instance, or its --domain and --problem files, name."""
+    from llm_modulo.files import input_file
     from llm_modulo.registry import load_planning_task, load_task
 
-    if instance:
+    if instance is not None and (domain_file is not None or problem_file is not None):
+        given = " and ".join(f for f, v in (("--domain", domain_file), ("--problem", problem_file)) if v is not None)
+        raise InputError(f"give --instance, or --domain with --problem, not both (--instance and {given} were given)")
+    if instance is not None:
+        if not instance.strip():
+            raise InputError("--instance is empty")
         return load_task(instance, domain_name, style.value, **options)
     if domain_file is None or problem_file is None:
         raise InputError("give --instance NAME, or both --domain D.pddl and --problem P.pddl")
-    return load_planning_task(str(domain_file), str(problem_file), domain_name, style.value, **options)
+    # checked before the PDDL reader opens them: a named pipe would block it, /dev/zero never end
+    domain_path, problem_path = input_file(domain_file, "domain file"), input_file(problem_file, "problem file")
+    return load_planning_task(str(domain_path), str(problem_path), domain_name, style.value, **options)
 
 
 def compact_prompts(prompt_format: str, model: str | None) -> bool:
@@ -123,7 +132,7 @@ def solve(
     instance: Annotated[
         str | None,
         typer.Option(
-            help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file, or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4')"
+            help="PlanBench instance (blocksworld/generated_basic/instance-2), a problem file (its domain: domain.pddl beside it, else the one *domain*.pddl named like it or alone there or above), or an instance of --domain-name (game24: a rank such as 901 or '4 4 4 4'); not with --domain/--problem"
         ),
     ] = None,
     domain: Annotated[Path | None, typer.Option("--domain", help="PDDL domain file (with --problem)")] = None,

@@ -57,14 +57,14 @@ from llm_modulo.experiments.schema import (
     SweepConfig,
 )
 from llm_modulo.experiments.trials import Sweep, TrialSpec, budget_text, canonical_json, trial_key
+from llm_modulo.files import input_file
 
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and expand a sweep config; any problem is one ``file:field: message`` line."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise InputError(f"config not found: {path}")
+    input_file(path, "config")  # a folder, a pipe, /dev/null, an empty or huge file: one line, before reading
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
+from llm_modulo.files import input_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
@@ -64,6 +65,12 @@ class TrialStore:
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
         try:
+            special = self.path.exists() and not self.path.is_file()
+        except OSError:  # a name too long: sqlite3 says so below
+            special = False
+        if special:  # a folder, a pipe, a device: SQLite would fail with a bare "disk I/O error", or block
+            input_file(self.path, "store", max_bytes=None, empty_ok=True)
+        try:
             self._open(readonly)
         except (sqlite3.DatabaseError, OSError) as exc:  # not a SQLite file, or a path that cannot be opened
             raise InputError(f"store {self.path}: {exc}") from None
@@ -77,6 +84,7 @@ class TrialStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA schema_version")  # reads the header: a file that is not SQLite fails here, not later
         if not readonly:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a commit survives a killed process

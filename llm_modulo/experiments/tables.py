@@ -19,7 +19,11 @@ from llm_modulo.experiments.trials import Sweep
 def plan_table(sweep: Sweep, store_path: Path | None = None) -> Table:
     """Trials per arm (label, model, feedback, budget), with how many the store already holds."""
     done: set[str] = set()
-    if store_path is not None and store_path.is_file():
+    try:
+        present = store_path is not None and (store_path.exists() or store_path.is_symlink())
+    except OSError:  # a name too long: TrialStore says so in one line
+        present = True
+    if store_path is not None and present:  # TrialStore refuses a folder, a pipe, a file that is not SQLite
         with TrialStore(store_path, readonly=True) as store:
             try:
                 done = store.done_keys()

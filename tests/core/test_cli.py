@@ -408,3 +408,82 @@ def test_bad_files_and_urls_are_one_line(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert words in _one_line_error(result), args
+
+
+def test_instance_with_domain_or_problem_is_one_line():
+    for extra in (["--domain", str(domain_file())], ["--problem", str(SUSSMAN)], SUSSMAN_ARGS[:4]):
+        result = runner.invoke(app, ["solve", "--instance", str(SUSSMAN), *extra, "--model", "random"])
+        assert result.exit_code == 2 and "not both" in _one_line_error(result), extra
+
+
+@pytest.mark.parametrize(
+    ("files", "chosen"),
+    [
+        (["domain.pddl", "p01-domain.pddl", "a-domain.pddl"], "domain.pddl"),  # domain.pddl first
+        (["a-domain.pddl", "p01-domain.pddl", "p02-domain.pddl"], "p01-domain.pddl"),  # then the one named so
+        (["domain_p01.pddl", "domain_p02.pddl"], "domain_p01.pddl"),
+        (["only-domain.pddl"], "only-domain.pddl"),  # then the only one
+        (["up/domain.pddl"], "up/domain.pddl"),  # a folder with none: the one above
+        (["a-domain.pddl", "b-domain.pddl"], "ambiguous"),
+        (["up/a-domain.pddl", "up/b-domain.pddl"], "ambiguous"),
+        ([], "none"),
+    ],
+)
+def test_a_problem_file_s_domain_is_chosen_by_fixed_rules(tmp_path, files, chosen):
+    from llm_modulo.domains.planning.instances import resolve_instance
+    from llm_modulo.errors import InputError
+
+    root = tmp_path / "up"
+    (root / "problems").mkdir(parents=True)
+    for name in files:
+        (tmp_path / name if name.startswith("up/") else root / "problems" / name).write_text(domain_file().read_text())
+    problem = root / "problems" / "p01.pddl"
+    problem.write_text(SUSSMAN.read_text())
+    if chosen in ("ambiguous", "none"):
+        with pytest.raises(InputError, match="give it with --domain"):
+            resolve_instance(str(problem))
+        result = runner.invoke(app, ["solve", "--instance", str(problem), "--model", "random"])
+        assert result.exit_code == 2 and "--domain D.pddl --problem P.pddl" in _one_line_error(result)
+    else:
+        found = resolve_instance(str(problem))[0]
+        expected = tmp_path / chosen if chosen.startswith("up/") else root / "problems" / chosen
+        assert found == expected.resolve()
+
+
+def test_special_files_are_one_line(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.pddl"
+    os.mkfifo(fifo)
+    empty = tmp_path / "empty.pddl"
+    empty.write_text("")
+    huge = tmp_path / "huge.pddl"
+    with huge.open("wb") as f:
+        f.truncate(65 * 2**20)  # sparse: no disk used
+    not_sqlite = tmp_path / "x.sqlite"
+    not_sqlite.write_text("not a database")
+    sweep = str(Path(__file__).resolve().parents[2] / "examples" / "tiny_sweep.toml")
+    cases = [
+        (["solve", "--domain", str(domain_file()), "--problem", str(fifo)], "is a named pipe"),
+        (["solve", "--domain", str(tmp_path), "--problem", str(SUSSMAN)], "is a directory"),
+        (["solve", "--domain", str(domain_file()), "--problem", os.devnull], "is a character device"),
+        (["solve", "--domain", str(empty), "--problem", str(SUSSMAN)], "is empty"),
+        (["solve", "--domain", str(huge), "--problem", str(SUSSMAN)], "is too large"),
+        (["solve", "--instance", str(fifo)], "is a named pipe"),
+        (["solve", "--instance", os.devnull], "is a character device"),
+        (["solve", "--instance", str(tmp_path)], "is a directory"),
+        (["solve", "--instance", ""], "--instance is empty"),
+        (["bench", str(fifo)], "is a named pipe"),
+        (["bench", os.devnull], "is a character device"),
+        (["bench", str(empty)], "is empty"),
+        (["bench", str(huge)], "is too large"),
+        (["bench", sweep, "--store", str(tmp_path)], "is a directory"),
+        (["bench", sweep, "--store", str(fifo)], "is a named pipe"),
+        (["bench", sweep, "--store", str(not_sqlite), "--dry-run"], "file is not a database"),
+        (["report", str(fifo)], "not a file"),
+        (["report", os.devnull], "not a file"),
+    ]
+    for args, words in cases:
+        result = runner.invoke(app, [*args, "--model", "random"] if args[0] == "solve" else args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in _one_line_error(result), args

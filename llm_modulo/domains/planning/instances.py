@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,25 +47,74 @@ def planbench_root() -> Path:
 def resolve_instance(name: str) -> tuple[Path, Path]:
     """(domain file, problem file) for a PlanBench instance name or a problem file path.
 
-    ``blocksworld/generated_basic/instance-2`` (``.pddl`` optional) is looked up under
-    ``planbench/``; the domain is the nearest ``*domain*.pddl`` in the instance's folder or above.
+    A path to a file (``.pddl`` optional) is that file; anything else, e.g.
+    ``blocksworld/generated_basic/instance-2``, is looked up under ``planbench/``. The domain file is
+    :func:`domain_file_for` the problem's.
     """
-    path = Path(name)
-    if not path.suffix:
-        path = path.with_suffix(".pddl")
-    if not path.is_file():
-        root = planbench_root()
-        rel = Path(str(path).removeprefix("planbench/"))
-        path = root / rel
-        if not path.is_file():
+    from llm_modulo.files import input_file
+
+    path = _named_path(name)  # a file the user named
+    if path is None:
+        path = planbench_root() / Path(name.removeprefix("planbench/"))
+        if path.name and not path.suffix:
+            path = path.with_suffix(".pddl")
+        if not _exists(path, name):
             raise InputError(f"unknown instance {name!r}: no file {path}")
-    for folder in path.resolve().parents:
-        domains = sorted(p for p in folder.glob("*domain*.pddl") if p.is_file())
-        if domains:
-            return domains[0], path
-        if folder.name == "planbench":
-            break
-    raise InputError(f"no domain file (*domain*.pddl) found above {path}")
+    problem = input_file(path, "problem file")  # one we can read: not a folder, a pipe, an empty file
+    return input_file(domain_file_for(problem), "domain file"), problem
+
+
+def _named_path(name: str) -> Path | None:
+    """The path that ``name`` (or ``name.pddl``) names, if anything is there."""
+    path = Path(name)
+    for typed in [path] if path.suffix or not path.name else [path, path.with_suffix(".pddl")]:
+        if _exists(typed, name):
+            return typed
+    return None
+
+
+def _exists(path: Path, name: str) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError as exc:  # a name too long for the file system
+        raise InputError(f"bad instance {name!r}: {exc.strerror}") from None
+
+
+def _key(path: Path) -> str:
+    """A PDDL file's name less the words domain and problem: ``p01`` for ``p01.pddl``, ``p01-domain.pddl``,
+    ``domain_p01.pddl``; ``gripper`` for ``gripper_problem.pddl`` and ``gripper_domain.pddl``."""
+    stem = re.sub("domain|problem", "", path.stem, flags=re.IGNORECASE)
+    return re.sub(r"[-_. ]+", "-", stem).strip("-").lower()
+
+
+def domain_file_for(problem: Path) -> Path:
+    """The domain file of a problem file, chosen by fixed rules, never by chance. In the problem's
+    folder: ``domain.pddl``; else the one ``*domain*.pddl`` named as the problem (``p01-domain.pddl``
+    or ``domain_p01.pddl`` for ``p01.pddl``); else the only ``*domain*.pddl`` there. A folder with
+    none defers to its parent (PlanBench keeps instances one folder below their domain), where
+    ``domain.pddl`` or a single ``*domain*.pddl`` is taken. Several candidates, or none, is an error
+    that asks for ``--domain``."""
+    problem = problem.resolve()
+    for folder in (problem.parent, problem.parent.parent):
+        exact = folder / "domain.pddl"
+        if exact.is_file():
+            return exact
+        found = sorted(p for p in folder.glob("*domain*.pddl") if p.is_file() and p != problem)
+        if folder == problem.parent:
+            named = [p for p in found if _key(p) == _key(problem)]
+            found = named or found
+        if len(found) == 1:
+            return found[0]
+        if found:
+            names = ", ".join(p.name for p in found[:4]) + (", ..." if len(found) > 4 else "")
+            raise InputError(
+                f"which domain file for {problem.name}? {folder} holds {len(found)} ({names}): "
+                "give it with --domain D.pddl --problem P.pddl"
+            )
+    raise InputError(
+        f"no domain file for {problem}: none in its folder or the one above (domain.pddl or *domain*.pddl); "
+        "give it with --domain D.pddl --problem P.pddl"
+    )
 
 
 def list_instances(folder: str, start: int = 1, count: int | None = None) -> list[str]:

@@ -36,9 +36,13 @@ REQUIRED_COLUMNS = (
 def open_store(store: str | Path) -> sqlite3.Connection:
     """A read-only connection to a trial store, or an :class:`InputError` saying why it is not one."""
     path = Path(store)
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise InputError(f"trial store {path}: {exc.strerror}") from None
+    if not exists:
         raise InputError(f"trial store not found: {path}")
-    if not path.is_file():
+    if not is_file:
         raise InputError(f"not a trial store (not a file): {path}")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
