@@ -84,10 +84,16 @@ def predicate(atom: SList, out: Lifted, where: str) -> str:
 
 
 def declare_objects(out: Lifted, node: SList, type_of: Callable[[SExp, SList], str]) -> None:
+    """Add the typed list of objects (or constants) in ``node`` to ``out.objects``."""
+    checked: dict[str, str] = {}  # type name -> type, each looked up once
     for name, spec in typed_list(node[1:], node):
         if name.startswith("?"):
             raise fail(f"object {name} cannot start with '?'", node)
-        otype = type_of(spec, node)
+        otype = checked.get(spec) if isinstance(spec, str) else None
+        if otype is None:
+            otype = type_of(spec, node)
+            if isinstance(spec, str):
+                checked[spec] = otype
         previous = out.objects.setdefault(name, otype)
         if previous != otype:
             raise fail(f"object {name} is declared twice, as {previous} and as {otype}", node)

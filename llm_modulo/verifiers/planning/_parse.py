@@ -23,6 +23,7 @@ _DEFINE = re.compile(r"\(\s*define\b", re.IGNORECASE)
 # what unified-planning's grammar refuses although it changes nothing: sections left empty
 # (Tarski writes them) and requirement flags it does not know
 _EMPTY_SECTION = re.compile(r"\(\s*:(?:types|predicates|functions)\s*\)", re.IGNORECASE)
+_COMMENT = re.compile(r";[^\n]*")
 _REQUIREMENTS = re.compile(r"\(\s*:requirements([^()]*)\)", re.IGNORECASE)
 _UP_REQUIREMENTS = REQUIREMENTS - {
     ":object-fluents",
@@ -66,8 +67,8 @@ def parse_pddl(domain: str | Path, problem: str | Path) -> ParsedPDDL:
 
 def parse_up(src: Sources) -> ParsedPDDL:
     """Parse the sources with unified-planning's reader."""
-    try:
-        domain_text, either = expand_either(src.domain_text)
+    try:  # without comments: a '(' in one would hide an (either ...) from expand_either
+        domain_text, either = expand_either(_COMMENT.sub("", src.domain_text))
     except SyntaxProblem as exc:
         raise PDDLError(f"{src.domain_label}: malformed PDDL domain: {exc.message}") from None
     up_problem = _parse(_for_up(domain_text), src.domain_label, _for_up(src.problem_text), src.problem_label)
@@ -97,7 +98,10 @@ def quiet_up() -> None:
 
 
 def _is_text(source: str | Path) -> bool:
-    return isinstance(source, str) and _DEFINE.search(source) is not None
+    """PDDL text rather than a path: it has ``(define``, a newline, or starts with ``(``."""
+    if not isinstance(source, str):
+        return False
+    return _DEFINE.search(source) is not None or "\n" in source or source.lstrip().startswith("(")
 
 
 def _read(source: str | Path, role: str) -> tuple[str, str]:

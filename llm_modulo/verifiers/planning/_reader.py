@@ -39,7 +39,7 @@ from ._fragment import (
 )
 from ._lift import ROOT_TYPE, Lifted
 from ._model import ActionSchema, Fact, Literal, SchemaEquality, SchemaLiteral
-from ._sexp import SExp, SList, SyntaxProblem, fail, parse_sexps, show, typed_list
+from ._sexp import SExp, SList, SyntaxProblem, fail, parse_sexps, show, slist, typed_list
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class _Domain:
             if key not in (":parameters", ":precondition", ":effect") or i + 1 >= len(node):
                 raise fail(f"action {name}: unexpected {show(key)}", node)
             fields[str(key)] = node[i + 1]
-        raw = fields.get(":parameters", SList(node.line))
+        raw = fields.get(":parameters", slist(node.line))
         if not isinstance(raw, SList):
             raise fail(f"action {name}: :parameters must be a list", node)
         params: list[tuple[str, str]] = []
@@ -214,7 +214,7 @@ class _Domain:
             _condition(fields[":precondition"], True, pre, eqs, terms)
         add: list[SchemaLiteral] = []
         dele: list[SchemaLiteral] = []
-        queue: deque[SExp] = deque([fields.get(":effect", SList(node.line))])
+        queue: deque[SExp] = deque([fields.get(":effect", slist(node.line))])
         while queue:  # breadth first, as unified-planning orders effects
             eff = queue.popleft()
             if not isinstance(eff, SList):
@@ -294,11 +294,18 @@ def _read_problem(tree: SList, out: Lifted) -> None:
     for node in sections.get(":objects", []):
         declare_objects(out, node, type_of)
     init: set[Fact] = set()
+    predicates, objects = out.predicates, out.objects
     for node in sections.get(":init", []):
         items = node[1:]
         if len(items) == 1 and isinstance(items[0], SList) and items[0][:1] == ["and"]:
             items = items[0][1:]
         for item in items:
+            # the common case inline (a 10 MB problem has a few hundred thousand facts)
+            if type(item) is SList and item and type(head := item[0]) is str and predicates.get(head) == len(item) - 1:
+                args = item[1:]
+                if all(type(t) is str and t in objects for t in args):
+                    init.add((head, *args))  # type: ignore[arg-type]  # all str, checked above
+                    continue
             if isinstance(item, SList) and len(item) == 3 and item[0] == "at" and _is_number(item[1]):
                 raise Beyond("timed initial literals")
             if isinstance(item, SList) and item[:1] == ["not"] and len(item) == 2 and isinstance(item[1], SList):

@@ -19,13 +19,17 @@ class SList(list["SExp"]):
     """A parenthesised list, with the 1-based line of its opening parenthesis."""
 
     __slots__ = ("line",)
-
-    def __init__(self, line: int) -> None:
-        super().__init__()
-        self.line = line
+    line: int
 
 
 SExp = str | SList
+
+
+def slist(line: int, items: list[SExp] | None = None) -> SList:
+    """A new :class:`SList` on ``line``."""
+    node = SList(items or ())
+    node.line = line
+    return node
 
 
 class SyntaxProblem(PDDLError):
@@ -39,25 +43,25 @@ class SyntaxProblem(PDDLError):
 def parse_sexps(text: str) -> list[SExp]:
     """The top-level expressions of ``text``, lowercased. Raises :class:`SyntaxProblem` on
     unbalanced parentheses."""
-    top = SList(0)
+    top = slist(0)
     stack = [top]
     current = top
     line = 1
     for tok in _TOKEN.findall(text.lower()):
-        first = tok[0]
-        if first == "\n":
-            line += 1
-        elif first == "(":
-            node = SList(line)
+        if tok == "(":
+            node = SList()
+            node.line = line
             current.append(node)
             stack.append(node)
             current = node
-        elif first == ")":
+        elif tok == ")":
             if len(stack) == 1:
                 raise SyntaxProblem("unbalanced parentheses: a ')' closes nothing", line)
             stack.pop()
             current = stack[-1]
-        elif first != ";":
+        elif tok == "\n":
+            line += 1
+        elif tok[0] != ";":
             current.append(tok)
     if len(stack) > 1:
         raise SyntaxProblem(f"unbalanced parentheses: the '(' of line {current.line} is never closed", current.line)
@@ -104,4 +108,4 @@ def render(node: SExp) -> str:
     return "(" + " ".join(render(x) for x in node) + ")"
 
 
-__all__ = ["SExp", "SList", "SyntaxProblem", "fail", "parse_sexps", "render", "show", "typed_list"]
+__all__ = ["SExp", "SList", "SyntaxProblem", "fail", "parse_sexps", "render", "show", "slist", "typed_list"]
