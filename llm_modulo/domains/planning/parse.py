@@ -1,11 +1,14 @@
 """Reading plans back from model text: PDDL lines ``(unstack a b)`` or vocabulary sentences.
 
-Parsing is lenient about form (case, numbering, "the", punctuation) and strict about
-content: a line inside the plan that is not an action becomes a step with an unknown action,
-so the critic reports it instead of the parser silently dropping it. The one exception is a
-chain-of-thought answer (``parse(text, reasoning=True)``): there the plan is interleaved with
+This is the lenient mode of :mod:`llm_modulo.verifiers.planning.plan_text` (markers, what is
+skipped) with this domain's words on top. Parsing is lenient about form (case, numbering, "the",
+punctuation, PlanBench's object names such as "blue" in ``(unstack blue orange)``) and strict
+about content: a line inside the plan that is not an action becomes a step with an unknown
+action, so the critic reports it instead of the parser silently dropping it. The one exception
+is a chain-of-thought answer (``parse(text, reasoning=True)``): there the plan is interleaved with
 reasoning lines, so a line that cannot be read as an action is reasoning and is skipped; the
-answer is the action lines alone, and that is what the critics check.
+answer is the action lines alone, and that is what the critics check. Lines outside the
+``[PLAN]`` ... ``[PLAN END]`` markers and skipped reasoning lines are reported by :meth:`PlanParser.read`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from llm_modulo.domains.planning.vocabulary import Vocabulary
-
-END_MARKERS = ("[plan end]", "[end plan]", "plan end")
-START_MARKERS = ("[plan]",)
-_PDDL_LINE = re.compile(r"^\(\s*([^\s()]+)((?:\s+[^\s()]+)*)\s*\)$")
-_NUMBERING = re.compile(r"^(?:step\s*)?\d+\s*[.):]\s*|^[-*•]\s*")
-_ACTION_LABEL = re.compile(r"^action\s*:\s*", re.IGNORECASE)  # "Action: pick up ..." in reasoning answers
+from llm_modulo.verifiers.planning.plan_text import LenientPlan, clean_line, pddl_step, read_lenient
 
 
 class Step(NamedTuple):
@@ -59,9 +57,9 @@ class PlanParser:
         return self.aliases.get(text, text)
 
     def parse_line(self, line: str) -> Step | None:
-        """A step for an action line, ``None`` for a blank line."""
-        text = _NUMBERING.sub("", line.strip()).strip().rstrip(".;,").strip()
-        if not text:
+        """A step for an action line, ``None`` for a blank or ``;`` comment line."""
+        text = clean_line(line)
+        if not text or text.startswith(";"):
             return None
         step = self._action(text)
         # not an action: the critic reports an unknown action at this step
@@ -69,11 +67,10 @@ class PlanParser:
 
     def _action(self, text: str) -> Step | None:
         """The step ``text`` names if it reads as an action (a PDDL line or a vocabulary sentence)."""
-        m = _PDDL_LINE.match(text)
-        if m:
-            args = m.group(2).split()
-            name = m.group(1).lower()
-            return Step(self.action_names.get(name, name), tuple(self._object(a) for a in args))
+        pddl = pddl_step(text)
+        if pddl is not None:
+            name = pddl[0].lower()
+            return Step(self.action_names.get(name, name), tuple(self._object(a) for a in pddl[1]))
         low = re.sub(r"\s+", " ", text.lower())
         first: Step | None = None
         for name, pattern, _arity in self.patterns:
@@ -87,30 +84,15 @@ class PlanParser:
 
     def reasoning_line_step(self, line: str) -> Step | None:
         """The step an action line of a chain-of-thought answer names; ``None`` for reasoning or blank lines."""
-        text = _NUMBERING.sub("", line.strip()).strip()
-        text = _ACTION_LABEL.sub("", text).strip().rstrip(".;,").strip()
+        text = clean_line(line, label=True)
         return self._action(text) if text else None
 
-    def parse(self, text: str, reasoning: bool = False) -> list[Step]:
-        """Steps from ``[PLAN]`` (if present) up to ``[PLAN END]`` or the end of the text.
+    def read(self, text: str, reasoning: bool = False) -> LenientPlan[Step]:
+        """Steps from after ``[PLAN]`` (if present) up to an ``[PLAN END]`` line or the end of the
+        text, and the lines skipped: outside the markers, and with ``reasoning`` the lines that are
+        not actions (without it, such a line is an unknown-action step)."""
+        return read_lenient(text, self.reasoning_line_step if reasoning else self.parse_line)
 
-        With ``reasoning`` (chain-of-thought answers), lines that are not actions are skipped
-        instead of becoming unknown-action steps.
-        """
-        lines = text.splitlines()
-        lowered = [ln.strip().lower() for ln in lines]
-        start = 0
-        for i, ln in enumerate(lowered):
-            if ln in START_MARKERS:
-                start = i + 1
-                break
-        steps: list[Step] = []
-        for line, low in zip(lines[start:], lowered[start:], strict=False):
-            if any(low.startswith(m) for m in END_MARKERS):
-                break
-            if low in START_MARKERS:
-                continue
-            step = self.reasoning_line_step(line) if reasoning else self.parse_line(line)
-            if step is not None:
-                steps.append(step)
-        return steps
+    def parse(self, text: str, reasoning: bool = False) -> list[Step]:
+        """The steps of :meth:`read`."""
+        return self.read(text, reasoning).steps

@@ -8,6 +8,7 @@ from ._model import ActionSchema, Fact, GroundAction, Literal, SchemaEquality, S
 from .critic import PlanCritic, verdict_from_report
 from .length import PlanLengthCritic
 from .pddl import PlanningProblem, State, load_problem
+from .plan_text import LenientPlan, PlanSyntaxError, PlanText, read_lenient, read_strict
 from .reference import UPReport, up_check, up_validate
 from .shortest import ShortestPlan, shortest_plan
 from .validator import PlanReport, StepFailure, parse_pddl_plan, to_ground_action, validate
@@ -16,10 +17,13 @@ __all__ = [
     "ActionSchema",
     "Fact",
     "GroundAction",
+    "LenientPlan",
     "Literal",
     "PlanCritic",
     "PlanLengthCritic",
     "PlanReport",
+    "PlanSyntaxError",
+    "PlanText",
     "PlanningProblem",
     "SchemaEquality",
     "ShortestPlan",
@@ -31,6 +35,8 @@ __all__ = [
     "literal_str",
     "load_problem",
     "parse_pddl_plan",
+    "read_lenient",
+    "read_strict",
     "shortest_plan",
     "to_ground_action",
     "up_check",

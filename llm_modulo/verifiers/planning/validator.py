@@ -20,19 +20,14 @@ Effects apply as in PDDL: ``state - delete + add`` (an atom both deleted and add
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ._model import GroundAction, Literal, literal_str
 from .pddl import BadStep, GroundOp, PlanningProblem
+from .plan_text import extract_steps
 
 Step = GroundAction | tuple[str, Sequence[str]] | str
-
-_ACTION = re.compile(r"\(([^()]*)\)")
-_COMMENT = re.compile(r";[^\n]*")
-_GROUPS: dict[str, GroundAction] = {}  # "(unstack a b)" -> its GroundAction: plans repeat steps a lot
-_MAX_GROUPS = 100_000
 
 
 @dataclass(slots=True)
@@ -73,22 +68,9 @@ def parse_pddl_plan(text: str) -> list[GroundAction]:
 
     Every parenthesised group is one step; ``;`` comments and anything outside parentheses
     (step numbers, ``[PLAN END]``, costs in brackets) are ignored. Names are lowercased.
+    This is :func:`.plan_text.extract_steps`; :func:`.plan_text.read_strict` checks every line too.
     """
-    if ";" in text:
-        text = _COMMENT.sub("", text)
-    out = []
-    cache = _GROUPS
-    for group in _ACTION.findall(text):
-        action = cache.get(group)
-        if action is None:
-            parts = group.lower().split()
-            if not parts:
-                continue
-            if len(cache) >= _MAX_GROUPS:
-                cache.clear()
-            action = cache[group] = GroundAction(parts[0], tuple(parts[1:]))
-        out.append(action)
-    return out
+    return extract_steps(text)
 
 
 def describe_unmet(unmet: Sequence[Literal], what: str = "precondition") -> str:
