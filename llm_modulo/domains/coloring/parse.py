@@ -42,6 +42,7 @@ _SEPARATORS = frozenset({":", "=", "->", "=>", "→", "-", "–", "—", "(", ",
 _STRONG = frozenset({":", "=", "->", "=>", "→"})  # enough to read a bare number as a colour
 _COLOUR_WORDS = frozenset({"color", "colour", "number", "no", "#", "c"})
 _VERTEX_WORDS = frozenset({"vertex", "node", "v"})
+_MAX_DIGITS = 30  # no graph has 10^30 vertices or colours
 _TOKEN = re.compile(r"\d+|[a-z]+|->|=>|→|[:=()\-–—#.,;]")
 
 
@@ -73,6 +74,11 @@ def _colour_of(token: str) -> int | None:
     return PALETTE.index(word) if word in PALETTE else None
 
 
+def _is_number(token: str) -> bool:
+    """A vertex or colour number: digits, short enough for ``int`` (which refuses over 4,300 digits)."""
+    return token.isdigit() and len(token) <= _MAX_DIGITS
+
+
 def answer_block(text: str) -> str:
     """``text`` up to its end marker (or a new statement), without a leading start marker."""
     low = text.lower()
@@ -92,10 +98,12 @@ def parse_line(line: str) -> list[list[int]]:
     """
     tokens = _TOKEN.findall(line.lower())
     pairs: list[list[int]] = []
+    # the first word before which a number is "first on the line" (found once: lines can be long)
+    first_word = next((k for k, t in enumerate(tokens) if t.isalnum() and t not in _VERTEX_WORDS), len(tokens))
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if not tok.isdigit():
+        if not _is_number(tok):
             i += 1
             continue
         explicit = (
@@ -118,7 +126,7 @@ def parse_line(line: str) -> list[list[int]]:
             else:
                 linked = True
             j += 1
-        first_on_line = i == 0 or all(not t.isalnum() or t in _VERTEX_WORDS for t in tokens[:i])
+        first_on_line = i <= first_word
         if j < len(tokens) and (explicit or linked or first_on_line):
             t = tokens[j]
             named = _colour_of(t)
@@ -127,7 +135,7 @@ def parse_line(line: str) -> list[list[int]]:
                 i = j + 1
                 continue
             follows = tokens[j + 1] if j + 1 < len(tokens) else ""
-            if t.isdigit() and (strong or colour_word) and follows not in _STRONG:
+            if _is_number(t) and (strong or colour_word) and follows not in _STRONG:
                 pairs.append([int(tok), int(t) - 1])
                 i = j + 1
                 continue

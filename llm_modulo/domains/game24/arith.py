@@ -38,6 +38,15 @@ class Op:
 Node = Num | Op
 
 
+# Bounds that keep every value small enough to print and to hand to z3 (Python refuses to print
+# an int of over 4,300 digits) and every tree shallow enough to walk recursively.
+# With at most 32 numbers of at most 100 characters, a value has at most ~3,200 digits and a
+# rendered expression (which the z3 critic parses again) stays under the length limit.
+MAX_NUMBER_CHARS = 100
+MAX_NUMBERS_IN_EXPRESSION = 32
+MAX_EXPRESSION_CHARS = 20_000
+
+
 # -- numbers as text ----------------------------------------------------------------------------
 def value_text(x: Fraction) -> str:
     """A value as steps write it: ``8``, ``-3``, ``8/3``."""
@@ -53,19 +62,26 @@ def literal_text(x: Fraction) -> str:
     """A leaf of an expression: an integer or a terminating decimal (leaves are parsed literals)."""
     if x.denominator == 1:
         return str(x.numerator)
-    for digits in range(1, 40):
-        scaled = x * 10**digits
-        if scaled.denominator == 1:
-            whole = abs(scaled.numerator)
-            text = str(whole).rjust(digits + 1, "0")
-            sign = "-" if x < 0 else ""
-            return f"{sign}{text[:-digits]}.{text[-digits:]}".rstrip("0")
-    raise ExpressionError(f"{x} is not a decimal literal")
+    # a terminating decimal's denominator is 2**a * 5**b; it needs max(a, b) digits
+    rest, twos, fives = x.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        raise ExpressionError(f"{x} is not a decimal literal")
+    digits = max(twos, fives)
+    whole = abs(x.numerator) * 10**digits // x.denominator
+    text = str(whole).rjust(digits + 1, "0")
+    sign = "-" if x < 0 else ""
+    return f"{sign}{text[:-digits]}.{text[-digits:]}".rstrip("0")
 
 
 def parse_value(text: str) -> Fraction:
     """A number as a step or a ``(left: ...)`` list writes it: ``8``, ``-3``, ``(8/3)``, ``2.5``."""
     cleaned = text.strip().strip("()").replace(" ", "")
+    if len(cleaned) > MAX_NUMBER_CHARS:
+        raise ExpressionError(f"{cleaned[:20]}... is too long for a number (over {MAX_NUMBER_CHARS} characters)")
     try:
         return Fraction(cleaned)
     except (ValueError, ZeroDivisionError):
@@ -81,16 +97,22 @@ def parse_expression(text: str) -> Node:
     source = _LEADING_ZEROS.sub("", text.strip())
     if not source:
         raise ExpressionError("the expression is empty")
+    if len(source) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"the expression is too long (over {MAX_EXPRESSION_CHARS} characters)")
     try:
         tree = ast.parse(source, mode="eval")
-    except SyntaxError:
-        raise ExpressionError(f"{text.strip()!r} is not an arithmetic expression") from None
-    return _node(tree.body, source)
+        if sum(isinstance(n, ast.Constant) for n in ast.walk(tree)) > MAX_NUMBERS_IN_EXPRESSION:
+            raise ExpressionError(f"it has more than {MAX_NUMBERS_IN_EXPRESSION} numbers")
+        return _node(tree.body, source)
+    except (SyntaxError, RecursionError, MemoryError):  # also "too many nested parentheses"
+        raise ExpressionError(f"{text.strip()[:80]!r} is not an arithmetic expression") from None
 
 
 def _node(node: ast.expr, source: str) -> Node:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         literal = ast.get_source_segment(source, node) or repr(node.value)
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise ExpressionError(f"{literal[:20]}... is too long for a number (over {MAX_NUMBER_CHARS} characters)")
         return Num(Fraction(literal))
     if isinstance(node, ast.BinOp) and type(node.op) in _AST_OPS:
         return Op(_AST_OPS[type(node.op)], _node(node.left, source), _node(node.right, source))

@@ -25,6 +25,7 @@ from .arith import ExpressionError, Node, parse_expression, parse_value, render,
 from .puzzle import expression_of
 
 END = "[END]"
+MAX_STEPS = 16
 
 _REPLACE = {
     "×": "*",
@@ -112,12 +113,19 @@ def parse_step(line: str) -> dict[str, Any] | None:
 
 
 def _balance(run: str) -> str:
+    """``run`` without the unmatched parentheses at its ends (counted once: a run of 10^5 "(" is linear)."""
     run = run.strip().rstrip(".").strip().lstrip(")").rstrip("(").strip()
-    while run.count("(") > run.count(")") and run.startswith("("):
-        run = run[1:].strip()
-    while run.count(")") > run.count("(") and run.endswith(")"):
-        run = run[:-1].strip()
-    return run
+    opens, closes = run.count("("), run.count(")")
+    start, end = 0, len(run)
+    while opens > closes and start < end and run[start] == "(":
+        start, opens = start + 1, opens - 1
+        while start < end and run[start].isspace():
+            start += 1
+    while closes > opens and end > start and run[end - 1] == ")":
+        end, closes = end - 1, closes - 1
+        while end > start and run[end - 1].isspace():
+            end -= 1
+    return run[start:end]
 
 
 def _best_run(side: str) -> str | None:
@@ -166,6 +174,9 @@ def parse_answer(numbers: Sequence[int], text: str) -> tuple[dict[str, Any] | No
             break  # the model went on to invent another puzzle
         step = parse_step(line)
         if step is not None:
+            if len(steps) == MAX_STEPS:  # a puzzle needs len(numbers) - 1 steps; z3 pays per step
+                errors.append(f"more than {MAX_STEPS} steps; the rest were not read")
+                break
             steps.append(step)
             i += 1
             continue
