@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import shlex
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -39,6 +42,18 @@ def report(
 
     files = write_report(store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet, recheck=recheck)
     print_summary(out, files)
+
+
+def _exit_interrupted() -> NoReturn:
+    """Exit 130 now. Threads nobody can stop (a trial thread inside a model call, a process pool's
+    thread after its workers were killed) would hold a normal exit, which joins them, for as long
+    as they run: with any left, flush what was written and leave without joining them."""
+    if any(t is not threading.main_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(EXIT_INTERRUPTED)  # the store is closed and every finished trial committed
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def bench(
@@ -128,10 +143,10 @@ def bench(
             soft_wrap=True,
             markup=False,
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _exit_interrupted()
     except KeyboardInterrupt:
         err.print("interrupted before any trial ran", highlight=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _exit_interrupted()
     done = outcome.stored if outcome.stored is not None else outcome.done_before + outcome.ran
     out.print(
         f"{done}/{outcome.total} trials in {outcome.store} ({outcome.ran} this run, {outcome.seconds:.1f} s); "

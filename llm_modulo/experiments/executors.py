@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
+import queue
 import sys
 import threading
 from collections.abc import Sequence
@@ -109,11 +110,34 @@ class InProcessExecutor:
 
 
 class _FuturesExecutor:
-    """Handles are ``concurrent.futures`` futures."""
+    """Handles are ``concurrent.futures`` futures.
+
+    A future reports its end on a queue (a done-callback) that :meth:`wait` reads, rather than
+    through ``concurrent.futures.wait``: that one takes every future's lock in turn, and a Ctrl-C
+    landing between two takes leaves a lock held for good; the pool's thread then blocks on it
+    setting that future's result, and the interpreter's exit blocks joining that thread."""
+
+    def __init__(self) -> None:
+        self._finished: queue.SimpleQueue[cf.Future[Any]] = queue.SimpleQueue()
+        self._seen: set[cf.Future[Any]] = set()  # finished, not yet handed out by wait
+
+    def _track(self, future: cf.Future[dict[str, Any]]) -> cf.Future[dict[str, Any]]:
+        future.add_done_callback(self._finished.put)
+        return future
 
     def wait(self, handles: Sequence[Any], timeout: float | None = None) -> list[Any]:
-        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return list(done)
+        wanted = set(handles)
+        ended = self._seen & wanted
+        try:
+            if not ended:
+                ended.add(self._finished.get(timeout=timeout))
+            while True:
+                ended.add(self._finished.get_nowait())
+        except queue.Empty:
+            pass
+        self._seen |= ended - wanted  # ended, but not among ``handles``: kept for a later call
+        self._seen -= wanted
+        return [h for h in handles if h in ended]
 
     def ready(self, handles: Sequence[Any]) -> list[Any]:
         return [h for h in handles if h.done() and not h.cancelled()]
@@ -152,6 +176,7 @@ class BatchedExecutor(_FuturesExecutor):
     name = "local"
 
     def __init__(self, batch: int, cache_path: str | None = None, threads: int | None = None) -> None:
+        super().__init__()
         self.workers = batch
         self.batch = batch
         self.cache_path = cache_path
@@ -162,8 +187,10 @@ class BatchedExecutor(_FuturesExecutor):
         self._stopping = threading.Event()
 
     def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
-        return self._pool.submit(
-            _batched_trial, spec.model_dump(mode="json"), self.threads, self.cache_path, self._stopping
+        return self._track(
+            self._pool.submit(
+                _batched_trial, spec.model_dump(mode="json"), self.threads, self.cache_path, self._stopping
+            )
         )
 
     def outcome(self, handle: Any) -> dict[str, Any]:
@@ -209,6 +236,7 @@ class LocalExecutor(_FuturesExecutor):
     name = "local"
 
     def __init__(self, workers: int, cache_path: str | None = None, threads: int | None = None) -> None:
+        super().__init__()
         self.workers = workers
         self.cache_path = cache_path
         self.threads = threads or threads_per_worker(workers)
@@ -220,7 +248,9 @@ class LocalExecutor(_FuturesExecutor):
         )
 
     def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
-        return self._pool.submit(execute_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
+        return self._track(
+            self._pool.submit(execute_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
+        )
 
     def outcome(self, handle: Any) -> dict[str, Any]:
         try:
@@ -239,6 +269,14 @@ class LocalExecutor(_FuturesExecutor):
                     proc.terminate()
             for proc in processes:
                 proc.join(timeout=5)
+            # A worker killed halfway through sending its result leaves a partial message that the
+            # pool's thread waits to complete forever (and the interpreter's exit waits for that
+            # thread). With every worker gone, closing this end of the results pipe, the last
+            # writer, turns that wait into an end-of-file: the thread sees a broken pool and ends.
+            result_queue = getattr(self._pool, "_result_queue", None)
+            writer = getattr(result_queue, "_writer", None)
+            if writer is not None and not any(proc.is_alive() for proc in processes):
+                writer.close()
         else:
             self._pool.shutdown(wait=True)
 

@@ -14,8 +14,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 from llm_modulo.experiments.config import load_sweep
 
@@ -71,9 +77,11 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(config: Path, store: Path, cwd: Path) -> subprocess.Popen:
+def start(
+    config: Path, store: Path, cwd: Path, how: tuple[str, ...] | list[str] = ("--workers", "2")
+) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "llm_modulo.cli", "bench", str(config), "--store", str(store), "--workers", "2"],
+        [sys.executable, "-m", "llm_modulo.cli", "bench", str(config), "--store", str(store), *how],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -155,3 +163,117 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(planbench, tmp_path):
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err + out
     check_complete(store, expected)
+
+
+SERVED = """
+name = "served"
+models = ["{model}"]
+seeds = [0]
+feedback = ["first"]
+
+[[budgets]]
+samples = 1
+rounds = 1
+
+[[instance_sets]]
+domain = "blocksworld"
+set = "blocksworld/generated_basic"
+count = 6
+
+[[strategies]]
+name = "direct"
+constrained = "none"
+"""
+
+
+@contextmanager
+def model_server(answering: threading.Event) -> Iterator[tuple[str, list[int]]]:
+    """An OpenAI-compatible server that holds every request until ``answering`` is set, then
+    answers with one (wrong) plan; yields (model spec, requests received)."""
+    received: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence stderr
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(1)
+            while not answering.wait(0.1):
+                pass
+            message = {"role": "assistant", "content": "(pick-up a)\n[PLAN END]"}
+            raw = json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+            except OSError:  # the sweep was stopped while it waited
+                pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"openai:http://127.0.0.1:{httpd.server_address[1]}/v1/tiny", received
+    finally:
+        answering.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--workers", "1", "--batch", "2"]], ids=["processes", "threads"])
+def test_ctrl_c_during_long_model_calls_exits_at_once(planbench, tmp_path, how):
+    """Both trials in flight are inside a model call that would last minutes: Ctrl-C still ends
+    the sweep within seconds (exit 130), and the resume runs every trial once."""
+    answering = threading.Event()
+    with model_server(answering) as (model, received):
+        config = tmp_path / "served.toml"
+        config.write_text(SERVED.format(model=model))
+        expected = {t.key for t in load_sweep(config).trials}
+        store = tmp_path / "served.sqlite"
+        proc = start(config, store, tmp_path, how)
+        deadline = time.monotonic() + 90
+        # both in flight wait: in the server (processes), or one there and one for its turn (threads
+        # share one model, which serves an HTTP model's calls one at a time)
+        while len(received) < (2 if "--batch" not in how else 1):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the trials never called the model"
+            time.sleep(0.02)
+        time.sleep(0.2)
+        stopped = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("Ctrl-C did not end the sweep") from None
+        assert time.monotonic() - stopped < 5.0
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "interrupted: 0/6 trials" in err
+        assert count_rows(store) == 0
+
+        answering.set()
+        proc = start(config, store, tmp_path, how)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        check_complete(store, expected)
+
+
+def test_a_request_past_its_deadline_is_an_error_row_not_a_lost_trial(planbench, tmp_path):
+    from rich.console import Console
+
+    from llm_modulo.experiments.runner import run_sweep
+
+    with model_server(threading.Event()) as (model, received):  # never answers
+        config = tmp_path / "served.toml"
+        config.write_text(SERVED.format(model=f"{model}?deadline=1").replace("count = 6", "count = 2"))
+        sweep = load_sweep(config)
+        outcome = run_sweep(sweep, tmp_path / "s.sqlite", workers=1, progress=False, console=Console(quiet=True))
+    assert (outcome.ran, outcome.errors) == (2, 2)
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    errors = [e for (e,) in conn.execute("SELECT error FROM trials WHERE status = 'error'")]
+    assert len(errors) == 2 and all(e.startswith("DeadlineExceeded: ") and "1 s deadline" in e for e in errors)
+    assert len(received) == 2  # one request per trial: nothing retried past the deadline
