@@ -169,6 +169,7 @@ def solve_case(draw: st.DrawFn, special: bool) -> Callable[[Path], list[str]]:
     how = draw(st.sampled_from(["files", "instance-file", "instance-name", "both"]))
     domain, problem = draw(_file(TEXTS["domain"], special)), draw(_file(TEXTS["problem"], special))
     domains = draw(st.lists(st.sampled_from(DOMAIN_FILES), unique=True, max_size=3))
+    above = draw(st.booleans())  # the domain files beside the problem, or in the folder above
     name = draw(st.one_of(st.sampled_from(INSTANCES), junk))
     model, script = draw(models), draw(st.one_of(st.none(), contents))
     options = draw(_options(SOLVE_OPTIONS, SOLVE_FLAGS))
@@ -183,9 +184,10 @@ def solve_case(draw: st.DrawFn, special: bool) -> Callable[[Path], list[str]]:
         if how in ("files", "both"):
             args += ["--domain", _place(folder, "d.pddl", domain), "--problem", _place(folder, "p.pddl", problem)]
         if how == "instance-file" or how == "both":
+            (folder / "problems").mkdir()  # the folder above is this case's too, not the shared temp folder
             for d in domains:
-                (folder / d).write_text(TEXTS["domain"])
-            args += ["--instance", _place(folder, "p01.pddl", problem)]
+                (folder / ("" if above else "problems") / d).write_text(TEXTS["domain"])
+            args += ["--instance", _place(folder / "problems", "p01.pddl", problem)]
         if how == "instance-name":
             args += ["--instance", name]
         return args + options
@@ -303,7 +305,7 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Subprocesses cost 1.5-3 s each on a small machine: a few per command.
-FEW = settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FEW = settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 # In-process a case costs 0.05-2 s (a solve that runs spends up to its 2 s budget).
 MANY = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -350,7 +352,7 @@ def test_bench_in_process(make: Callable[[Path], list[str]]) -> None:
     run_in_process(make)
 
 
-@MANY
+@settings(MANY, max_examples=20)  # a report that gets written draws its figures: up to 1.5 s
 @given(st.data())
 def test_report_in_process(real_store: Path, data: st.DataObject) -> None:
     run_in_process(data.draw(report_case(special=False, real_store=real_store)))
