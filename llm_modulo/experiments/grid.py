@@ -25,6 +25,9 @@ from llm_modulo.types import Budget
 log = logging.getLogger(__name__)
 
 
+MAX_TRIALS = 1_000_000  # before duplicates are dropped
+
+
 def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -> Sweep:
     """Check names and files against the registries and the disk, then expand the grid."""
     source = str(path)
@@ -82,6 +85,16 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
                 "'well-formed' or 'executable' for this strategy, or drop 'random' from its models",
             )
 
+    arm_count = sum(
+        len(st.models or config.models)
+        * len(st.budgets or config.budgets)
+        * len(st.feedback or config.feedback)
+        * len(st.seeds or config.seeds)
+        for st in config.strategies
+    )
+    planned = sum(len(instances) for instances in sets) * arm_count
+    if planned > MAX_TRIALS:  # each trial is built and hashed: 10^8 would take hours, not fail
+        raise ConfigError(source, "", f"the grid has {planned:,} trials, over {MAX_TRIALS:,}: split it into sweeps")
     labels = _labels(config.strategies)
     trials: list[tuple[tuple[int, ...], TrialSpec]] = []
     for s_idx, instances in enumerate(sets):
