@@ -11,7 +11,7 @@ crashes; time and throughput of each validator.
 
     nice -n 10 python benchmarks/fuzz_validator.py [--plans 100000] [--seed 0] [--log fuzz.jsonl]
 
-Progress and the counts so far print every ``--every`` plans and on Ctrl-C; with ``--log``, each
+Progress and the counts so far print every ``--every`` plans and on Ctrl-C or SIGTERM; with ``--log``, each
 disagreement or crash is appended as a JSON line, and ``--start N`` resumes a run at plan N (each
 plan's draws come from ``seed`` and its index alone, so a resumed run draws the same plans).
 """
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
 import time
 import traceback
@@ -80,6 +81,10 @@ def timed_compare(fp: FuzzProblem, plan: list, tally: Tally) -> tuple[bool, list
     return result.false_valid, result.problems, result.up_valid
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plans", type=int, default=100_000, help="plans to check (default 100000)")
@@ -110,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             log.write(json.dumps({"plan": index, "what": what, "task": label, "detail": detail}) + "\n")
             log.flush()
 
+    # Ctrl-C, or kill -TERM / -INT of a run started in the background (where SIGINT starts ignored),
+    # stops the run with its counts printed
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     index = args.start
     try:
         for index in range(args.start, args.start + args.plans):
