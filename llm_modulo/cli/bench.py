@@ -113,10 +113,9 @@ def bench(
     try:
         sweep = load_sweep(config)
         store_path = store or default_store_path(sweep)
-        for warning in sweep.warnings:
-            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         if dry_run:
             out.print(plan_table(sweep, store_path))
+            _print_warnings(sweep.warnings)
             return
         outcome = run_sweep(
             sweep,
@@ -155,5 +154,13 @@ def bench(
         + (f"; {outcome.remaining} left: rerun the same command to continue" if outcome.remaining else ""),
         highlight=False,
     )
+    _print_warnings(sweep.warnings)
     if outcome.errors:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    """The sweep's warnings, one line each, once its input has proved good: bad input is then the
+    one ``error:`` line on stderr, and the warnings stand beside the summary rather than above a long run."""
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -139,7 +139,7 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
             f"{unique.repeated} trial(s) repeat an earlier strategy entry exactly (same key); each is run once, "
             "under the first entry's label"
         )
-        log.warning("%s: %s", source, warnings[-1])
+        log.info("%s: %s", source, warnings[-1])  # sweep.warnings carries it: bench prints it once
     for (strategy, settings), count in unique.redundant.items():
         warnings.append(
             f"{count} {strategy} trial(s) differ from an earlier one only in {settings}, which {strategy} does not "

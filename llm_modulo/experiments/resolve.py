@@ -59,7 +59,7 @@ def named_instances(iset: InstanceSetSpec, source: str, where: str) -> list[tupl
 
 def resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str) -> list[tuple[str, str, str]]:
     """(instance name, domain file, problem file) for each selected instance, in natural order."""
-    from llm_modulo.domains.planning.instances import planbench_root
+    from llm_modulo.domains.planning.instances import domain_file_for, planbench_root
 
     name = iset.set_name
     folder: Path | None = None
@@ -87,9 +87,6 @@ def resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str
         files = sorted((p for p in folder.glob("*.pddl") if "domain" not in p.name.lower()), key=_natural)
     if not files:
         raise ConfigError(source, f"{where}.set", f"no problem files in {folder}")
-    domain_file = _domain_file(folder, root if planbench else None)
-    if domain_file is None:
-        raise ConfigError(source, f"{where}.set", f"no domain file (domain.pddl or *domain*.pddl) in or above {folder}")
 
     if iset.count is not None:
         if iset.count > len(files):
@@ -111,22 +108,11 @@ def resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str
             if by_stem[stem] in chosen:
                 raise ConfigError(source, f"{where}.ids[{k}]", f"instance {stem!r} is listed twice")
             chosen.append(by_stem[stem])
-    return [(f"{name.rstrip('/')}/{p.stem}", str(domain_file), str(p.resolve())) for p in chosen]
-
-
-def _domain_file(folder: Path, stop: Path | None) -> Path | None:
-    for current in [folder, *folder.parents]:
-        exact = current / "domain.pddl"
-        if exact.is_file():
-            return exact.resolve()
-        found = sorted(p for p in current.glob("*domain*.pddl") if p.is_file())
-        if found:
-            return found[0].resolve()
-        if stop is not None and current.resolve() == stop.resolve():
-            break
-        if stop is None and current == folder.parent:  # a plain folder: itself or its parent only
-            break
-    return None
+    ask = "name it domain.pddl, or after the problem (p01-domain.pddl for p01.pddl)"
+    try:  # each problem's own domain file, by the rules solve --instance follows
+        return [(f"{name.rstrip('/')}/{p.stem}", str(domain_file_for(p, ask)), str(p.resolve())) for p in chosen]
+    except InputError as exc:
+        raise ConfigError(source, f"{where}.set", exc.format_message()) from None
 
 
 def check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, str | None]:

@@ -488,3 +488,16 @@ def test_special_files_are_one_line(tmp_path):
         result = runner.invoke(app, [*args, "--model", "random"] if args[0] == "solve" else args)
         assert result.exit_code == 2, (args, result.output)
         assert words in _one_line_error(result), args
+
+
+def test_a_sweep_s_warnings_never_come_with_an_error(tmp_path):
+    config = tmp_path / "twice.toml"
+    config.write_text(
+        'name = "twice"\nmodels = ["random"]\n[[budgets]]\nsamples = 2\n'
+        '[[instance_sets]]\ndomain = "game24"\nset = "test"\ncount = 1\n'
+        '[[strategies]]\nname = "direct"\n[[strategies]]\nname = "direct"\n'
+    )
+    bad = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path)])  # the store is a folder
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "warning:" not in bad.stderr, bad.stderr
+    dry = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path / "s.sqlite"), "--dry-run"])
+    assert dry.exit_code == 0 and dry.stderr.startswith("warning: 1 trial(s) repeat") and dry.stderr.count("\n") == 1

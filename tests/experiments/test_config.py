@@ -323,6 +323,20 @@ def test_plain_pddl_folder(planbench, tmp_path):
         load(tmp_path, variant(instance_sets=[{"domain": "pddl", "set": "mine", "ids": ["p7"]}]))
 
 
+def test_a_folder_of_problems_with_their_own_domains(planbench, tmp_path):
+    """Each problem gets the domain file named after it (p1-domain.pddl), never the first one found."""
+    folder = tmp_path / "ipc"
+    folder.mkdir()
+    for i in (1, 2):
+        shutil.copy(planbench / "blocksworld" / "generated_domain.pddl", folder / f"p{i}-domain.pddl")
+        shutil.copy(planbench / "blocksworld" / "generated_basic_3" / f"instance-{i}.pddl", folder / f"p{i}.pddl")
+    sweep = load(tmp_path, variant(instance_sets=[{"domain": "pddl", "set": "ipc", "count": 2}]))
+    assert [Path(t.domain_file).name for t in sweep.trials] == ["p1-domain.pddl", "p2-domain.pddl"]
+    shutil.copy(folder / "p1.pddl", folder / "p3.pddl")  # a problem with no domain of its own: which one?
+    with pytest.raises(InputError, match=r"instance_sets\[0\]\.set: which domain file for p3.pddl\?"):
+        load(tmp_path, variant(instance_sets=[{"domain": "pddl", "set": "ipc", "count": 3}]))
+
+
 def test_shipped_example_config(planbench):
     sweep = load_sweep(REPO / "benchmarks" / "configs" / "planbench_50.toml")
     assert sweep.name == "planbench_50"

@@ -87,13 +87,13 @@ def _key(path: Path) -> str:
     return re.sub(r"[-_. ]+", "-", stem).strip("-").lower()
 
 
-def domain_file_for(problem: Path) -> Path:
+def domain_file_for(problem: Path, ask: str = "give it with --domain D.pddl --problem P.pddl") -> Path:
     """The domain file of a problem file, chosen by fixed rules, never by chance. In the problem's
     folder: ``domain.pddl``; else the one ``*domain*.pddl`` named as the problem (``p01-domain.pddl``
     or ``domain_p01.pddl`` for ``p01.pddl``); else the only ``*domain*.pddl`` there. A folder with
     none defers to its parent (PlanBench keeps instances one folder below their domain), where
     ``domain.pddl`` or a single ``*domain*.pddl`` is taken. Several candidates, or none, is an error
-    that asks for ``--domain``."""
+    that ends with ``ask``: what the user can do about it."""
     problem = problem.resolve()
     for folder in (problem.parent, problem.parent.parent):
         exact = folder / "domain.pddl"
@@ -107,13 +107,9 @@ def domain_file_for(problem: Path) -> Path:
             return found[0]
         if found:
             names = ", ".join(p.name for p in found[:4]) + (", ..." if len(found) > 4 else "")
-            raise InputError(
-                f"which domain file for {problem.name}? {folder} holds {len(found)} ({names}): "
-                "give it with --domain D.pddl --problem P.pddl"
-            )
+            raise InputError(f"which domain file for {problem.name}? {folder} holds {len(found)} ({names}): {ask}")
     raise InputError(
-        f"no domain file for {problem}: none in its folder or the one above (domain.pddl or *domain*.pddl); "
-        "give it with --domain D.pddl --problem P.pddl"
+        f"no domain file for {problem}: none in its folder or the one above (domain.pddl or *domain*.pddl); {ask}"
     )
 
 
