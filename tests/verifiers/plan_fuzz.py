@@ -154,7 +154,7 @@ def walk(d: Draw, fp: FuzzProblem, plan: list[GroundAction], steps: int) -> list
         state = problem.apply(state, step)
     plan = list(plan)
     for _ in range(steps):
-        options = problem.applicable(state)
+        options = sorted(problem.applicable(state), key=str)  # the index's order varies with the hash seed
         if not options:
             break
         plan.append(pick(d, options))

@@ -104,7 +104,9 @@ def test_fuzz_critic_on_model_text(data: st.DataObject) -> None:
     event(f"{domain.name}/{domain.style}: {'certified' if result.ours_valid else 'rejected'}")
     assert not result.false_valid, (domain.name, fp.label, text)
     assert not result.problems, (domain.name, fp.label, text, result.problems)
-    if neutral:
+    # a sentence may read as two actions (Logistics' "load {} into {} at {}", truck or airplane):
+    # the parser takes the statically possible one, so only such plans must read back exactly
+    if neutral and (domain.style == "pddl" or all(fp.problem.statically_possible(a) for a in _lower(plan))):
         assert _lower(candidate.answer) == _lower(plan), text
 
 
