@@ -169,9 +169,11 @@ def train(
     ] = False,
 ) -> None:
     """LoRA-train the embedded model on certified traces (completion tokens only), resumable, with a loss curve."""
+    from llm_modulo.files import input_file
     from llm_modulo.training.commands import train_adapter
 
     setup_logging(verbose)
+    input_file(data, "dataset file", max_bytes=None)  # a folder, a pipe, /dev/null, an empty file: one line
     _print_json(
         train_adapter(
             data,

@@ -37,14 +37,14 @@ def data_summary(path: str | Path) -> dict[str, list[str]]:
 def load_examples(path: str | Path, tokenizer: Any, max_len: int) -> tuple[list[Encoded], int]:
     """(encoded examples, number skipped as longer than ``max_len``)."""
     examples, skipped = [], 0
-    with Path(path).open() as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
+    with Path(path).open("rb") as fh:  # bytes, decoded line by line: a line that is not UTF-8 is a bad record
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = json.loads(raw.decode("utf-8"))
                 enc = encode_example(tokenizer, rec, max_len)
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise InputError(f"{path}:{n}: not a training record ({type(exc).__name__}: {exc})") from None
             if enc is None:
                 skipped += 1

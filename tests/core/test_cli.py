@@ -263,6 +263,7 @@ def test_train_verbose_turns_on_the_step_log(tmp_path, monkeypatch, flags, verbo
     seen: list[bool] = []
     monkeypatch.setattr(cli_training, "setup_logging", seen.append)
     monkeypatch.setattr(commands, "train_adapter", lambda *a, **k: {"steps": 0})
+    (tmp_path / "d.jsonl").write_text("{}\n")  # train checks that its data is a file before anything loads
     result = runner.invoke(app, ["train", str(tmp_path / "d.jsonl"), "--out", str(tmp_path / "a"), *flags])
     assert result.exit_code == 0, result.output
     assert seen == [verbose]
@@ -483,6 +484,8 @@ def test_special_files_are_one_line(tmp_path):
         (["bench", sweep, "--store", str(not_sqlite), "--dry-run"], "file is not a database"),
         (["report", str(fifo)], "not a file"),
         (["report", os.devnull], "not a file"),
+        (["train", str(fifo)], "is a named pipe"),
+        (["train", str(empty)], "is empty"),
     ]
     for args, words in cases:
         result = runner.invoke(app, [*args, "--model", "random"] if args[0] == "solve" else args)
