@@ -82,7 +82,8 @@ class PlanningProblem(Grounding):
         self._applicable_index: list[GroundOp] | None = None
         self._well_formed: list[GroundAction] | None = None
         self._up_validator: Any = None  # built once by .reference (computing a UP problem's kind is slow)
-        self._init_state = self._mask(self.init)
+        # built from a byte array: OR-ing bit by bit into an int copies it each time (quadratic for 100k facts)
+        self._init_state = _bits_to_int([self._intern(f) for f in self.init])
         self._goal_pos = self._mask(f for pos, f in self.goal if pos)
         self._goal_neg = self._mask(f for pos, f in self.goal if not pos)
 
@@ -158,6 +159,16 @@ class PlanningProblem(Grounding):
             f"PlanningProblem({self.domain_name}/{self.name}: {len(self.objects)} objects, "
             f"{len(self.action_schemas)} actions, {len(self.goal)} goal literals)"
         )
+
+
+def _bits_to_int(bits: list[int]) -> int:
+    """The int with exactly ``bits`` set, in time linear in their number and span."""
+    if not bits:
+        return 0
+    buf = bytearray(max(bits) // 8 + 1)
+    for b in bits:
+        buf[b >> 3] |= 1 << (b & 7)
+    return int.from_bytes(buf, "little")
 
 
 def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = False) -> PlanningProblem:
