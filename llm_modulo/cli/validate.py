@@ -78,10 +78,15 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
 ) -> None:
     """Validate a plan (a VAL stand-in): exit 0 if valid, 1 if invalid, 2 for bad input."""
+    from llm_modulo.files import input_file
     from llm_modulo.registry import load_planning_task
     from llm_modulo.types import Candidate
     from llm_modulo.verifiers.planning.plan_text import PlanSyntaxError, read_strict
 
+    # the PDDL files must be regular files (a pipe nobody writes would block forever); the plan may be
+    # a pipe, as ``<(planner ...)`` gives, or stdin
+    input_file(domain, "domain file")
+    input_file(problem, "problem file")
     text = read_plan_file(plan)
     the_domain, task = load_planning_task(str(domain), str(problem), domain_name)
     skipped: list[tuple[int, str]] = []

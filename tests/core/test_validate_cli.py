@@ -125,6 +125,13 @@ def test_stdin_dev_null_and_directory(tmp_path) -> None:
     assert "too large" in one_line_error(run(sussman("/dev/zero")))  # read up to a limit, not forever
 
 
+def test_pddl_files_that_are_pipes_are_one_line(tmp_path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert "domain file" in one_line_error(run([str(fifo), str(SUSSMAN), plan_file(tmp_path, SUSSMAN_GOLD)]))
+    assert "named pipe" in one_line_error(run([str(domain_file()), str(fifo), plan_file(tmp_path, SUSSMAN_GOLD)]))
+
+
 def test_unreadable_file_is_one_line(tmp_path, monkeypatch) -> None:
     plan = plan_file(tmp_path, SUSSMAN_GOLD)
 
