@@ -13,6 +13,7 @@ from llm_modulo.domains.planning.render import PLAN_END, PLAN_START, PlanRenderi
 from llm_modulo.domains.planning.vocabulary import join_facts
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
 from llm_modulo.types import Candidate, Task
+from llm_modulo.verifiers.planning.plan_text import is_end_marker
 
 PDDL_INSTRUCTIONS = (
     "Write the plan as one action per line in the form (action object ...), "
@@ -158,7 +159,7 @@ class PlanPrompts(PlanRendering):
             lines = lines[1:]
         kept = []
         for line in lines:
-            if line.strip().lower().startswith(PLAN_END.lower()):
+            if is_end_marker(line):
                 break
             kept.append(line.rstrip())
         return f"{PLAN_START}\n" + "".join(line + "\n" for line in kept if line.strip()) + PLAN_END

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.contract import check_domain
+from llm_modulo.domains.planning.instances import domain_file_for
 from llm_modulo.errors import InputError
 from llm_modulo.types import Task
 
@@ -92,24 +93,12 @@ def _rebuild(domain: Any, row: dict[str, Any], roots: Sequence[str | Path]) -> T
         for base in [Path.cwd(), *map(Path, roots)]:
             path = base / f"{instance}.pddl"
             if path.is_file():
-                domain_file = _find_domain_file(path.parent)
-                if domain_file is not None:
-                    return domain.load_files(domain_file, path, task_id=instance)  # type: ignore[no-any-return]
+                # the sweep chose the domain file by these rules; an ambiguous folder is logged below
+                return domain.load_files(domain_file_for(path), path, task_id=instance)  # type: ignore[no-any-return]
         return domain.load(instance)  # type: ignore[no-any-return]
     except InputError as exc:
         log.warning("trial %s: cannot load instance %r: %s", row["key"][:12], instance, exc)
         return None
-
-
-def _find_domain_file(folder: Path) -> Path | None:
-    """``domain.pddl`` or ``*domain*.pddl`` in the problem's folder or its parent (as sweeps look)."""
-    for current in (folder, folder.parent):
-        if (current / "domain.pddl").is_file():
-            return current / "domain.pddl"
-        found = sorted(p for p in current.glob("*domain*.pddl") if p.is_file())
-        if found:
-            return found[0]
-    return None
 
 
 __all__ = ["trial_tasks"]
