@@ -59,12 +59,14 @@ class BudgetTracker:
         self.usage.generated_tokens += generated_tokens
 
     def record_completions(self, completions: Sequence[Any]) -> None:
-        """One sampling call's completions (anything with ``tokens`` and ``prompt_tokens``)."""
+        """One sampling call's completions (anything with ``tokens`` and ``prompt_tokens``); those
+        stopped by the token cap (finish reason "length") are counted as truncated."""
         self.record_call(
             len(completions),
             max((c.prompt_tokens for c in completions), default=0),
             sum(c.tokens for c in completions),
         )
+        self.usage.truncated += sum(getattr(c, "finish_reason", "stop") == "length" for c in completions)
 
     def finish(self) -> Usage:
         self.usage.seconds = self.elapsed()

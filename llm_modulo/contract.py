@@ -63,6 +63,12 @@ CAPABILITIES: dict[str, Capability] = {
             "modulo with constrained decoding: excluding rejected first steps",
             "nothing is excluded",
         ),
+        Capability(
+            "max_answer_chars",
+            "max_tokens='auto' (the default): a bound, in characters, on the task's longest complete "
+            "answer with its end marker; each completion may use that many tokens",
+            "256 tokens (strategies.options.DEFAULT_MAX_TOKENS)",
+        ),
         Capability("normalize", "self-consistency's vote key", "the JSON of candidate.answer"),
         Capability(
             "judge_prompt",

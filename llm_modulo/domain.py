@@ -52,6 +52,11 @@ class BaseDomain(ABC):
         """One violation in the domain's words; by default the critic's own message."""
         return default_describe(task, candidate, violation)
 
+    def max_answer_chars(self, task: Task) -> int | None:
+        """A bound, in characters, on ``task``'s longest complete answer with its end marker: the
+        token cap of ``max_tokens="auto"``. None (this default): the generic cap, 256 tokens."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

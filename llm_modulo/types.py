@@ -151,6 +151,7 @@ class Usage(BaseModel):
     llm_calls: int = 0
     nodes: int = 0  # search expansions
     scored_tokens: int = 0  # continuation tokens scored (not generated) by ranking calls
+    truncated: int = 0  # samples the token cap stopped (finish reason "length"): maybe cut-off answers
     seconds: float = 0.0
 
 

@@ -216,7 +216,14 @@ def solve(
         str | None, typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")
     ] = None,
     temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = _DEFAULTS["temperature"],
-    max_tokens: Annotated[int, typer.Option(min=1, help="generated tokens per completion")] = _DEFAULTS["max_tokens"],
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="generated tokens per completion [default: auto, the domain's bound on the task's longest answer, else 256]",
+            show_default=False,
+        ),
+    ] = _DEFAULTS["max_tokens"],
     seed: Annotated[int, typer.Option(help="random seed")] = _DEFAULTS["seed"],
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
@@ -253,6 +260,8 @@ def solve(
     result = get_strategy(strategy.value)(lm, the_domain, budget=the_budget, **kwargs).run(task)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        if "truncated" in result.info:  # stdout stays one JSON document; the note is also in its info
+            sys.stderr.write(f"note: {result.info['truncated']}\n")
     else:
         print_result(result, the_domain, task, getattr(lm, "name", "model"), load_seconds)
     if result.status is ResultStatus.NO_SOLUTION:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from llm_modulo.errors import InputError
 from llm_modulo.strategies.options import StrategyOptions
@@ -60,7 +60,18 @@ class SamplingSpec(BaseModel):
 
     temperature: float = Field(default=_DEFAULTS["temperature"].default, ge=0.0)
     top_p: float = Field(default=_DEFAULTS["top_p"].default, gt=0.0, le=1.0)
-    max_tokens: int = Field(default=_DEFAULTS["max_tokens"].default, ge=1)
+    # None ("auto", as a config writes it): each trial's domain bounds the answer (strategies.options)
+    max_tokens: int | None = Field(default=_DEFAULTS["max_tokens"].default, ge=1)
+
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _auto(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() == "auto" else value
+
+    @field_serializer("max_tokens")
+    def _auto_text(self, value: int | None) -> int | str:
+        """ "auto" in a trial's config (its key) and the store, rather than a null nobody can read."""
+        return "auto" if value is None else value
 
 
 class InstanceSetSpec(BaseModel):

@@ -141,11 +141,12 @@ def trial_task(spec: TrialSpec) -> tuple[Any, Any]:
 def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:
     from llm_modulo.protocols import SamplingParams
     from llm_modulo.registry import get_strategy
+    from llm_modulo.strategies.options import DEFAULT_MAX_TOKENS
 
     params = SamplingParams(
         temperature=spec.sampling.temperature,
         top_p=spec.sampling.top_p,
-        max_tokens=spec.sampling.max_tokens,
+        max_tokens=spec.sampling.max_tokens or DEFAULT_MAX_TOKENS,
         seed=spec.seed,
     )
     cls = get_strategy(spec.strategy)
@@ -153,6 +154,8 @@ def build_strategy(spec: TrialSpec, model: Any, domain: Any) -> Any:
     # the grid's feedback axis goes only to strategies that have the option
     takes_feedback = options is None or "feedback" in options.model_fields
     extra: dict[str, Any] = {"feedback": spec.feedback} if takes_feedback else {}
+    if options is not None and "max_tokens" in options.model_fields:  # None: "auto", the task's own cap
+        extra["max_tokens"] = spec.sampling.max_tokens
     return cls(model, domain, budget=spec.budget, params=params, seed=spec.seed, **extra, **spec.options)
 
 

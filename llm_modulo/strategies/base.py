@@ -17,7 +17,7 @@ from llm_modulo.contract import check_domain, has
 from llm_modulo.errors import BudgetSecondsExceeded, CriticError, InputError
 from llm_modulo.feedback import domain_critique
 from llm_modulo.protocols import Batch, Critic, Domain, LanguageModel, LineConstraint, Prompt, SamplingParams
-from llm_modulo.strategies.options import StrategyOptions, build_options
+from llm_modulo.strategies.options import DEFAULT_MAX_TOKENS, StrategyOptions, answer_token_cap, build_options
 from llm_modulo.types import (
     Attempt,
     Budget,
@@ -120,7 +120,7 @@ class BaseStrategy:
         self.params = SamplingParams(
             temperature=self.options.temperature,
             top_p=self.options.top_p,
-            max_tokens=self.options.max_tokens,
+            max_tokens=self.options.max_tokens or DEFAULT_MAX_TOKENS,  # per task in :meth:`sampling`
             stop=params.stop if params is not None else (),
             seed=self.options.seed,
         )
@@ -137,6 +137,14 @@ class BaseStrategy:
     @property
     def refute(self) -> bool:
         return self.options.refute
+
+    def max_tokens_for(self, task: Task) -> int:
+        """The token cap of each completion for ``task``: the option, or "auto"'s domain bound."""
+        return answer_token_cap(self.options.max_tokens, self.domain, task)
+
+    def sampling(self, task: Task, seed: int | None) -> SamplingParams:
+        """The sampling parameters of one model call for ``task``."""
+        return replace(self.params, seed=seed, max_tokens=self.max_tokens_for(task))
 
     def needs(self, options: StrategyOptions) -> dict[str, str]:
         """The optional domain capabilities these options need: capability -> the option asking."""
@@ -174,6 +182,12 @@ class BaseStrategy:
             ),
         }
 
+    def task_config(self, task: Task) -> dict[str, Any]:
+        """:meth:`config` for a run on ``task``: ``max_tokens`` is the cap the run used, and with
+        "auto" ``max_tokens_auto`` is true (the provenance of a cap nobody set)."""
+        auto = {"max_tokens_auto": True} if self.options.max_tokens is None else {}
+        return {**self.config(), "max_tokens": self.max_tokens_for(task), **auto}
+
     def evaluate(self, task: Task, text: str, critics: Sequence[Any]) -> tuple[Candidate, list[Verdict]]:
         return judge(self.domain, task, text, critics)
 
@@ -192,7 +206,7 @@ class BaseStrategy:
         seed = None if self.seed is None else self.seed + 1000 * round_no
         start = time.perf_counter()
         try:
-            batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=constraint)
+            batch = self.model.sample(prompt, k, self.sampling(task, seed), constraint=constraint)
         except BudgetSecondsExceeded as exc:
             log.info("%s: %s", task.id, exc)
             tracker.out_of_time = True
@@ -234,6 +248,7 @@ class BaseStrategy:
             if not certified(recheck):
                 raise CriticError(f"critics disagree with themselves on task {task.id!r}; refusing to certify")
             status, certificate = ResultStatus.VERIFIED, [v for v in recheck if v.hard]
+        usage = tracker.finish()
         return Result(
             task_id=task.id,
             domain=task.domain,
@@ -244,8 +259,9 @@ class BaseStrategy:
             certificate=certificate,
             chosen=_where(trace, best),
             trace=trace,
-            usage=tracker.finish(),
-            config=self.config(),
+            usage=usage,
+            config=self.task_config(task),
+            info=truncation_info(usage, self.max_tokens_for(task)),
         )
 
     def refutation(self, task: Task) -> Result | None:
@@ -276,7 +292,7 @@ class BaseStrategy:
                 status=ResultStatus.NO_SOLUTION,
                 certificate=[proof],
                 usage=usage,
-                config=self.config(),
+                config=self.task_config(task),
                 info={"refuted_by": proof.critic, "engine": proof.engine},
             )
         return None
@@ -301,12 +317,22 @@ class BaseStrategy:
                     strategy=self.name,
                     status=ResultStatus.EXHAUSTED,
                     usage=Usage(seconds=time.perf_counter() - started),
-                    config=self.config(),
+                    config=self.task_config(task),
                     info={"stopped": str(exc)},
                 )
 
     def _run(self, task: Task) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def truncation_info(usage: Usage, cap: int) -> dict[str, Any]:
+    """``{"truncated": note}`` when the token cap stopped samples (their answers may be cut off), else ``{}``."""
+    if not usage.truncated:
+        return {}
+    return {
+        "truncated": f"{usage.truncated} of {usage.samples} samples hit the {cap}-token cap; raise --max-tokens "
+        "(max_tokens) if answers were cut off"
+    }
 
 
 def _where(trace: list[Attempt], sample: Sample | None) -> tuple[int, int] | None:

@@ -1,23 +1,29 @@
 """Each strategy's options, with their one set of defaults.
 
 The constructor, ``llm-modulo solve`` and sweep configs all read these models, so a default is
-written once, here. The defaults are the values ``solve`` has always used: 16 samples per
-call at temperature 1.0, 128 tokens each, seed 0, decoding held to the strongest grammar the
-domain offers, the first error fed back, and (for ``modulo``) the next round continuing from the
-valid prefix where the domain can say what it is.
+written once, here. The defaults: 16 samples per call at temperature 1.0, as many tokens each as
+the task's longest answer can need (:func:`answer_token_cap`), seed 0, decoding held to the
+strongest grammar the domain offers, the first error fed back, and (for ``modulo``) the next
+round continuing from the valid prefix where the domain can say what it is.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from llm_modulo.contract import has
 from llm_modulo.errors import OptionError
-from llm_modulo.types import FeedbackLevel
+from llm_modulo.types import FeedbackLevel, Task
 
 Constrained = Literal["auto", "none", "well-formed", "executable"]
 CONSTRAINT_MODES: tuple[str, ...] = ("none", "well-formed", "executable")
+# the token cap of "auto" for a domain that cannot bound its answers (no max_answer_chars)
+DEFAULT_MAX_TOKENS = 256
+# tokens added to a domain's bound: an answer's leading blank or stray space, a tokenizer's odd split
+MAX_TOKENS_MARGIN = 16
 
 
 class StrategyOptions(BaseModel):
@@ -28,7 +34,13 @@ class StrategyOptions(BaseModel):
     n: int = Field(16, ge=1, strict=True, description="samples per LLM call")
     temperature: float = Field(1.0, ge=0, allow_inf_nan=False, strict=True, description="sampling temperature")
     top_p: float = Field(0.95, gt=0, le=1, strict=True, description="nucleus sampling mass")
-    max_tokens: int = Field(128, ge=1, strict=True, description="generated tokens per completion")
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        strict=True,
+        description="generated tokens per completion (None: auto, the domain's bound for the task's longest "
+        f"answer, else {DEFAULT_MAX_TOKENS})",
+    )
     constrained: Constrained = Field(
         "auto",
         description="decoding grammar: none (free text), well-formed answers, executable ones (the "
@@ -125,6 +137,26 @@ OPTIONS: dict[str, type[StrategyOptions]] = {
 }
 
 
+def answer_token_cap(max_tokens: int | None, domain: Any, task: Task) -> int:
+    """The token cap of one completion for ``task``: ``max_tokens`` when set, else ("auto") the
+    domain's ``max_answer_chars(task)`` as tokens plus :data:`MAX_TOKENS_MARGIN`, else
+    :data:`DEFAULT_MAX_TOKENS`.
+
+    The domain bounds its answer in characters, since it knows its own text and no model's
+    tokenizer (the core and the domains import no backend). One character is counted as one
+    token: every token of a byte-level BPE covers at least one byte, so no ASCII answer of ``c``
+    characters needs more than ``c`` tokens. That is exact for digits (SmolLM2 splits them one
+    by one, ~1.2 characters a token in Game of 24 steps), close for PDDL (~1.6) and about 4x
+    generous for words; a generous cap costs only when a model runs on without the end marker.
+    """
+    if max_tokens is not None:
+        return max_tokens
+    chars = domain.max_answer_chars(task) if has(domain, "max_answer_chars") else None
+    if chars is None:
+        return DEFAULT_MAX_TOKENS
+    return max(1, math.ceil(float(chars))) + MAX_TOKENS_MARGIN
+
+
 def build_options(cls: type[StrategyOptions], base: StrategyOptions | None = None, **updates: Any) -> StrategyOptions:
     """``cls``'s options from ``base`` (or the defaults) with ``updates``; a bad value or an option the
     strategy does not have is one :class:`~llm_modulo.errors.OptionError` line."""
@@ -155,6 +187,8 @@ def options_problem(cls: type[StrategyOptions], exc: ValidationError) -> tuple[s
 
 __all__ = [
     "CONSTRAINT_MODES",
+    "DEFAULT_MAX_TOKENS",
+    "MAX_TOKENS_MARGIN",
     "OPTIONS",
     "BestOfNOptions",
     "Constrained",
@@ -164,6 +198,7 @@ __all__ = [
     "SelfConsistencyOptions",
     "SelfCritiqueOptions",
     "StrategyOptions",
+    "answer_token_cap",
     "build_options",
     "options_error",
     "options_problem",

@@ -33,7 +33,6 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from llm_modulo.budget import BudgetTracker
@@ -191,7 +190,7 @@ class Search(BaseStrategy):
         else:  # sample n steps from the node; rank by frequency (add-one smoothed)
             k = tracker.next_batch(self.n) or 1
             local = self.constraint_for(task, prefix)
-            batch = self.model.sample(prompt, k, replace(self.params, seed=seed), constraint=local)
+            batch = self.model.sample(prompt, k, self.sampling(task, seed), constraint=local)
             tracker.record_completions(batch.completions)
             firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in batch.completions)
             total = sum(firsts[line] for line in allowed) + len(allowed)

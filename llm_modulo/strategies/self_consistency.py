@@ -101,6 +101,7 @@ class SelfConsistency(BaseStrategy):
         result = self.result(task, winner, trace, tracker, ResultStatus.FAILED)
         voters = sum(key is not None for key in keys)
         result.info = {
+            **result.info,
             "k": self.k,
             "samples": len(samples),
             "votes": votes,  # for the winner

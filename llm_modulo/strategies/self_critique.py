@@ -143,6 +143,7 @@ class SelfCritique(BaseStrategy):
 
         result = self.result(task, current, trace, tracker, ResultStatus.FAILED if accepted else ResultStatus.EXHAUSTED)
         result.info = {
+            **result.info,
             "self_judged_valid": accepted,
             "judge_calls": len(judge_attempts),
             "judge_attempts": judge_attempts,  # indices into the trace

@@ -13,7 +13,7 @@ from llm_modulo.domain import BaseDomain
 from llm_modulo.errors import InputError, OptionError
 from llm_modulo.feedback import Wording, domain_critique, render_critique
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
-from llm_modulo.strategies.options import OPTIONS, ModuloOptions, StrategyOptions
+from llm_modulo.strategies.options import DEFAULT_MAX_TOKENS, OPTIONS, ModuloOptions, StrategyOptions
 from llm_modulo.types import Candidate, FeedbackLevel, Task, Verdict, VerdictStatus, Violation
 from tests.core.toy_domain import END, SumCritic, ToyDomain
 
@@ -175,9 +175,11 @@ def test_a_domain_with_its_own_critique_keeps_it():
 def test_one_set_of_defaults_shared_by_every_strategy():
     for cls in OPTIONS.values():
         defaults = cls()
-        assert (defaults.n, defaults.temperature, defaults.max_tokens, defaults.seed) == (16, 1.0, 128, 0)
+        # max_tokens None: "auto", the domain's bound for the task (see tests/core/test_max_tokens.py)
+        assert (defaults.n, defaults.temperature, defaults.max_tokens, defaults.seed) == (16, 1.0, None, 0)
     strategy = Direct(ScriptedModel([]), Sums())
-    assert strategy.params.temperature == 1.0 and strategy.params.max_tokens == 128 and strategy.n == 16
+    assert strategy.params.temperature == 1.0 and strategy.n == 16
+    assert strategy.max_tokens_for(TASK) == DEFAULT_MAX_TOKENS == 256  # Sums bounds no answer
 
 
 def test_options_reject_unknown_names_and_bad_values_in_one_line():

@@ -120,6 +120,13 @@ class CodeDomain:
             messages.append({"role": "user", "content": f"{item.critique}\nPlease write the corrected function."})
         return Prompt(messages=tuple(messages), prefill=FENCE_OPEN + prefill)
 
+    def max_answer_chars(self, task: Task) -> int:
+        """The answer's characters at most (``max_tokens="auto"``): the signature and docstring as the
+        prompt shows them (models copy them), four times the reference solution's length for the
+        body (a working function may be longer than ours), and the closing fence."""
+        spec: CodeTask = task.payload
+        return len(_docstring_block(spec)) + 4 * len(spec.reference) + len(FENCE_END) + 2
+
     def parse(self, task: Task, text: str) -> Candidate:
         code = extract_code(text, task.payload.name)
         if code is None:

@@ -143,6 +143,13 @@ class ColoringDomain:
             messages.append({"role": "user", "content": f"{item.critique}\nPlease give a corrected coloring."})
         return Prompt(messages=tuple(messages), prefill=f"{START}\n{prefill}")
 
+    def max_answer_chars(self, task: Task) -> int:
+        """The answer's characters at most (``max_tokens="auto"``): one line per vertex, each as long
+        as the last vertex with the longest colour name, then the end marker."""
+        names, nodes = self.colours(task), int(task.payload.nodes)
+        line = max((len(names.line(max(nodes - 1, 0), c)) for c in range(task.payload.k)), default=0)
+        return nodes * (line + 1) + len(END) + 1
+
     # -- answers -------------------------------------------------------------------------------
     def parse(self, task: Task, text: str) -> Candidate:
         """Every "vertex: colour" statement before the end marker, prose skipped; none at all is a parse error."""

@@ -23,7 +23,7 @@ from . import check
 from .arith import ExpressionError, canonical_key, parse_expression, render, value_text
 from .instances import MAX_NUMBERS, instance_names, resolve
 from .parse import END, parse_answer, parse_step
-from .puzzle import TARGET, Move, Puzzle, State, expression_of, moves, solvable, state_of
+from .puzzle import TARGET, Move, Puzzle, State, expression_of, longest_step, moves, solvable, state_of
 
 INSTRUCTIONS = (
     "Use numbers and basic arithmetic operations (+ - * /) to obtain 24. Each step, you are only "
@@ -129,6 +129,13 @@ class Game24Domain:
             messages.append({"role": "assistant", "content": item.answer})
             messages.append({"role": "user", "content": f"{item.critique}\nPlease give a corrected answer."})
         return Prompt(messages=tuple(messages), prefill=f"{STEPS_HEADER}\n{prefill}")
+
+    def max_answer_chars(self, task: Task) -> int:
+        """The answer's characters at most (``max_tokens="auto"``): n - 1 times the longest step line
+        the puzzle allows, then the answer line (each number, an operator and parentheses per step), the end marker."""
+        numbers = task.payload.numbers
+        answer = len(f"{ANSWER_PREFIX} = {value_text(TARGET)}") + sum(len(str(x)) for x in numbers) + 5 * len(numbers)
+        return (len(numbers) - 1) * (longest_step(task.payload.state) + 1) + answer + len(END) + 1
 
     # -- answers -----------------------------------------------------------------------------------
     def parse(self, task: Task, text: str) -> Candidate:

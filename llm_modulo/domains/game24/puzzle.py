@@ -91,6 +91,20 @@ def moves(state: State) -> list[Move]:
     return list(out.values())
 
 
+def longest_step(state: State) -> int:
+    """The characters of the longest step line any sequence of moves from ``state`` can write
+    (every reachable state's moves: a few thousand lines for 4 numbers)."""
+    longest, frontier = 0, {state}
+    while frontier and len(next(iter(frontier))) > 1:
+        following: set[State] = set()
+        for here in frontier:
+            for move in moves(here):
+                longest = max(longest, len(move.line))
+                following.add(move.left)
+        frontier = following
+    return longest
+
+
 @lru_cache(maxsize=200_000)
 def solvable(state: State, target: Fraction = TARGET) -> bool:
     """True when some sequence of moves from ``state`` leaves exactly ``target``."""

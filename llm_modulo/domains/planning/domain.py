@@ -4,7 +4,8 @@ One class serves every STRIPS domain. A :class:`Vocabulary` (PlanBench's YAML fo
 the prompts and critiques natural language; without one, prompts and plans are PDDL.
 
 Besides the :class:`~llm_modulo.protocols.Domain` protocol it implements the optional hooks the
-baseline strategies look for: ``normalize`` (self-consistency's vote key), ``judge_prompt`` and
+baseline strategies look for: ``max_answer_chars`` (the token cap, :mod:`.grammar`),
+``normalize`` (self-consistency's vote key), ``judge_prompt`` and
 ``judge_constraint`` (self-critique's judge), ``rejected_continuation`` (modulo),
 ``imitation_target``, ``shortened_target`` and ``repair_target`` (training). The pieces live by idea: :mod:`.render` (actions and facts in
 words), :mod:`.prompts` (prompts and the judge), :mod:`.grammar` (answer grammar and search

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from llm_modulo.domains.planning.render import PLAN_END, PlanRendering
+from llm_modulo.domains.planning.vocabulary import join_facts
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import LineConstraint
 from llm_modulo.types import Task
@@ -34,6 +35,41 @@ class PlanGrammar(PlanRendering):
             lines = tuple(self.render_action(a.name, a.args, task) for a in actions)
             cached = task.payload.cache["grammar"] = (lines, dict(zip(lines, actions, strict=True)))
         return cached
+
+    def plan_length_bound(self, task: Task) -> int:
+        """The most steps an answer may have: ``max_plan_lines``, else max(8, 4 x the objects) (the
+        grammar's cap), raised to a plan length the benchmark data knows (task meta) if that is longer."""
+        if self.max_plan_lines:
+            return self.max_plan_lines
+        known = max(int(task.meta.get(k) or 0) for k in ("optimal_plan_length", "known_plan_length"))
+        return max(8, 4 * len(task.payload.problem.objects), known)
+
+    def max_answer_chars(self, task: Task) -> int | None:
+        """A bound on the answer's characters (``max_tokens="auto"``'s token cap): the plan-length
+        bound times the longest step the task can render, in its own style (NL or PDDL), plus the
+        end marker; with ``cot``, each step's reasoning line and the closing goal line too. None
+        for a problem the simulator does not ground (the generic cap then applies). Cached per task."""
+        cached: int | None = task.payload.cache.get("max_answer_chars")
+        if cached is None and task.payload.problem.supported:
+            lines, by_line = self._grammar_lines(task)
+            steps = self.plan_length_bound(task)
+            step = max((len(line) for line in lines), default=0) + 1
+            extra = len(PLAN_END) + 1
+            if self.cot:  # "Before step N, <conditions>, so I can do <action>." before each action
+                step += len(f"Before step {steps}, , so I can do .\n") + max(
+                    (len(line) + self._conditions_chars(task, action) for line, action in by_line.items()), default=0
+                )
+                extra += len(f"After step {steps}, the goal does not hold yet: .\n") + len(
+                    self._goal_text(task.payload.problem, task)
+                )
+            cached = task.payload.cache["max_answer_chars"] = steps * step + extra
+        return cached
+
+    def _conditions_chars(self, task: Task, action: Any) -> int:
+        """The characters of a reasoning line's conditions for ``action`` ("nothing is required" at least)."""
+        op = task.payload.problem.resolve(action)
+        conditions = [self.render_fact(f, positive=pos, task=task) for pos, f, _bit in getattr(op, "preconditions", ())]
+        return max(len(join_facts(conditions)) + len(" hold"), len("nothing is required"))
 
     def constraint(self, task: Task, prefix: str = "", executable: bool = False) -> LineConstraint:
         """The grammar of answers: well-formed ground actions, then the end marker.
