@@ -220,7 +220,7 @@ def solve(
         int | None,
         typer.Option(
             min=1,
-            help="generated tokens per completion [default: auto, the domain's bound on the task's longest answer, else 256]",
+            help="generated tokens per completion (default: auto, the domain's bound on the task's longest answer, else 256)",
             show_default=False,
         ),
     ] = _DEFAULTS["max_tokens"],
