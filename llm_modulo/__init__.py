@@ -1,17 +1,16 @@
 """llm-modulo: a language model proposes, sound critics certify.
 
-The public API, as a table of contents. Core types load at once; everything heavier
-(strategies, model backends, domains, critics) loads on first attribute access, so
-``import llm_modulo`` never imports torch, transformers, unified-planning or z3.
+The public API, as a table of contents. Only the errors load at once; everything else (the core
+types, strategies, model backends, domains, critics) loads on first attribute access, so
+``import llm_modulo`` imports neither pydantic nor torch, transformers, unified-planning or z3, and
+a command such as ``llm-modulo validate`` pays only for what it uses.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llm_modulo.contract import CAPABILITIES, DomainContractError, check_domain
-from llm_modulo.domain import BaseDomain
+from llm_modulo._lazy import load_lazy
 from llm_modulo.errors import (
     CriticError,
     InputError,
@@ -25,40 +24,57 @@ from llm_modulo.errors import (
     UnknownNameError,
     UnsupportedFeatureError,
 )
-from llm_modulo.feedback import Wording, render_critique
-from llm_modulo.protocols import (
-    Batch,
-    Completion,
-    Critic,
-    Domain,
-    Feedback,
-    LanguageModel,
-    LineConstraint,
-    Prompt,
-    SamplingParams,
-    Strategy,
-)
-from llm_modulo.types import (
-    Attempt,
-    Budget,
-    Candidate,
-    FeedbackLevel,
-    Progress,
-    Result,
-    ResultStatus,
-    Sample,
-    Task,
-    Usage,
-    Verdict,
-    VerdictStatus,
-    Violation,
-    ViolationKind,
-    certified,
-)
+
+if TYPE_CHECKING:  # at run time these load on first access (pydantic alone takes 0.2 s to start)
+    from llm_modulo.contract import CAPABILITIES, DomainContractError, check_domain
+    from llm_modulo.domain import BaseDomain
+    from llm_modulo.feedback import Wording, render_critique
+    from llm_modulo.protocols import (
+        Batch,
+        Completion,
+        Critic,
+        Domain,
+        Feedback,
+        LanguageModel,
+        LineConstraint,
+        Prompt,
+        SamplingParams,
+        Strategy,
+    )
+    from llm_modulo.types import (
+        Attempt,
+        Budget,
+        Candidate,
+        FeedbackLevel,
+        Progress,
+        Result,
+        ResultStatus,
+        Sample,
+        Task,
+        Usage,
+        Verdict,
+        VerdictStatus,
+        Violation,
+        ViolationKind,
+        certified,
+    )
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    **dict.fromkeys(("CAPABILITIES", "DomainContractError", "check_domain"), "llm_modulo.contract"),
+    "BaseDomain": "llm_modulo.domain",
+    **dict.fromkeys(("Wording", "render_critique"), "llm_modulo.feedback"),
+    **dict.fromkeys(
+        ("Batch", "Completion", "Critic", "Domain", "Feedback", "LanguageModel", "LineConstraint", "Prompt")
+        + ("SamplingParams", "Strategy"),
+        "llm_modulo.protocols",
+    ),
+    **dict.fromkeys(
+        ("Attempt", "Budget", "Candidate", "FeedbackLevel", "Progress", "Result", "ResultStatus", "Sample", "Task")
+        + ("Usage", "Verdict", "VerdictStatus", "Violation", "ViolationKind", "certified"),
+        "llm_modulo.types",
+    ),
     "Direct": "llm_modulo.strategies.direct",
     "BestOfN": "llm_modulo.strategies.best_of_n",
     "Modulo": "llm_modulo.strategies.modulo",
@@ -85,12 +101,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'llm_modulo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return load_lazy(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, cast
 
 from llm_modulo.contract import has
@@ -49,6 +48,8 @@ def _resolve(spec: str) -> Callable[..., Any]:
 
 
 def _plugin_domains() -> dict[str, Any]:
+    from importlib.metadata import entry_points  # 40 ms to import: only when a name is not built in
+
     return {ep.name: ep for ep in entry_points(group="llm_modulo.domains")}
 
 
@@ -104,6 +105,19 @@ def load_planning_task(
     from llm_modulo.verifiers.planning.pddl import load_problem
 
     problem = load_problem(domain_file, problem_file)
+    return planning_task(problem, domain_file, problem_file, domain, style, task_id, **options)
+
+
+def planning_task(
+    problem: Any,
+    domain_file: str,
+    problem_file: str,
+    domain: str | None = None,
+    style: str = "nl",
+    task_id: str | None = None,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """:func:`load_planning_task` for a problem already loaded (a ``PlanningProblem`` of those files)."""
     if domain is not None:
         chosen = get_domain(domain, style=style, **options)
     else:
@@ -175,4 +189,5 @@ __all__ = [
     "load_planning_instance",
     "load_planning_task",
     "load_task",
+    "planning_task",
 ]

@@ -15,53 +15,74 @@
 
 Exit codes: 0 verified / valid / done, 1 not verified / invalid / some trials errored, 2 bad input
 (one ``error: ...`` line on stderr, from :class:`~llm_modulo.cli._common.OneLineErrors`, the only
-place errors are caught), 3 proved unsolvable, 130 interrupted. Each command imports what it needs
-when it runs, so ``llm-modulo --help`` stays fast.
+place errors are caught), 3 proved unsolvable, 130 interrupted.
+
+Start-up is kept short: importing this package imports neither typer nor any command. The typer app
+(:mod:`._app`) imports a command's module only when that command runs or its help is shown, and
+:func:`main` runs a plain ``validate`` command line without typer at all (:func:`._validate.fast_main`:
+no typer, rich or pydantic), so a PlanBench-style pipeline that validates each plan in its own process
+pays about a tenth of a second per plan.
 """
 
 from __future__ import annotations
 
-import typer
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
 
-from llm_modulo.cli import bench, solve, training, validate
-from llm_modulo.cli._common import (
-    EXIT_BAD_INPUT,
-    EXIT_NO_SOLUTION,
-    EXIT_NOT_VERIFIED,
-    OneLineErrors,
-    err,
-    out,
-    parse_budget,
-)
+from llm_modulo.cli._plain import EXIT_BAD_INPUT, EXIT_NO_SOLUTION, EXIT_NOT_VERIFIED
 
-app = typer.Typer(
-    name="llm-modulo",
-    cls=OneLineErrors,
-    help="An LLM proposes, sound critics certify: generate-test-critique planning with a local model.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+if TYPE_CHECKING:
+    from llm_modulo.cli._app import app
+    from llm_modulo.cli._common import err, out, parse_budget
 
-for _name, _command in (
-    ("solve", solve.solve),
-    ("validate", validate.validate),
-    ("domains", solve.domains),
-    ("demo", solve.demo),
-    ("bench", bench.bench),
-    ("report", bench.report),
-    ("make-data", training.make_data),
-    ("expert-data", training.expert_data),
-    ("repair-data", training.repair_data),
-    ("train", training.train),
-    ("improve", training.improve),
-    ("improve-table", training.improve_table),
-):
-    app.command(_name)(_command)
+# command -> "module:function", in the order ``--help`` lists them
+COMMANDS = {
+    "solve": "llm_modulo.cli.solve:solve",
+    "validate": "llm_modulo.cli.validate:validate",
+    "domains": "llm_modulo.cli.solve:domains",
+    "demo": "llm_modulo.cli.solve:demo",
+    "bench": "llm_modulo.cli.bench:bench",
+    "report": "llm_modulo.cli.bench:report",
+    "make-data": "llm_modulo.cli.training:make_data",
+    "expert-data": "llm_modulo.cli.training:expert_data",
+    "repair-data": "llm_modulo.cli.training:repair_data",
+    "train": "llm_modulo.cli.training:train",
+    "improve": "llm_modulo.cli.training:improve",
+    "improve-table": "llm_modulo.cli.training:improve_table",
+}
+
+_LAZY = {"app": "llm_modulo.cli._app", "err": "llm_modulo.cli._common", "out": "llm_modulo.cli._common"}
+_LAZY["parse_budget"] = "llm_modulo.cli._common"
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["validate"]:
+        from llm_modulo.cli._validate import fast_main
+
+        code = fast_main(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
+    from llm_modulo.cli._app import app
+
     app()
 
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_NOT_VERIFIED", "EXIT_NO_SOLUTION", "app", "err", "main", "out", "parse_budget"]
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_BAD_INPUT",
+    "EXIT_NOT_VERIFIED",
+    "EXIT_NO_SOLUTION",
+    "app",
+    "err",
+    "main",
+    "out",
+    "parse_budget",
+]

@@ -15,6 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from llm_modulo.cli._plain import EXIT_BAD_INPUT, one_line
+from llm_modulo.cli._plain import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # the exit codes, where the commands look
+from llm_modulo.cli._plain import EXIT_NO_SOLUTION as EXIT_NO_SOLUTION
+from llm_modulo.cli._plain import EXIT_NOT_VERIFIED as EXIT_NOT_VERIFIED
 from llm_modulo.errors import InputError, LLMModuloError
 from llm_modulo.registry import STRATEGIES
 from llm_modulo.strategies.options import CONSTRAINT_MODES
@@ -30,10 +34,6 @@ else:
 out = Console()
 err = Console(stderr=True)
 
-EXIT_NOT_VERIFIED = 1  # solve/demo certified nothing, validate found the plan invalid, bench had trial errors
-EXIT_BAD_INPUT = 2  # a bad option, file or config, an unloadable model, an unreachable server
-EXIT_NO_SOLUTION = 3  # a hard critic proved that the task has no answer
-EXIT_INTERRUPTED = 130
 
 StrategyName = Enum("StrategyName", {name: name for name in STRATEGIES}, type=str)  # type: ignore[misc]
 Constrain = Enum("Constrain", {mode: mode for mode in ("auto", *CONSTRAINT_MODES)}, type=str)  # type: ignore[misc]
@@ -46,8 +46,7 @@ class Style(str, Enum):
 
 def error_line(message: str) -> None:
     """``error: <message>`` on stderr, as one line whatever the message's line breaks or the terminal's width."""
-    text = "; ".join(line.strip() for line in message.splitlines() if line.strip())
-    err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True)
 
 
 class OneLineErrors(TyperGroup):

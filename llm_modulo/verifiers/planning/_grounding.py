@@ -117,9 +117,11 @@ class Grounding:
         return bit
 
     def _mask(self, facts: Any) -> int:
+        bit_of = self._bit.get
         mask = 0
         for f in facts:
-            mask |= 1 << self._intern(f)
+            bit = bit_of(f)
+            mask |= 1 << (bit if bit is not None else self._intern(f))
         return mask
 
     # ---------------------------------------------------------------- grounding
@@ -171,11 +173,9 @@ class Grounding:
         if op is not None:
             return op
         args = action.args
-
-        def fact(pred: str, terms: tuple[str, ...]) -> Fact:
-            return (pred, *(args[s] if isinstance(s, int) else s for s in map(schema.slot, terms)))
-
-        pre = tuple((lit.positive, fact(lit.predicate, lit.terms)) for lit in schema.preconditions)
+        names, pre_facts, add_facts, del_facts = schema.fact_templates
+        ext = args + names
+        pre = tuple((lit.positive, get(ext)) for lit, get in zip(schema.preconditions, pre_facts, strict=True))
         static_unmet: list[Literal] = []
         for eq in schema.equalities:
             if eq.left == "?":  # a precondition that is constant false
@@ -186,8 +186,8 @@ class Grounding:
                 static_unmet.append((eq.positive, ("=", left, right)))
         pre_pos = self._mask(f for pos, f in pre if pos) | (_FALSE_BIT if static_unmet else 0)
         pre_neg = self._mask(f for pos, f in pre if not pos)
-        add = self._mask(fact(e.predicate, e.terms) for e in schema.add_effects)
-        delete = self._mask(fact(e.predicate, e.terms) for e in schema.del_effects)
+        add = self._mask(get(ext) for get in add_facts)
+        delete = self._mask(get(ext) for get in del_facts)
         bits = tuple((pos, f, self._intern(f)) for pos, f in pre)
         op = GroundOp(action, pre_pos, pre_neg, add, ~delete, bits, tuple(static_unmet))
         self._ops[key] = op

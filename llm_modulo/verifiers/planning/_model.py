@@ -7,8 +7,10 @@ with its ``?`` (``"?ob"``), or a constant object name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 
 Fact = tuple[str, ...]
 Literal = tuple[bool, Fact]
@@ -78,9 +80,49 @@ class ActionSchema:
         """The parameter index of ``term``, or the constant name itself."""
         return self._slots.get(term, term)
 
+    @cached_property
+    def fact_templates(
+        self,
+    ) -> tuple[tuple[str, ...], tuple[FactGetter, ...], tuple[FactGetter, ...], tuple[FactGetter, ...]]:
+        """``(names, preconditions, add effects, delete effects)``: each literal's fact as a function of
+        ``args + names`` (the ground arguments, then the predicate and constant names it uses), so that
+        grounding a step is a few C-level look-ups per fact, not a Python loop over its terms."""
+        names: dict[str, int] = {}
+        n = len(self.parameters)
+
+        def getter(literal: SchemaLiteral) -> FactGetter:
+            index = [n + names.setdefault(literal.predicate, len(names))]
+            for term in literal.terms:
+                slot = self._slots.get(term)
+                index.append(slot if slot is not None else n + names.setdefault(term, len(names)))
+            return itemgetter(*index) if len(index) > 1 else _Nullary(index[0])
+
+        pre = tuple(getter(lit) for lit in self.preconditions)
+        add = tuple(getter(lit) for lit in self.add_effects)
+        delete = tuple(getter(lit) for lit in self.del_effects)
+        return tuple(names), pre, add, delete
+
     def __str__(self) -> str:
         params = " ".join(f"{p} - {t}" for p, t in self.parameters)
         return f"(:action {self.name} :parameters ({params}))"
+
+
+FactGetter = Callable[[tuple[str, ...]], Fact]
+
+
+class _Nullary:
+    """The fact of a predicate without arguments (``itemgetter`` of one index gives the item, not a tuple)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __call__(self, ext: tuple[str, ...]) -> Fact:
+        return (ext[self.index],)
+
+    def __reduce__(self) -> tuple[type[_Nullary], tuple[int]]:
+        return (_Nullary, (self.index,))
 
 
 def fact_str(fact: Fact) -> str:

@@ -87,9 +87,20 @@ def _define(text: str, label: str, role: str) -> tuple[str, SList]:
     return kind[1], head
 
 
+# domain text -> (name, the domain's part of the lifted model, its either types): a batch of problems
+# of one domain reads the domain once. Only domains read without error, and only small ones, are kept.
+_DOMAINS: dict[str, tuple[str, Lifted, EitherTypes]] = {}
+_DOMAINS_KEPT = 8
+_DOMAIN_BYTES_KEPT = 1_000_000
+
+
 def read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_label: str) -> ReadPDDL:
     """Read a domain and a problem into the lifted model; raises :class:`Beyond` or :class:`PDDLError`."""
-    domain_name, domain_tree = _define(domain_text, domain_label, "domain")
+    cached = _DOMAINS.get(domain_text)
+    if cached is None:
+        domain_name, domain_tree = _define(domain_text, domain_label, "domain")
+    else:
+        domain_name = cached[0]
     problem_name, problem_tree = _define(problem_text, problem_label, "problem")
     with _file(problem_label, "problem"):
         for_domain = section_map(problem_tree).get(":domain")
@@ -97,13 +108,25 @@ def read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_la
             raise fail("no '(:domain NAME)' section", problem_tree)
     if for_domain[0][1] != domain_name:
         raise PDDLError(f"{problem_label}: problem is for domain {for_domain[0][1]}, not {domain_name}")
-    out = Lifted()
-    either = EitherTypes()
-    with _file(domain_label, "domain"):
-        _Domain(domain_tree, out, either)
+    if cached is None:
+        out = Lifted()
+        either = EitherTypes()
+        with _file(domain_label, "domain"):
+            _Domain(domain_tree, out, either)
+        if len(domain_text) <= _DOMAIN_BYTES_KEPT:
+            if len(_DOMAINS) >= _DOMAINS_KEPT:
+                _DOMAINS.pop(next(iter(_DOMAINS)), None)
+            _DOMAINS[domain_text] = (domain_name, _domain_part(out), either)
+    else:
+        out, either = _domain_part(cached[1]), cached[2]  # the problem adds objects: a copy; schemas are frozen
     with _file(problem_label, "problem"):
         _read_problem(problem_tree, out)
     return ReadPDDL(out, domain_name, problem_name, either)
+
+
+def _domain_part(lifted: Lifted) -> Lifted:
+    """A copy of what a domain puts in the lifted model (types, constants, predicates, schemas)."""
+    return Lifted(dict(lifted.types), dict(lifted.objects), dict(lifted.predicates), dict(lifted.schemas))
 
 
 class _Domain:

@@ -16,7 +16,7 @@ from llm_modulo.errors import InputError, UnsupportedFeatureError
 from llm_modulo.types import Candidate, Progress, Task, Verdict, VerdictStatus, Violation
 
 from ..base import BaseCritic
-from ._model import Literal, literal_str
+from ._model import Literal
 from .pddl import PlanningProblem
 from .reference import UPReport, up_check
 from .validator import PlanReport, StepFailure, to_ground_action, validate
@@ -160,21 +160,13 @@ def step_violation(failure: StepFailure) -> Violation:
             "unmet": _literals_json(failure.unmet),
             "reason": reason,
         },
-        message=f"step {failure.step} {failure.action}: {reason}",
+        message=failure.message(),
     )
 
 
 def goal_violation(report: PlanReport) -> Violation:
-    unmet = report.unmet_goals
-    if report.failures:
-        steps = report.valid_prefix_len
-        where = f"after the valid prefix ({steps} step{'s' if steps != 1 else ''})"
-    else:
-        where = "after the plan" if report.plan_len else "in the initial state (empty plan)"
-    listed = ", ".join(literal_str(lit) for lit in unmet)
-    verb = "does not hold" if len(unmet) == 1 else "do not hold"
     return Violation(
         kind="unmet_goal",
-        detail={"unmet": _literals_json(unmet), "after_steps": report.valid_prefix_len},
-        message=f"{where}, goal{'s' if len(unmet) != 1 else ''} {listed} {verb}",
+        detail={"unmet": _literals_json(report.unmet_goals), "after_steps": report.valid_prefix_len},
+        message=report.goal_message(),
     )

@@ -44,6 +44,10 @@ class StepFailure:
         """A plain PDDL-vocabulary explanation, e.g. ``"precondition (clear b) does not hold"``."""
         return self.reason or describe_unmet(self.unmet)
 
+    def message(self) -> str:
+        """The critic's message, e.g. ``"step 2 (stack a b): precondition (holding a) does not hold"``."""
+        return f"step {self.step} {self.action}: {self.describe()}"
+
 
 @dataclass
 class PlanReport:
@@ -61,6 +65,22 @@ class PlanReport:
     @property
     def first_failure(self) -> StepFailure | None:
         return self.failures[0] if self.failures else None
+
+    def goal_message(self) -> str:
+        """The critic's message on :attr:`unmet_goals` (call it only when there are some)."""
+        unmet = self.unmet_goals
+        if self.failures:
+            steps = self.valid_prefix_len
+            where = f"after the valid prefix ({steps} step{'s' if steps != 1 else ''})"
+        else:
+            where = "after the plan" if self.plan_len else "in the initial state (empty plan)"
+        listed = ", ".join(literal_str(lit) for lit in unmet)
+        verb = "does not hold" if len(unmet) == 1 else "do not hold"
+        return f"{where}, goal{'s' if len(unmet) != 1 else ''} {listed} {verb}"
+
+    def messages(self) -> list[str]:
+        """Every message the critic's verdict carries, in its order: the failing steps, then the goals."""
+        return [f.message() for f in self.failures] + ([self.goal_message()] if self.unmet_goals else [])
 
 
 def parse_pddl_plan(text: str) -> list[GroundAction]:
