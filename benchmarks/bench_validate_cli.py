@@ -6,7 +6,7 @@ instance-162's gold plan), ``--runs`` times, against ``python -c pass`` (the anc
 (b) Batch: the PlanBench Blocksworld gold plans (``blocksworld`` and ``blocksworld_3``: 600, each with
 its own problem file) written as JSONL and validated by one ``validate --plans`` process, timed
 from start to exit (interpreter start, imports, parsing every problem, validating, writing the
-JSON lines), against unified-planning parsing the domain and problem and validating the plan for
+JSON lines; the fastest of ``--batch-runs``), against unified-planning parsing the domain and problem and validating the plan for
 each (one reused ``PDDLReader``, imports and its grammar not timed: the anchor is generous to it).
 unified-planning runs on the first ``--up-plans`` plans (all with 0) and its per-plan time is the anchor.
 
@@ -74,7 +74,7 @@ def up_seconds(cases: list[GoldCase]) -> float:
     return time.perf_counter() - start
 
 
-def batch(planbench: Path, up_plans: int, tmp: Path) -> None:
+def batch(planbench: Path, up_plans: int, repeats: int, tmp: Path) -> None:
     cases = [c for s in ("blocksworld", "blocksworld_3") for c in gold_cases(planbench, s)]
     jsonl = tmp / "plans.jsonl"
     with jsonl.open("w") as out:
@@ -82,13 +82,16 @@ def batch(planbench: Path, up_plans: int, tmp: Path) -> None:
             out.write(json.dumps({"id": c.id, "domain": str(c.domain), "problem": str(c.problem), "plan": c.plan_text}))
             out.write("\n")
     first = cases[0]
-    seconds, done = wall([*VALIDATE, str(first.domain), str(first.problem), "--plans", str(jsonl)])
+    runs = [wall([*VALIDATE, str(first.domain), str(first.problem), "--plans", str(jsonl)]) for _ in range(repeats)]
+    seconds, done = min(runs, key=lambda run: run[0])
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
     valid = sum(r["valid"] is True for r in rows)
     assert done.returncode == 0 and valid == len(cases), done.stderr.decode()[-2000:]
     ours = seconds / len(cases)
     print(f"(b) {len(cases)} PlanBench Blocksworld gold plans ({len(set(c.problem for c in cases))} problems):")
-    print(f"    one validate --plans process   {seconds:.3f} s  ({ours * 1e3:.2f} ms/plan, {valid} valid)")
+    print(
+        f"    one validate --plans process   {seconds:.3f} s  ({ours * 1e3:.2f} ms/plan, {valid} valid; best of {repeats})"
+    )
     sample = cases if up_plans <= 0 else cases[:up_plans]
     up = up_seconds(sample) / len(sample)
     print(
@@ -102,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planbench", type=Path, default=DEFAULT_PLANBENCH)
     parser.add_argument("--runs", type=int, default=5, help="cold-start runs of each command (default 5)")
     parser.add_argument("--up-plans", type=int, default=100, help="plans unified-planning validates (0: all)")
+    parser.add_argument("--batch-runs", type=int, default=3, help="--plans processes; the fastest counts (default 3)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         cold_start(args.planbench, args.runs, Path(tmp))
-        batch(args.planbench, args.up_plans, Path(tmp))
+        batch(args.planbench, args.up_plans, args.batch_runs, Path(tmp))
     return 0
 
 

@@ -131,7 +131,7 @@ def judge(loaded: Loaded, text: str, *, lenient: bool = False, verdicts: bool = 
         skipped = read.skipped
     else:
         try:
-            answer = [(a.name, a.args) for a in read_strict(text).steps]
+            answer = read_strict(text).steps  # GroundActions, which the grounded validator reads fastest
         except PlanSyntaxError as exc:
             raise InputError(f"{exc} (a strict plan file; --lenient reads a model's answer)") from None
     if loaded.problem.supported and not verdicts:
@@ -141,6 +141,8 @@ def judge(loaded: Loaded, text: str, *, lenient: bool = False, verdicts: bool = 
         return Outcome(report.valid, len(answer), report.messages(), skipped)
     from llm_modulo.types import Candidate
 
+    if not lenient:
+        answer = [(a.name, a.args) for a in answer]  # the answer as the loop's critics get it
     the_domain, task = loaded.task()
     candidate = Candidate(text=text, answer=answer)
     checked = [c.check(task, candidate) for c in the_domain.critics(task)]
