@@ -14,6 +14,8 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
     """A language model from a spec string.
 
     - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
+    - ``"smollm2-ort"`` or ``"smollm2-ort:<int4|int8|fp32>"``: the same model on onnxruntime (a prototype,
+      needs the ``ort`` extra; exported to ONNX once);
     - ``"random"``: the uniform-random proposer (the control);
     - ``"openai:<base-url>/<model>"``: an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, OpenAI);
       ``?deadline=S&timeout=S`` after it sets the seconds per request and per network phase;
@@ -27,6 +29,12 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
 
         return LocalModel(None, device=device, seed=seed)
     assert spec is not None
+    if spec == "smollm2-ort" or spec.startswith("smollm2-ort:"):
+        from llm_modulo.models.ort_local import OrtModel
+
+        if device != "cpu":
+            raise InputError(f"{spec!r} runs on the CPU only")
+        return OrtModel(spec.partition(":")[2] or "int4", seed=seed)
     if spec == "random":
         from llm_modulo.models.random_proposer import RandomProposer
 

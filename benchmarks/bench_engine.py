@@ -1,0 +1,139 @@
+"""Decode engines for the embedded SmolLM2, side by side in one run: transformers (the reference) and onnxruntime.
+
+    python benchmarks/bench_engine.py                          # reference vs ort int4 and fp32, 3 repeats
+    python benchmarks/bench_engine.py --engines ref,ort:int4 --repeats 3 --threads 2
+
+For each engine it prints: the import and load seconds, the seconds from process start to the
+first generated token (a fresh subprocess, warm cache: converted weights already on disk, short
+prompt), and generated tokens per second at n=1 and at n (aggregate over the call, the 589-token
+PlanBench prompt's prefill included, and decode only), unconstrained and with the Blocksworld
+line grammar (the prompt's KV cache kept from the prefill call, as both engines do). Each engine
+runs in its own fresh process, in turn within each repeat (a busy machine slows them alike, and
+one engine's idle threads never compete with another's); the medians are shown, and the ratio to
+the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_sampling import DEFAULT_PROMPTS, blocksworld_grammar  # noqa: E402
+
+from llm_modulo.protocols import LineConstraint, Prompt, SamplingParams  # noqa: E402
+
+# what each engine imports to run (timed as "import"; the rest of loading is "load")
+_RUNTIME = {"ref": ("torch", "transformers.models.llama"), "ort": ("numpy", "onnxruntime", "tokenizers", "jinja2")}
+SHORT = Prompt(({"role": "user", "content": "Name three colours."},))
+
+
+def spec_of(engine: str) -> str:
+    return "smollm2" if engine == "ref" else "smollm2-" + engine
+
+
+def worker(engine: str, spawned: float, args: argparse.Namespace) -> dict[str, float]:
+    """One engine in a fresh process: import, load, first token, prefill, then the throughput cases."""
+    started = time.monotonic()
+    import importlib
+
+    for module in _RUNTIME["ref" if engine == "ref" else "ort"]:
+        importlib.import_module(module)
+    imported = time.monotonic()
+    from llm_modulo.models import load_model
+
+    model = load_model(spec_of(engine))
+    if args.threads and engine == "ref":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    elif args.threads:
+        model.threads = args.threads
+    model.load()
+    loaded = time.monotonic()
+    model.sample(SHORT, 1, SamplingParams(max_tokens=1, seed=0))
+    out = {"import (s)": imported - started, "load (s)": loaded - imported}
+    out["first token (s)"] = time.monotonic() - spawned  # from spawning the process: interpreter start included
+    query = json.loads(args.prompts.read_text())["instances"][0]["query"]
+    prompt = Prompt(({"role": "user", "content": query},))
+    t = time.monotonic()
+    batch = model.sample(prompt, 1, SamplingParams(max_tokens=1, seed=0))
+    out[f"prefill {batch.completions[0].prompt_tokens} tok (s)"] = time.monotonic() - t
+    planned = Prompt(prompt.messages, prefill="[PLAN]\n")
+    grammar = blocksworld_grammar(query, max_lines=12)
+    params = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=args.max_tokens, seed=0)
+    cases = [("n=1", prompt, 1, None), (f"n={args.n}", prompt, args.n, None)]
+    cases += [("constrained n=1", planned, 1, grammar), (f"constrained n={args.n}", planned, args.n, grammar)]
+    for label, p, n, g in cases:
+        total, decode = throughput(model, p, n, params, g)
+        out[f"{label} tok/s"], out[f"{label} decode tok/s"] = total, decode
+    return out
+
+
+def throughput(
+    model: Any, prompt: Prompt, n: int, params: SamplingParams, grammar: LineConstraint | None
+) -> tuple[float, float]:
+    """(tok/s over the call, tok/s of the decode alone) of one call of n samples."""
+    started = time.perf_counter()
+    batch = model.sample(prompt, n, params, grammar)
+    seconds = time.perf_counter() - started
+    tokens = sum(c.tokens for c in batch.completions)
+    decode = float(batch.meta.get("decode_seconds", seconds))  # type: ignore[arg-type]
+    return tokens / seconds, tokens / max(decode, 1e-9)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--engines", default="ref,ort:int4,ort:fp32", help="comma-separated: ref, ort:int4, ort:int8, ort:fp32"
+    )
+    ap.add_argument("--threads", type=int, default=0, help="intra-op threads for every engine (0: each one's default)")
+    ap.add_argument("--prompts", type=Path, default=DEFAULT_PROMPTS)
+    ap.add_argument("-n", type=int, default=16)
+    ap.add_argument("--max-tokens", type=int, default=96)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=None, help="also write the medians here")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--spawned", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.spawned, args)))
+        return 0
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    runs: dict[str, dict[str, list[float]]] = {e: {} for e in engines}
+    for _ in range(args.repeats):
+        for engine in engines:  # interleaved, each in a fresh process: a busy machine slows all alike
+            argv = [sys.executable, __file__, "--worker", engine, "--spawned", repr(time.monotonic())]
+            argv += ["--threads", str(args.threads), "-n", str(args.n), "--max-tokens", str(args.max_tokens)]
+            argv += ["--prompts", str(args.prompts)]
+            done = subprocess.run(argv, capture_output=True, text=True, check=True)
+            for key, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                runs[engine].setdefault(key, []).append(value)
+    load = os.getloadavg()[0]
+    medians = {e: {k: sorted(v)[len(v) // 2] for k, v in r.items()} for e, r in runs.items()}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout
+    print(f"commit {commit.strip()}, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average {load:.1f}")
+    print(f"{args.repeats} repeat(s), medians; n={args.n}, max_tokens={args.max_tokens}, T=0.8, top_p=0.95")
+    keys = list(medians[engines[0]])
+    print(f"{'':28}" + "".join(f"{e:>14}" for e in engines) + ("   ratio to ref" if "ref" in engines else ""))
+    for key in keys:
+        row = "".join(f"{medians[e][key]:14.2f}" for e in engines)
+        if "ref" in engines:
+            row += "  " + " ".join(f"{medians[e][key] / medians['ref'][key]:6.2f}x" for e in engines if e != "ref")
+        print(f"{key:28}{row}")
+    if args.json:
+        args.json.write_text(json.dumps(medians, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The embedded SmolLM2 on ONNX Runtime: a lean CPU decode loop without torch (prototype, issue 22).
+
+The model is exported once, from the converted transformers folder (:mod:`.smollm2`), by
+``onnxruntime_genai``'s model builder (fused GroupQueryAttention, MatMulNBits int4/int8 weights)
+into ``<cache root>/models/smollm2-135m-instruct-onnx-<precision>``; later loads memory-map it
+(~0.3 s, no torch or transformers import). The decode loop is plain ``onnxruntime`` with one KV
+buffer per layer that the attention op updates in place: the prompt is prefilled once at batch
+size 1 and its cache copied to the n rows. Token choice (temperature, top-p, stop strings, EOS)
+and :class:`LineConstraint` decoding (the :class:`LineGrammar` trie as a per-step mask) are the
+project's own, in numpy. Scoring is delegated to the transformers reference, loaded on first use.
+
+Needs ``pip install 'llm-modulo[ort]'`` (onnxruntime, plus onnxruntime-genai, onnx and onnx-ir to
+export once). Model spec: ``smollm2-ort`` (int4) or ``smollm2-ort:<int4|int8|fp32>``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from llm_modulo.budget import budget_deadline
+from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
+from llm_modulo.models import smollm2
+from llm_modulo.models.constrained import GrammarState, LineGrammar
+from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SampleRequest, SamplingParams, ScoreBatch
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("int4", "int8", "fp32")
+_REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
+# prompts whose KV cache is kept for reuse (SmolLM2-135M: ~46 KB a token, ~27 MB a PlanBench prompt)
+_KEPT_PROMPTS = 8
+_INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
+
+
+def onnx_dir(precision: str = "int4", cache_dir: Path | None = None) -> Path:
+    """``<cache root>/models/smollm2-135m-instruct-onnx-<precision>``."""
+    return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{precision}")
+
+
+def ensure_onnx(precision: str = "int4", cache_dir: Path | None = None) -> Path:
+    """The ONNX export of the embedded model, built the first time (~20 s) under a file lock and
+    renamed into place, so a killed or concurrent build never leaves a half-written folder."""
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    target = onnx_dir(precision, cache_dir)
+    if all((target / f).is_file() for f in _REQUIRED):
+        return target
+    source = smollm2.ensure_converted(cache_dir)
+    with smollm2._file_lock(target.parent / f".{target.name}.lock"):
+        if all((target / f).is_file() for f in _REQUIRED):
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            log.info("exporting the embedded model to ONNX (%s) once into %s", precision, target)
+            started = time.perf_counter()
+            cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(tmp)]
+            cmd += ["-p", precision, "-e", "cpu", "-c", str(tmp / ".hf")]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own argv
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+                raise ModelLoadError(f"the ONNX export failed ({_INSTALL_HINT}): {tail[0]}")
+            shutil.rmtree(tmp / ".hf", ignore_errors=True)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+            log.info("exported the embedded model to ONNX in %.1f s", time.perf_counter() - started)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class OrtModel:
+    """A :class:`~llm_modulo.protocols.LanguageModel` (and multi-sampling, scoring) model: the
+    embedded SmolLM2 exported to ONNX and decoded with onnxruntime on CPU.
+
+    Args:
+        precision: "int4" (default, fastest), "int8" or "fp32" (the transformers reference's numbers).
+        threads: onnxruntime intra-op threads (0: its default, one per physical core).
+        seed: seeds the calls whose ``SamplingParams.seed`` is None.
+    """
+
+    def __init__(
+        self, precision: str = "int4", threads: int = 0, seed: int | None = None, cache_dir: Path | None = None
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+        self.precision, self.threads, self.seed, self.cache_dir = precision, threads, seed, cache_dir
+        self.name = f"{smollm2.NAME}-onnx-{precision}"
+        self.load_seconds: float | None = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._template: Any = None
+        self._layers = 0
+        self._kv_shape: tuple[int, int] = (0, 0)  # (kv heads, head size)
+        self._context = 8192
+        self._eos_ids: tuple[int, ...] = ()
+        self._grammars: dict[LineConstraint, LineGrammar] = {}
+        self._rng: Any = None
+        self._reference: Any = None  # the transformers model, for scoring
+        self._interrupt = threading.Event()
+        # recent prompts' KV caches (batch 1) and last logits, most recent last
+        self._kept: collections.OrderedDict[tuple[int, ...], tuple[list[Any], Any]] = collections.OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"OrtModel(precision={self.precision!r})"
+
+    def load(self) -> OrtModel:
+        if self._session is not None:
+            return self
+        try:
+            import numpy as np
+            import onnxruntime as ort
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelLoadError(f"the ONNX backend needs {exc.name}; {_INSTALL_HINT}") from exc
+        started = time.perf_counter()
+        folder = ensure_onnx(self.precision, self.cache_dir)
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        # idle pool threads sleep instead of spinning: on a shared 2-core box spinning starves
+        # the critics and the other processes
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        config = json.loads((folder / "genai_config.json").read_text())["model"]
+        decoder = config["decoder"]
+        self._layers = int(decoder["num_hidden_layers"])
+        self._kv_shape = (int(decoder["num_key_value_heads"]), int(decoder["head_size"]))
+        self._context = int(config.get("context_length", 8192))
+        eos = config["eos_token_id"]
+        self._eos_ids = tuple(sorted({eos} if isinstance(eos, int) else set(eos)))
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # what transformers' apply_chat_template does with a template
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        self._template = env.from_string((folder / "chat_template.jinja").read_text())
+        self._rng = np.random.default_rng(self.seed)
+        self.load_seconds = time.perf_counter() - started
+        log.info("loaded %s in %.2f s", self.name, self.load_seconds)
+        return self
+
+    def render(self, prompt: Prompt, prefill: str | None = None) -> str:
+        """The exact text fed to the model: the chat template, then the prefill."""
+        self.load()
+        prefill = prompt.prefill if prefill is None else prefill
+        messages = [dict(m) for m in prompt.messages]
+        text = self._template.render(messages=messages, add_generation_prompt=True) if messages else ""
+        return str(text) + prefill
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = self.load()._tokenizer.encode(text, add_special_tokens=False).ids
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        text: str = self.load()._tokenizer.decode(list(ids), skip_special_tokens=True)
+        return text
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Stop the decode in progress before its next token (it raises DecodeInterrupted)."""
+        self._interrupt.set()
+
+    def sample_many(self, requests: Sequence[SampleRequest], deadline: float | None = None) -> list[Batch | Exception]:
+        """Each request's ``sample`` result (or its InputError), one after another."""
+        results: list[Batch | Exception] = []
+        for r in requests:
+            try:
+                results.append(self._sample(r.prompt, r.n, r.params, r.constraint, deadline))
+            except InputError as exc:
+                results.append(exc)
+        return results
+
+    def sample(self, prompt: Prompt, n: int, params: SamplingParams, constraint: LineConstraint | None = None) -> Batch:
+        """``n`` completions of ``prompt`` in one batched call (as :meth:`LocalModel.sample`)."""
+        return self._sample(prompt, n, params, constraint, budget_deadline())
+
+    def _sample(
+        self,
+        prompt: Prompt,
+        n: int,
+        params: SamplingParams,
+        constraint: LineConstraint | None,
+        deadline: float | None,
+    ) -> Batch:
+        import numpy as np
+
+        started = time.perf_counter()
+        if n < 0:
+            raise InputError(f"n must be >= 0, got {n}")
+        if n == 0:
+            return Batch([], 0.0, {"model": self.name})
+        self.load()
+        prefill, lead = prompt.prefill, ""
+        if constraint is not None and prefill and not prefill.endswith("\n"):
+            prefill, lead = prefill + "\n", "\n"
+        ids = self.encode(self.render(prompt, prefill))
+        if len(ids) >= self._context:
+            raise InputError(f"the prompt has {len(ids)} tokens; {self.name} reads at most {self._context}")
+        max_tokens = min(max(0, params.max_tokens), self._context - len(ids))
+        grammar = self._grammar(constraint) if constraint is not None else None
+        rng = np.random.default_rng(params.seed) if params.seed is not None else self._rng
+        tokens: list[list[int]] = [[] for _ in range(n)]
+        states: list[GrammarState | None] = [grammar.start() if grammar else None for _ in range(n)]
+        finish: list[str | None] = ["stop" if s is not None and s.done else None for s in states]
+        self._interrupt.clear()
+        total = len(ids) + max_tokens
+        t0 = time.perf_counter()
+        kv, logits, fresh = self._prefill(ids, total)
+        t1 = time.perf_counter()
+        kv = [np.repeat(a, n, axis=0) for a in kv] if n > 1 else kv
+        logits = np.repeat(logits, n, axis=0)
+        rows = [i for i in range(n) if finish[i] is None] if max_tokens > 0 else []
+        batch = list(range(n))  # buffer row -> completion index (finished rows may linger)
+        tail = 4 * max((len(s) for s in params.stop), default=0) + 4
+        step = 0
+        while rows:
+            if self._interrupt.is_set():
+                raise DecodeInterrupted("decode interrupted: the sweep is stopping")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise BudgetSecondsExceeded("the run's seconds ran out while decoding")
+            where = {c: b for b, c in enumerate(batch)}
+            for c in rows:
+                tok = self._choose(logits[where[c]], grammar, states[c], params, rng)
+                tokens[c].append(tok)
+                state = states[c]
+                if grammar is not None and state is not None:
+                    state = states[c] = grammar.advance(state, tok)
+                    if state.done:
+                        finish[c] = "stop"
+                        continue
+                if tok in self._eos_ids or (params.stop and self._hits(tokens[c][-tail:], params.stop)):
+                    finish[c] = "stop"
+                elif len(tokens[c]) >= max_tokens:
+                    finish[c] = "length"
+            rows = [c for c in rows if finish[c] is None]
+            if not rows:
+                break
+            if len(rows) <= 3 * len(batch) // 4:  # drop finished rows from the buffers (a copy)
+                keep = [where[c] for c in rows]
+                kv = [np.ascontiguousarray(a[keep]) for a in kv]
+                batch = list(rows)
+            step += 1
+            step_ids = np.array([[tokens[c][-1] if finish[c] is None else self._eos_ids[0]] for c in batch])
+            logits = self._run(step_ids, len(ids) + step, kv)[:, -1]
+        seconds = time.perf_counter() - started
+        completions = []
+        for c in range(n):
+            body, why = self._finish_text(tokens[c], params.stop)
+            completions.append(Completion(lead + body, len(tokens[c]), len(ids), why or finish[c] or "length"))
+        meta = {
+            "model": self.name,
+            "prompt_tokens": len(ids),
+            "constrained": grammar is not None,
+            "token_ids": tokens,
+            "prefill_tokens": fresh,
+            "prefill_seconds": t1 - t0,
+            "decode_seconds": time.perf_counter() - t1,
+        }
+        return Batch(completions, seconds, meta)
+
+    def _prefill(self, ids: list[int], length: int) -> tuple[list[Any], Any, int]:
+        """(KV buffers of ``length`` positions holding the prompt, its last logits [1, vocab], tokens
+        read anew): only the tokens after the longest prefix shared with a kept prompt are run."""
+        import numpy as np
+
+        best, reuse = None, 0
+        for key in self._kept:
+            common = next(
+                (i for i, (a, b) in enumerate(zip(key, ids, strict=False)) if a != b), min(len(key), len(ids))
+            )
+            common = common if common == len(key) == len(ids) else min(common, len(ids) - 1)
+            if common > reuse:
+                best, reuse = key, common
+        kv = self._buffers(1, length)
+        if best is not None:
+            kept, last = self._kept[best]
+            self._kept.move_to_end(best)
+            for buffer, prefix in zip(kv, kept, strict=True):
+                buffer[:, :, :reuse] = prefix[:, :, :reuse]
+            if reuse == len(ids):
+                return kv, last, 0
+        logits = self._run(np.array([ids[reuse:]], dtype=np.int64), len(ids), kv)[:, -1]
+        self._kept[tuple(ids)] = ([a[:, :, : len(ids)].copy() for a in kv], logits)
+        while len(self._kept) > _KEPT_PROMPTS:
+            self._kept.popitem(last=False)
+        return kv, logits, len(ids) - reuse
+
+    def _buffers(self, rows: int, length: int) -> list[Any]:
+        """One zeroed (keys, values) buffer pair per layer, as long as the whole call."""
+        import numpy as np
+
+        heads, size = self._kv_shape
+        return [np.zeros((rows, heads, length, size), dtype=np.float32) for _ in range(2 * self._layers)]
+
+    def _run(self, input_ids: Any, seen: int, kv: list[Any]) -> Any:
+        """Logits for ``input_ids`` after ``seen - len`` cached tokens; the attention op writes
+        the new keys and values into ``kv`` in place (past and present share one buffer)."""
+        import numpy as np
+        import onnxruntime as ort
+
+        rows, width = input_ids.shape
+        binding = self._session.io_binding()
+        binding.bind_cpu_input("input_ids", input_ids)
+        binding.bind_cpu_input("attention_mask", np.ones((rows, seen), dtype=np.int64))
+        binding.bind_output("logits")
+        for i in range(self._layers):
+            for j, kind in enumerate(("key", "value")):
+                value = ort.OrtValue.ortvalue_from_numpy(kv[2 * i + j])
+                binding.bind_ortvalue_input(f"past_key_values.{i}.{kind}", value)
+                binding.bind_ortvalue_output(f"present.{i}.{kind}", value)
+        self._session.run_with_iobinding(binding)
+        return binding.get_outputs()[0].numpy()
+
+    def _choose(
+        self, logits: Any, grammar: LineGrammar | None, state: GrammarState | None, params: SamplingParams, rng: Any
+    ) -> int:
+        """One token: the grammar's allowed tokens only, then greedy or nucleus sampling."""
+        import numpy as np
+
+        index = None
+        if grammar is not None and state is not None:
+            index = np.array(grammar.allowed(state), dtype=np.int64)
+            logits = logits[index]
+        if params.temperature <= 0:
+            pick = int(np.argmax(logits))
+        else:
+            scaled = logits.astype(np.float64) / params.temperature
+            probs = np.exp(scaled - scaled.max())
+            probs /= probs.sum()
+            order = np.arange(len(probs))
+            if 0 < params.top_p < 1:  # the nucleus, looked for in the top 512 first (no full sort)
+                k = min(len(probs), 512)
+                top = np.argpartition(-probs, k - 1)[:k] if k < len(probs) else order
+                top = top[np.argsort(-probs[top])]
+                if probs[top].sum() < params.top_p:
+                    top = np.argsort(-probs)
+                cum = np.cumsum(probs[top])
+                order = top[: int(np.searchsorted(cum, params.top_p)) + 1]  # the first to reach top_p included
+            cdf = np.cumsum(probs[order])
+            pick = int(order[min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(order) - 1)])
+        return int(index[pick]) if index is not None else pick
+
+    def _hits(self, tail: list[int], stop: tuple[str, ...]) -> bool:
+        text = self.decode(tail)
+        return any(s in text for s in stop if s)
+
+    def _finish_text(self, tokens: list[int], stop: tuple[str, ...]) -> tuple[str, str | None]:
+        if tokens and tokens[-1] in self._eos_ids:
+            tokens = tokens[:-1]
+        text = self.decode(tokens)
+        cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+        return (text[: min(cuts)], "stop") if cuts else (text, None)
+
+    def _grammar(self, constraint: LineConstraint) -> LineGrammar:
+        grammar = self._grammars.get(constraint)
+        if grammar is None:
+            grammar = LineGrammar(constraint, self.encode, self._eos_ids)
+            if len(self._grammars) >= 64:
+                self._grammars.pop(next(iter(self._grammars)))
+            self._grammars[constraint] = grammar
+        return grammar
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch:
+        """Scored by the transformers reference (loaded on first use): not yet on onnxruntime."""
+        if self._reference is None:
+            from llm_modulo.models.local import LocalModel
+
+            self._reference = LocalModel(None, seed=self.seed)
+        result: ScoreBatch = self._reference.score(prompt, continuations, seed)
+        return result
+
+
+__all__ = ["PRECISIONS", "OrtModel", "ensure_onnx", "onnx_dir"]

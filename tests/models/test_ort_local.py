@@ -1,0 +1,70 @@
+"""The onnxruntime engine for the embedded SmolLM2 (prototype): same greedy tokens as the
+transformers reference at fp32, grammar respected at int4, and the cheap parts without a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llm_modulo.errors import InputError, ModelLoadError
+from llm_modulo.models import load_model
+from llm_modulo.models.ort_local import OrtModel, onnx_dir
+from llm_modulo.protocols import LineConstraint, Prompt, SamplingParams
+
+PROMPT = Prompt(({"role": "user", "content": "Name three colours."},))
+GRAMMAR = LineConstraint(("red", "green", "blue", "yellow"), "[END]", 3)
+
+
+def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
+    model = load_model("smollm2-ort", seed=3)
+    assert isinstance(model, OrtModel) and model.precision == "int4" and model.seed == 3
+    assert load_model("smollm2-ort:fp32").precision == "fp32"
+    with pytest.raises(InputError):
+        load_model("smollm2-ort:int3")
+    with pytest.raises(InputError):
+        load_model("smollm2-ort", device="cuda")
+    assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8"
+
+
+def _loaded(precision: str) -> OrtModel:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tokenizers")
+    try:
+        return OrtModel(precision, seed=0).load()
+    except ModelLoadError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.slow
+def test_fp32_greedy_matches_the_transformers_reference() -> None:
+    pytest.importorskip("torch")
+    from llm_modulo.models.local import LocalModel
+
+    ort = _loaded("fp32")
+    ref = LocalModel(seed=0)
+    greedy = SamplingParams(temperature=0, max_tokens=16)
+    assert ort.render(PROMPT) == ref.render(PROMPT)
+    expected = ref.sample(PROMPT, 1, greedy).meta["token_ids"]
+    got = ort.sample(PROMPT, 2, greedy)
+    assert got.meta["token_ids"] == [expected[0], expected[0]]
+    assert got.completions[0].text == ref.sample(PROMPT, 1, greedy).completions[0].text
+
+
+@pytest.mark.slow
+def test_int4_samples_respect_the_grammar_and_the_seed() -> None:
+    model = _loaded("int4")
+    prompt = Prompt(PROMPT.messages, prefill="Colours:")
+    params = SamplingParams(temperature=0.8, max_tokens=40, seed=1)
+    batch = model.sample(prompt, 4, params, GRAMMAR)
+    assert len(batch.completions) == 4 and batch.meta["constrained"] is True
+    for c in batch.completions:
+        assert c.text.startswith("\n")  # the prefill lacked its newline
+        *lines, end = c.text[1:].split("\n")
+        assert end == "[END]" and len(lines) <= 3 and set(lines) <= set(GRAMMAR.lines)
+        assert c.finish_reason == "stop"
+    assert model.sample(prompt, 4, params, GRAMMAR).meta["token_ids"] == batch.meta["token_ids"]
+    stopped = model.sample(PROMPT, 3, SamplingParams(temperature=0.8, max_tokens=30, stop=("\n",), seed=2))
+    assert all("\n" not in c.text and c.tokens <= 30 for c in stopped.completions)
+    many = model.sample_many([])
+    assert many == []
