@@ -25,7 +25,9 @@ def validate(
     problem: Annotated[Path, typer.Argument(help="PDDL problem file (with --plans: for lines that name none)")],
     plan: Annotated[
         Path | None,
-        typer.Argument(help="plan file ('-': stdin): one (action args) per line, ';' comments, VAL's 't: (a ...) \\[d]'"),
+        typer.Argument(
+            help="plan file ('-': stdin): one (action args) per line, ';' comments, VAL's 't: (a ...) \\[d]'"
+        ),
     ] = None,
     lenient: Annotated[
         bool,
