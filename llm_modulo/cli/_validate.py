@@ -76,18 +76,25 @@ class Loaded:
 
     @classmethod
     def load(
-        cls, domain_file: str, problem_file: str, domain_name: str | None, domains: dict[str, str] | None = None
+        cls,
+        domain_file: str,
+        problem_file: str,
+        domain_name: str | None,
+        domains: dict[str, str] | None = None,
+        shared: dict[str, Any] | None = None,
     ) -> Loaded:
-        """``domains``: a batch's domain texts by path, read once (each problem of a domain re-read it)."""
+        """``domains``: a batch's domain texts by path, read once (each problem of a domain re-read it);
+        ``shared``: its GroundCaches by domain path (each step is grounded once, not once per problem)."""
         from llm_modulo.files import input_file
-        from llm_modulo.verifiers.planning.pddl import load_problem
+        from llm_modulo.verifiers.planning.pddl import GroundCache, load_problem
 
         # regular files only: a pipe nobody writes would block forever
         known = domains.get(domain_file) if domains is not None else None
         if known is None:
             input_file(domain_file, "domain file")
         input_file(problem_file, "problem file")
-        problem = load_problem(known or domain_file, problem_file)
+        cache = None if shared is None else shared.setdefault(domain_file, GroundCache())
+        problem = load_problem(known or domain_file, problem_file, shared=cache)
         if domains is not None and known is None and problem.supported:
             # read by the own reader without error: later problems get its text (a parse error cannot name it)
             domains[domain_file] = Path(domain_file).read_text(encoding="utf-8-sig")
@@ -269,7 +276,10 @@ def run_batch(domain: str, problem: str, plans: Path, *, lenient: bool = False, 
     command. Each (domain, problem) pair is parsed once."""
     source = _batch_source(plans)
     texts: dict[str, str] = {}
-    cache: dict[tuple[str, str], Loaded | str] = {(domain, problem): Loaded.load(domain, problem, domain_name, texts)}
+    shared: dict[str, Any] = {}
+    cache: dict[tuple[str, str], Loaded | str] = {
+        (domain, problem): Loaded.load(domain, problem, domain_name, texts, shared)
+    }
     items = (
         _folder_items(source, domain, problem) if isinstance(source, Path) else _jsonl_items(source, domain, problem)
     )
@@ -286,7 +296,7 @@ def run_batch(domain: str, problem: str, plans: Path, *, lenient: bool = False, 
                     del cache[next(iter(cache))]
                 try:
                     loaded = cache[(item.domain, item.problem)] = Loaded.load(
-                        item.domain, item.problem, domain_name, texts
+                        item.domain, item.problem, domain_name, texts, shared
                     )
                 except LLMModuloError as exc:
                     loaded = cache[(item.domain, item.problem)] = exc.format_message()

@@ -52,6 +52,37 @@ class BadStep:
     reason: str  # a plain PDDL-vocabulary explanation
 
 
+class GroundCache:
+    """Interned facts and ground operators that the problems of one domain share, so that a batch of
+    problems grounds each step once, not once per problem (an operator's masks depend only on the
+    names in it; whether a problem may use it is checked per problem, in ``_resolve``).
+
+    Not thread-safe: for one batch in one thread. Past ``max_facts`` facts it starts afresh (each
+    problem keeps the tables it started with), so that states stay small ints."""
+
+    def __init__(self, max_facts: int = 100_000) -> None:
+        self.max_facts = max_facts
+        self.schemas: dict[str, ActionSchema] | None = None
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.facts: list[Fact] = [("=",)]
+        self.bit: dict[Fact, int] = {}
+        self.ops: dict[tuple[str, tuple[str, ...]], GroundOp] = {}
+
+    def tables(
+        self, schemas: dict[str, ActionSchema]
+    ) -> tuple[list[Fact], dict[Fact, int], dict[tuple[str, tuple[str, ...]], GroundOp]] | None:
+        """(facts, bits, operators) for a problem with these action schemas; None for another domain's."""
+        if self.schemas is None:
+            self.schemas = schemas
+        elif schemas != self.schemas:  # the same schema objects when the reader kept the domain: fast
+            return None
+        if len(self.facts) > self.max_facts:
+            self._fresh()
+        return self.facts, self.bit, self.ops
+
+
 class Grounding:
     """Types, fact interning and ground operators of a task; the host class sets the attributes."""
 
@@ -144,35 +175,35 @@ class Grounding:
         self._require_supported()
         name = str(key[0]).lower()
         args = tuple(str(a).lower() for a in key[1])
-        action = GroundAction(name, args)
-        op = self._ops.get((name, args))
-        if op is not None:
-            return op
         schema = self.action_schemas.get(name)
         if schema is None:
             known = ", ".join(self.action_schemas)
-            return BadStep(action, "unknown_action", f"unknown action {name}; the actions are {known}")
+            return BadStep(
+                GroundAction(name, args), "unknown_action", f"unknown action {name}; the actions are {known}"
+            )
         if len(args) != schema.arity:
             plural = "s" if schema.arity != 1 else ""
-            return BadStep(action, "wrong_arity", f"{name} takes {schema.arity} argument{plural}, got {len(args)}")
-        unknown = [a for a in args if a not in self.objects]
+            reason = f"{name} takes {schema.arity} argument{plural}, got {len(args)}"
+            return BadStep(GroundAction(name, args), "wrong_arity", reason)
+        objects = self.objects
+        unknown = [a for a in args if a not in objects]
         if unknown:
-            return BadStep(action, "unknown_object", "unknown object " + ", ".join(unknown))
+            return BadStep(GroundAction(name, args), "unknown_object", "unknown object " + ", ".join(unknown))
+        # checked before the operator is looked up: with a GroundCache, it may come from another problem
         for a, (param, ptype) in zip(args, schema.parameters, strict=True):
-            if not self.fits(a, ptype):
+            if objects[a] != ptype and not self.fits(a, ptype):
                 return BadStep(
-                    action,
+                    GroundAction(name, args),
                     "wrong_type",
-                    f"{a} is of type {self.objects[a]}, but parameter {param} of {name} needs type {ptype}",
+                    f"{a} is of type {objects[a]}, but parameter {param} of {name} needs type {ptype}",
                 )
-        return self._ground(schema, action)
+        return self._ops.get((name, args)) or self._ground(schema, name, args)
 
-    def _ground(self, schema: ActionSchema, action: GroundAction) -> GroundOp:
-        key = (action.name, action.args)
+    def _ground(self, schema: ActionSchema, name: str, args: tuple[str, ...]) -> GroundOp:
+        key = (name, args)
         op = self._ops.get(key)
         if op is not None:
             return op
-        args = action.args
         names, pre_facts, add_facts, del_facts = schema.fact_templates
         ext = args + names
         pre = tuple((lit.positive, get(ext)) for lit, get in zip(schema.preconditions, pre_facts, strict=True))
@@ -189,7 +220,7 @@ class Grounding:
         add = self._mask(get(ext) for get in add_facts)
         delete = self._mask(get(ext) for get in del_facts)
         bits = tuple((pos, f, self._intern(f)) for pos, f in pre)
-        op = GroundOp(action, pre_pos, pre_neg, add, ~delete, bits, tuple(static_unmet))
+        op = GroundOp(GroundAction(name, args), pre_pos, pre_neg, add, ~delete, bits, tuple(static_unmet))
         self._ops[key] = op
         return op
 
@@ -247,11 +278,9 @@ class Grounding:
             schemas = list(self.action_schemas.values())
             pools = [[self.objects_of_type(t) for _, t in s.parameters] for s in schemas]
             groundings = relaxed_groundings(schemas, pools, self.init, self._object_order)
-            self._applicable_index = [
-                self._ground(schemas[si], GroundAction(schemas[si].name, args)) for si, args in groundings
-            ]
+            self._applicable_index = [self._ground(schemas[si], schemas[si].name, args) for si, args in groundings]
             log.debug("%s: %d relaxed-reachable ground actions", self.name, len(self._applicable_index))
         return self._applicable_index
 
 
-__all__ = ["BadStep", "GroundOp", "Grounding", "State", "StepLike"]
+__all__ = ["BadStep", "GroundCache", "GroundOp", "Grounding", "State", "StepLike"]

@@ -23,7 +23,7 @@ from typing import Any
 from llm_modulo.errors import PDDLError, UnsupportedFeatureError
 
 from ._either import EitherTypes
-from ._grounding import BadStep, Grounding, GroundOp, State, StepLike
+from ._grounding import BadStep, GroundCache, Grounding, GroundOp, State, StepLike
 from ._lift import Lifted, lift
 from ._model import ActionSchema, Fact, GroundAction, Literal, literal_str
 from ._parse import Sources, parse_up, read_sources
@@ -51,6 +51,7 @@ class PlanningProblem(Grounding):
         up_problem: Any = None,
         either: EitherTypes | None = None,
         sources: Sources | None = None,
+        shared: GroundCache | None = None,
     ) -> None:
         self.domain_name = domain_name
         self.name = name
@@ -74,10 +75,9 @@ class PlanningProblem(Grounding):
         self._ancestors = {t: self._type_ancestors(t) for t in {*self.types, *self.objects.values()}}
         self._object_order = {o: i for i, o in enumerate(self.objects)}
         self._by_type: dict[str, list[str]] = {}
-        # fact interning: bit 0 is the never-true fact
-        self._facts: list[Fact] = [("=",)]
-        self._bit: dict[Fact, int] = {}
-        self._ops: dict[tuple[str, tuple[str, ...]], GroundOp] = {}  # lowercase key -> op
+        # fact interning (bit 0 is the never-true fact) and lowercase key -> op; shared by a batch's problems
+        tables = shared.tables(self.action_schemas) if shared is not None else None
+        self._facts, self._bit, self._ops = tables or ([("=",)], {}, {})
         self._raw: dict[tuple[str, tuple[str, ...]], GroundOp | BadStep] = {}  # as-written key -> op or error
         self._applicable_index: list[GroundOp] | None = None
         self._well_formed: list[GroundAction] | None = None
@@ -171,7 +171,9 @@ def _bits_to_int(bits: list[int]) -> int:
     return int.from_bytes(buf, "little")
 
 
-def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = False) -> PlanningProblem:
+def load_problem(
+    domain: str | Path, problem: str | Path, *, strict: bool = False, shared: GroundCache | None = None
+) -> PlanningProblem:
     """Parse a PDDL domain and problem (file paths, or the PDDL text itself) into a PlanningProblem.
 
     A string containing ``(define`` is PDDL text; anything else is a path. Names are lowercased.
@@ -184,6 +186,7 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
 
     The project's reader reads the fragment (see :mod:`._reader` for what it accepts and its
     size limits); a file beyond it is parsed by unified-planning, as is ``up_problem`` on demand.
+    ``shared``: the tables of a batch's problems of one domain (see :class:`.GroundCache`).
     """
     src = read_sources(domain, problem)
     try:
@@ -197,10 +200,16 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
             name=str(parsed.up_problem.name).lower(),
             up_problem=parsed.up_problem,
             either=parsed.either,
+            shared=shared,
         )
     else:
         pp = PlanningProblem(
-            own.lifted, domain_name=own.domain_name, name=own.problem_name, either=own.either, sources=src
+            own.lifted,
+            domain_name=own.domain_name,
+            name=own.problem_name,
+            either=own.either,
+            sources=src,
+            shared=shared,
         )
     if pp.unsupported is not None:
         log.info("%s: %s; the grounded validator will defer to unified-planning", src.problem_label, pp.unsupported)
@@ -209,4 +218,4 @@ def load_problem(domain: str | Path, problem: str | Path, *, strict: bool = Fals
     return pp
 
 
-__all__ = ["BadStep", "GroundOp", "PlanningProblem", "State", "StepLike", "load_problem"]
+__all__ = ["BadStep", "GroundCache", "GroundOp", "PlanningProblem", "State", "StepLike", "load_problem"]
