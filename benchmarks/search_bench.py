@@ -63,44 +63,52 @@ class Run:
     expansions: int | None
     length: int | None
     seconds: float
-    differed: int = 0  # expansions (2+ children) whose top-ranked child is not a heuristic-best one
-    ranked: int = 0  # expansions with 2+ children
+    differed: int = 0  # expansions the model ranked whose top child is not a heuristic-best one
+    ranked: int = 0  # expansions the model ranked (2+ children, within its time share)
+    choices: int = 0  # expansions with 2+ children (ranked or not)
+    model_seconds: float = 0.0
 
 
-def differed(result: Result, domain: Any, task: Any, heuristic: str) -> tuple[int, int]:
-    """(expansions where the proposer's top child is not among the estimate's best, expansions with 2+ children)."""
-    guide = domain.search_guide(task, heuristic)
-    paths: dict[int, tuple[str, ...]] = {}
-    diff = ranked = 0
-    for i, attempt in enumerate(result.trace):
+def differed(result: Result) -> tuple[int, int, int]:
+    """(expansions the proposer ranked whose top child is not among the estimate's best, expansions it
+    ranked, expansions with 2+ children), from the trace: each expansion keeps its children's scores,
+    their estimates and whether the model was asked."""
+    diff = ranked = choices = 0
+    for attempt in result.trace:
         info = attempt.info
-        if "children" not in info:
-            continue
-        parent = info.get("parent", -1)
-        lines = (*paths[parent], info["step"]) if parent >= 0 else ()
-        paths[i] = lines
-        children: dict[str, float] = info["children"]
+        children: dict[str, float] = info.get("children", {})
         if len(children) < 2:
             continue
+        choices += 1
+        if not info.get("model"):
+            continue
         ranked += 1
-        estimates = {line: guide((*lines, line))[1] for line in children}
+        estimates = {line: math.inf if h is None else h for line, h in info["estimates"].items()}
         best_h = min(estimates.values())
         top = max(children, key=lambda line: children[line])
         diff += estimates[top] != best_h
-    return diff, ranked
+    return diff, ranked, choices
 
 
 def run_search(
-    model: Any, folder: Path, problem: Path, nodes: int, queues: str, seconds: float | None, ranks: bool = True
+    model: Any,
+    folder: Path,
+    problem: Path,
+    nodes: int,
+    queues: str,
+    seconds: float | None,
+    ranks: bool = True,
+    share: float | None = None,
 ) -> Run:
     domain, task = load_planning_task(str(folder / "domain.pddl"), str(problem))
     budget = Budget(nodes=nodes, samples=None, rounds=None, seconds=seconds)
     start = time.perf_counter()
-    result = Search(model, domain, seed=0, queues=queues, budget=budget).run(task)
+    result = Search(model, domain, seed=0, queues=queues, budget=budget, model_share=share).run(task)
     wall = time.perf_counter() - start
-    d, r = differed(result, domain, task, "relaxed-plan") if ranks else (0, 0)
+    d, r, c = differed(result) if ranks else (0, 0, 0)
     solved = bool(result.verified)
-    return Run(problem.stem, solved, result.usage.nodes, len(result.answer) if solved else None, wall, d, r)
+    length = len(result.answer) if solved else None
+    return Run(problem.stem, solved, result.usage.nodes, length, wall, d, r, c, result.info.get("model_seconds", 0.0))
 
 
 def fd_available() -> bool:
@@ -142,11 +150,16 @@ def summary(runs: Sequence[Run]) -> dict[str, float]:
         "len": _median([r.length for r in ok if r.length is not None]),
         "secs": _median([r.seconds for r in ok]),
         "diff": sum(r.differed for r in runs) / ranked if ranked else math.nan,
+        "asked": ranked / choices if (choices := sum(r.choices for r in runs)) else math.nan,
     }
 
 
 def _fmt(x: float, digits: int = 1) -> str:
     return "-" if math.isnan(x) else "unsolved" if math.isinf(x) else f"{x:.{digits}f}"
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -156,16 +169,16 @@ def _ratio(a: float, b: float) -> str:
 def table(title: str, cells: dict[str, list[Run]]) -> None:
     print(f"\n### {title}\n")
     print(
-        "| proposer | solved | median expansions | median plan length | median s / solved | model != heuristic "
-        "| expansions / random | length / random | s / random |"
+        "| proposer | solved | median expansions | median plan length | median s / solved | model asked "
+        "| model != heuristic | expansions / random | length / random | s / random |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     anchor = summary(cells["random"])
     for name, runs in cells.items():
         s = summary(runs)
         print(
             f"| {name} | {s['solved']}/{s['n']} | {_fmt(s['exp'])} | {_fmt(s['len'])} | {_fmt(s['secs'], 3)} "
-            f"| {_fmt(100 * s['diff'])}{'%' if not math.isnan(s['diff']) else ''} | {_ratio(s['exp'], anchor['exp'])} "
+            f"| {_pct(s['asked'])} | {_pct(s['diff'])} | {_ratio(s['exp'], anchor['exp'])} "
             f"| {_ratio(s['len'], anchor['len'])} | {_ratio(s['secs'], anchor['secs'])} |"
         )
     control = {r.problem for r in cells["random"] if r.solved}
@@ -175,20 +188,24 @@ def table(title: str, cells: dict[str, list[Run]]) -> None:
             print(f"\nsolved by {name}, not by random: {', '.join(missed)}")
 
 
-def blocks(problem: Path) -> int:
-    text = problem.read_text()
-    return len(text.split("(:objects", 1)[1].split(")", 1)[0].split())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/search-sets", help="where the sets are written")
     parser.add_argument("--count", type=int, default=10, help="problems per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nodes", type=int, default=2000, help="expansion budget per problem")
-    parser.add_argument("--model", default="default", help="the model spec ranked against the control")
-    parser.add_argument("--model-count", type=int, default=3, help="smallest Blocksworld problems the model runs on")
-    parser.add_argument("--model-seconds", type=float, default=150.0, help="seconds per problem for the model")
+    parser.add_argument("--model", default="default", help="the model spec ranked against the control ('' for none)")
+    parser.add_argument(
+        "--model-share",
+        type=float,
+        default=None,
+        help="the search's model_share for the model (default: the search's, 2; inf: ask at every expansion)",
+    )
+    parser.add_argument("--model-sets", default="all", help="comma-separated sets the model runs on, or all")
+    parser.add_argument(
+        "--model-count", type=int, default=0, help="the model on the N smallest problems of each set only (0: all)"
+    )
+    parser.add_argument("--model-seconds", type=float, default=None, help="seconds per problem for the model")
     args = parser.parse_args()
     folders = write_sets(args.out, args.count, args.seed)
     fd = fd_available()
@@ -202,37 +219,60 @@ def main() -> None:
         "gbfs-ff+po": (InsertionOrder, "dual"),
     }
     ranks = {"random": True, "gbfs-ff": False, "gbfs-ff+po": False}  # insertion order ranks nothing
+    model = None
+    model_sets = set(SETS) if args.model_sets == "all" else set(args.model_sets.split(","))
+    if args.model:
+        from llm_modulo.models import load_model
+
+        start = time.perf_counter()
+        model = load_model(None if args.model == "default" else args.model, seed=0)
+        warm(model, folders[next(iter(SETS))])
+        share = "the search's default" if args.model_share is None else args.model_share
+        print(
+            f"model {args.model}: loaded and warmed in {time.perf_counter() - start:.1f} s (not counted); model_share {share}"
+        )
     for set_name in SETS:
         folder = folders[set_name]
-        problems = sorted(p for p in folder.glob("*.pddl") if p.name != "domain.pddl")
+        problems = sorted(
+            (p for p in folder.glob("*.pddl") if p.name != "domain.pddl"), key=lambda p: (size(p), p.name)
+        )
+        if model is not None and set_name in model_sets and args.model_count > 0:
+            problems = problems[: args.model_count]
         cells: dict[str, list[Run]] = {}
         for name, (make, queues) in controls.items():
-            cells[name] = [run_search(make(), folder, p, args.nodes, queues, None, ranks[name]) for p in problems]
+            # the control's scores cost nothing: it ranks at every expansion (share inf)
+            cells[name] = [
+                run_search(make(), folder, p, args.nodes, queues, None, ranks[name], math.inf) for p in problems
+            ]
+        if model is not None and set_name in model_sets:
+            cells[args.model] = [
+                run_search(model, folder, p, args.nodes, "single", args.model_seconds, True, args.model_share)
+                for p in problems
+            ]
+            for r in cells[args.model]:
+                print(
+                    f"  {args.model} {r.problem}: solved={r.solved} expansions={r.expansions} length={r.length} "
+                    f"{r.seconds:.2f} s (model {r.model_seconds:.2f} s, asked at {r.ranked} of {r.choices})"
+                )
         if fd:
             cells["fast-downward"] = [run_fd(folder, p) for p in problems]
         table(f"{set_name} ({len(problems)} problems)", cells)
-    if args.model_count > 0:
-        from llm_modulo.models import load_model
 
-        folder = folders["blocksworld-6-10"]
-        problems = sorted(
-            (p for p in folder.glob("*.pddl") if p.name != "domain.pddl"), key=lambda p: (blocks(p), p.name)
-        )
-        subset = problems[: args.model_count]
-        model = load_model(None if args.model == "default" else args.model, seed=0)
-        cells = {
-            name: [run_search(make(), folder, p, args.nodes, q, None, ranks[name]) for p in subset]
-            for name, (make, q) in controls.items()
-        }
-        cells[args.model] = [run_search(model, folder, p, args.nodes, "single", args.model_seconds) for p in subset]
-        if fd:
-            cells["fast-downward"] = [run_fd(folder, p) for p in subset]
-        sizes = ", ".join(f"{p.stem} ({blocks(p)} blocks)" for p in subset)
-        table(f"model subset: {sizes}; {args.model_seconds:.0f} s cap each", cells)
-        for r in cells[args.model]:
-            print(
-                f"  {args.model} {r.problem}: solved={r.solved} expansions={r.expansions} length={r.length} {r.seconds:.1f} s"
-            )
+
+def warm(model: Any, folder: Path) -> None:
+    """Load the model's weights before any search is timed (a lazy backend loads on its first call);
+    the allowance's estimate of a call then starts from a real call, as in a sweep."""
+    scorer = getattr(model, "score", None)
+    if callable(scorer):
+        problem = next(p for p in sorted(folder.glob("*.pddl")) if p.name != "domain.pddl")
+        domain, task = load_planning_task(str(folder / "domain.pddl"), str(problem))
+        scorer(domain.prompt(task), ["a\n", "b\n"])
+
+
+def size(problem: Path) -> int:
+    """Objects in the problem (how the model's subset picks the smallest)."""
+    text = problem.read_text()
+    return len(text.split("(:objects", 1)[1].split(")", 1)[0].split())
 
 
 if __name__ == "__main__":

@@ -212,6 +212,14 @@ def solve(
             help="search: single open list, or dual (a second one for the domain's preferred steps, e.g. FF's helpful actions)"
         ),
     ] = _SEARCH["queues"],
+    model_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="search: the model's calls may take at most this multiple of the search's own time (inf: ask at every expansion; default: 2 with a heuristic, inf without)",
+            show_default=False,
+        ),
+    ] = _SEARCH["model_share"],
     model: Annotated[
         str | None, typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")
     ] = None,
@@ -247,6 +255,7 @@ def solve(
         "backprompt": backprompt,
         "heuristic": heuristic,
         "queues": queues,
+        "model_share": model_share,
     }
     kwargs = strategy_kwargs(strategy.value, given, _typed(ctx, given))  # checked before anything loads
     options: dict[str, Any] = {"cot": True} if cot else {}

@@ -120,6 +120,15 @@ class SearchOptions(StrategyOptions):
     queues: Literal["single", "dual"] = Field(
         "single", description="dual: a second open list for the domain's preferred steps (FF's helpful actions)"
     )
+    model_share: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "the model's calls may take at most this multiple of the search's own time, so a search is at most "
+            "1+share times slower than without the model (steps it is not asked about are ordered at random, "
+            "as the control does); inf: ask at every expansion; default: 2 with a heuristic, inf without one"
+        ),
+    )
     max_nodes: int = Field(500, ge=1, strict=True, description="expansions when the budget sets no nodes")
     trace_nodes: bool = Field(True, strict=True, description="keep each expansion's scored children in the trace")
 

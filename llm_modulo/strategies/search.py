@@ -18,7 +18,11 @@ cumulative log-probability of their path, so the search is the model's own best-
 With ``queues="dual"`` and a guide that names preferred steps (FF's helpful actions for
 PDDL), a second open list holds the children reached by a preferred step; the two lists are
 popped in turn and the preferred one is boosted whenever the best estimate improves (Fast
-Downward's preferred operators). Nodes that reach a state already seen are pruned, so the
+Downward's preferred operators). The model is asked only while its calls have taken at most ``model_share`` times the search's own
+time (:class:`ModelAllowance`): a model whose call costs more than the expansions it could save is
+not waited on, so with a heuristic the search is at most 1+share times slower than without the
+model; children it was not asked about get the random control's preferences (seeded), so
+on a problem the heuristic solves quickly the search is the control's. Nodes that reach a state already seen are pruned, so the
 search is complete over a finite state space: every node has a verified answer below it or is eventually exhausted. The
 grammar's ``max_lines`` (a decoding limit) does not bound the depth: greedy best-first plans
 can be long, and the node budget bounds the work.
@@ -30,7 +34,9 @@ import heapq
 import itertools
 import logging
 import math
+import random
 import time
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -47,6 +53,49 @@ log = logging.getLogger(__name__)
 HEURISTICS = ("relaxed-plan", "goal-count", "none")
 QUEUES = ("single", "dual")
 BOOST = 1000  # Fast Downward's preferred-operator boost on progress
+# Seconds a model's first call is assumed to take, until one is measured (about one scoring call of
+# the embedded model on a laptop CPU): with a share of 2 the model is first asked after 0.5 s of search.
+FIRST_CALL_SECONDS = 1.0
+_CALL_SECONDS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # model -> mean call seconds
+
+
+class ModelAllowance:
+    """Whether the search may ask the model now: its calls so far plus the expected one stay within
+    ``share`` times the search's own time (wall time less the model's). The expected call is the
+    mean of this model's measured calls in this process, :data:`FIRST_CALL_SECONDS` before any."""
+
+    def __init__(self, model: Any, share: float) -> None:
+        self.model, self.share = model, share
+        self.started = time.perf_counter()
+        self.spent = 0.0
+        self.asked = self.skipped = 0
+
+    def expected(self) -> float:
+        try:
+            return _CALL_SECONDS.get(self.model, FIRST_CALL_SECONDS)
+        except TypeError:  # a model that cannot be weakly referenced
+            return FIRST_CALL_SECONDS
+
+    def permits(self) -> bool:
+        if math.isinf(self.share):
+            return True
+        own = time.perf_counter() - self.started - self.spent
+        return self.spent + self.expected() <= self.share * own
+
+    def charge(self, seconds: float) -> None:
+        self.spent += seconds
+        self.asked += 1
+        try:  # a running mean that follows the model's recent cost
+            previous = _CALL_SECONDS.get(self.model)
+            _CALL_SECONDS[self.model] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+        except TypeError:
+            pass
+
+
+def random_preferences(count: int, seed: int | None) -> list[float]:
+    """The random control's preferences (:class:`~llm_modulo.models.random_proposer.RandomProposer`)."""
+    rng = random.Random(seed)
+    return [math.log(1.0 - rng.random()) for _ in range(count)]
 
 
 class Search(BaseStrategy):
@@ -64,12 +113,21 @@ class Search(BaseStrategy):
         self.queues = self.options.queues
         self.max_nodes = self.options.max_nodes
         self.trace_nodes = self.options.trace_nodes
+        share = self.options.model_share
+        self.model_share = (math.inf if self.heuristic == "none" else 2.0) if share is None else share
+        self._allowance = ModelAllowance(self.model, self.model_share)  # renewed by each run
 
     def needs(self, options: StrategyOptions) -> dict[str, str]:
         return {"constraint": "search (its executable grammar offers the steps)"}
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "heuristic": self.heuristic, "queues": self.queues, "max_nodes": self.max_nodes}
+        return {
+            **super().config(),
+            "heuristic": self.heuristic,
+            "queues": self.queues,
+            "max_nodes": self.max_nodes,
+            "model_share": self.model_share,
+        }
 
     # -- the search ------------------------------------------------------------------------------
     def _run(self, task: Task) -> Result:
@@ -104,6 +162,8 @@ class Search(BaseStrategy):
         popped: set[tuple[str, ...]] = set()
         best: Sample | None = None
         best_h = math.inf
+        allowance = ModelAllowance(self.model, self.model_share)
+        self._allowance = allowance
         while (frontier or pref) and not tracker.exhausted():
             use_pref = bool(pref) and (not frontier or turns["pref"] <= turns["all"])
             queue = pref if use_pref else frontier
@@ -131,14 +191,19 @@ class Search(BaseStrategy):
             if not allowed:
                 continue
             tracker.usage.nodes += 1
-            prefs = self._preferences(task, lines, list(allowed), tracker, trace, expanded)
-            helpful = preferred_of(lines) if preferred_of is not None else frozenset()
-            for line, lp in zip(allowed, prefs, strict=False):
-                child = (*lines, line)
-                key, child_h = guide(child)
+            fresh: list[tuple[str, float]] = []  # (step, estimate) of the children not seen before
+            pruned: list[str] = []  # steps to a state already reached
+            for line in allowed:
+                key, child_h = guide((*lines, line))
                 if key in seen:
+                    pruned.append(line)
                     continue
                 seen.add(key)
+                fresh.append((line, child_h))
+            prefs = self._preferences(task, lines, fresh, pruned, tracker, trace, expanded)
+            helpful = preferred_of(lines) if preferred_of is not None else frozenset()
+            for (line, child_h), lp in zip(fresh, prefs, strict=True):
+                child = (*lines, line)
                 total = path_lp + lp
                 first = child_h if self.heuristic != "none" else -total
                 entry = (first, -lp, next(counter), child, total)
@@ -155,7 +220,14 @@ class Search(BaseStrategy):
 
     def _finish(self, task: Task, best: Sample | None, trace: list[Attempt], tracker: BudgetTracker) -> Result:
         result = self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
-        result.info.update(nodes=result.usage.nodes, heuristic=self.heuristic)
+        allowance = self._allowance
+        result.info.update(
+            nodes=result.usage.nodes,
+            heuristic=self.heuristic,
+            model_asked=allowance.asked,  # expansions the model ranked
+            model_skipped=allowance.skipped,  # expansions with 2+ children it was not asked about (time share)
+            model_seconds=round(allowance.spent, 4),
+        )
         return result
 
     def _judge(
@@ -169,19 +241,27 @@ class Search(BaseStrategy):
         self,
         task: Task,
         lines: tuple[str, ...],
-        allowed: list[str],
+        fresh: list[tuple[str, float]],
+        pruned: list[str],
         tracker: BudgetTracker,
         trace: list[Attempt],
         expanded: dict[tuple[str, ...], int],
     ) -> list[float]:
-        """The model's log-preference for each allowed next line at the node ``lines`` (one LLM call)."""
+        """The model's log-preference for each new child ``fresh`` of the node ``lines`` (one LLM call,
+        when the time share allows; else the random control's)."""
+        allowed = [line for line, _ in fresh]
         prefix = "".join(line + "\n" for line in lines)
         prompt = self.domain.prompt(task, prefill=prefix)
         seed = None if self.seed is None else self.seed + tracker.usage.nodes
         started = time.perf_counter()
         scorer = getattr(self.model, "score", None)
-        if len(allowed) == 1:  # a forced step: nothing to rank, so the model is not asked
-            prefs = [0.0]
+        allowance = self._allowance
+        asked = len(allowed) > 1 and allowance.permits()
+        if len(allowed) <= 1:  # a forced step (or none): nothing to rank, so the model is not asked
+            prefs = [0.0] * len(allowed)
+        elif not asked:
+            allowance.skipped += 1
+            prefs = random_preferences(len(allowed), seed)
         elif callable(scorer):
             batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
             prefs = list(batch.logprobs)
@@ -195,6 +275,8 @@ class Search(BaseStrategy):
             firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in batch.completions)
             total = sum(firsts[line] for line in allowed) + len(allowed)
             prefs = [math.log((firsts[line] + 1) / total) for line in allowed]
+        if asked:
+            allowance.charge(time.perf_counter() - started)
         if self.trace_nodes:
             # the trace is the search tree: the first expansion holds the prompt; every other one
             # names its parent expansion and the step that led to it (no repeated prompts or
@@ -212,6 +294,11 @@ class Search(BaseStrategy):
                         "step": lines[-1] if lines else None,
                         "depth": len(lines),
                         "children": dict(zip(allowed, (round(p, 4) for p in prefs), strict=False)),
+                        # the heuristic's estimate of each child, the steps pruned as reaching a state
+                        # already seen, and whether the model ranked the children (else: the control's order)
+                        "estimates": {line: (h if math.isfinite(h) else None) for line, h in fresh},
+                        "pruned": pruned,
+                        "model": asked,
                     },
                 )
             )

@@ -13,7 +13,7 @@ from llm_modulo.verifiers.planning.validator import to_ground_action
 
 @pytest.mark.parametrize("heuristic", ["relaxed-plan", "goal-count", "none"])
 def test_random_guided_search_certifies_sussman(bw, sussman, heuristic):
-    result = Search(RandomProposer(seed=0), bw, seed=0, heuristic=heuristic).run(sussman)
+    result = Search(RandomProposer(seed=0), bw, seed=0, heuristic=heuristic, model_share=float("inf")).run(sussman)
     assert result.status is ResultStatus.VERIFIED
     assert 1 <= result.usage.llm_calls <= result.usage.nodes  # forced steps (one child) are not ranked
     # independent check: unified-planning's validator accepts the certified plan
@@ -129,7 +129,8 @@ def test_a_forced_step_is_not_ranked_by_the_model():
             return ScoreBatch([0.0] * len(continuations))
 
     domain = game24()
-    result = Search(Counting(), domain, budget=Budget(nodes=50, samples=None, rounds=None)).run(domain.load("4 6 1 1"))
+    budget = Budget(nodes=50, samples=None, rounds=None)
+    result = Search(Counting(), domain, budget=budget, model_share=float("inf")).run(domain.load("4 6 1 1"))
     assert result.verified
     assert result.usage.nodes == len(calls) + 1 and min(calls) > 1  # 3 ranked steps, then the forced answer line
     assert result.usage.llm_calls == len(calls)
@@ -151,3 +152,75 @@ def test_dual_queue_with_helpful_actions(planbench):
     assert up_validate(task.payload.problem, [to_ground_action(s) for s in result.answer])
     with pytest.raises(InputError, match="queues"):
         Search(RandomProposer(), domain, queues="triple")
+
+
+class _Slow:
+    """A scorer that takes ``seconds`` a call and prefers the last child (unlike the control)."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.calls = seconds, 0
+
+    def sample(self, *a, **k):  # pragma: no cover - never called: score is used
+        raise AssertionError
+
+    def score(self, prompt, continuations, seed=None):
+        import time
+
+        from llm_modulo.protocols import ScoreBatch
+
+        self.calls += 1
+        time.sleep(self.seconds)
+        return ScoreBatch([-float(len(continuations) - i) for i in range(len(continuations))])
+
+
+def test_a_model_not_worth_its_time_is_not_waited_on(planbench):
+    """Share 0: the model is never asked, and the search is exactly the random control's."""
+    domain, task = load_planning_instance("blocksworld/generated_basic/instance-4")
+    slow = _Slow(0.01)
+    budget = Budget(nodes=300, samples=None, rounds=None)
+    result = Search(slow, domain, seed=3, budget=budget, model_share=0.0).run(task)
+    control = Search(RandomProposer(), domain, seed=3, budget=budget, model_share=float("inf")).run(task)
+    assert slow.calls == 0 and result.usage.llm_calls == 0 and result.info["model_asked"] == 0
+    assert result.info["model_skipped"] > 0
+    assert result.verified and result.answer == control.answer and result.usage.nodes == control.usage.nodes
+    assert not any(a.info.get("model") for a in result.trace)
+
+
+def test_the_model_takes_at_most_its_share_of_the_time(planbench, monkeypatch):
+    """Share 1: the model's seconds stay within the search's own time (plus one call's misestimate)."""
+    from llm_modulo.strategies import search as search_module
+
+    monkeypatch.setattr(search_module, "FIRST_CALL_SECONDS", 0.02)
+    domain, task = load_planning_instance("blocksworld_hard/generated/instance-5")
+    slow = _Slow(0.02)
+    budget = Budget(nodes=400, samples=None, rounds=None)
+    result = Search(slow, domain, seed=0, budget=budget, model_share=1.0).run(task)
+    asked, spent = result.info["model_asked"], result.info["model_seconds"]
+    assert asked == slow.calls == result.usage.llm_calls
+    assert 0 < asked and result.info["model_skipped"] > 0  # asked sometimes, not always
+    own = result.usage.seconds - spent
+    assert spent <= 1.0 * own + 0.05
+    flags = [a.info["model"] for a in result.trace if "children" in a.info and len(a.info["children"]) > 1]
+    assert sum(flags) == asked
+
+
+def test_the_trace_keeps_estimates_and_pruned_steps(planbench):
+    domain, task = load_planning_instance("blocksworld/generated_basic/instance-4")
+    result = Search(RandomProposer(seed=0), domain, seed=0, budget=Budget(nodes=40)).run(task)
+    guide = domain.search_guide(task, "relaxed-plan")
+    paths: dict[int, tuple[str, ...]] = {}
+    saw_pruned = False
+    for i, attempt in enumerate(result.trace):
+        info = attempt.info
+        if "children" not in info:
+            continue
+        lines = (*paths[info["parent"]], info["step"]) if info["parent"] >= 0 else ()
+        paths[i] = lines
+        assert set(info["estimates"]) == set(info["children"])
+        for line, h in info["estimates"].items():
+            assert h == guide((*lines, line))[1]  # the heuristic's value, recomputed independently
+        saw_pruned |= bool(info["pruned"])
+        assert not set(info["pruned"]) & set(info["children"])
+    assert saw_pruned  # Blocksworld revisits states: some steps are pruned
