@@ -68,6 +68,7 @@ class ModelAllowance:
         self.model, self.share = model, share
         self.started = time.perf_counter()
         self.spent = 0.0
+        self.loading = 0.0  # seconds loading the model's weights: neither the model's share nor the search's
         self.asked = self.skipped = 0
 
     def expected(self) -> float:
@@ -79,8 +80,16 @@ class ModelAllowance:
     def permits(self) -> bool:
         if math.isinf(self.share):
             return True
-        own = time.perf_counter() - self.started - self.spent
+        own = time.perf_counter() - self.started - self.spent - self.loading
         return self.spent + self.expected() <= self.share * own
+
+    def load(self) -> None:
+        """Load a lazy model's weights before its first call is timed (a sweep loads them once)."""
+        load = getattr(self.model, "load", None)
+        if callable(load) and not self.asked:
+            started = time.perf_counter()
+            load()
+            self.loading += time.perf_counter() - started
 
     def charge(self, seconds: float) -> None:
         self.spent += seconds
@@ -253,29 +262,18 @@ class Search(BaseStrategy):
         prefix = "".join(line + "\n" for line in lines)
         prompt = self.domain.prompt(task, prefill=prefix)
         seed = None if self.seed is None else self.seed + tracker.usage.nodes
-        started = time.perf_counter()
-        scorer = getattr(self.model, "score", None)
         allowance = self._allowance
         asked = len(allowed) > 1 and allowance.permits()
+        started = time.perf_counter()
         if len(allowed) <= 1:  # a forced step (or none): nothing to rank, so the model is not asked
             prefs = [0.0] * len(allowed)
         elif not asked:
             allowance.skipped += 1
             prefs = random_preferences(len(allowed), seed)
-        elif callable(scorer):
-            batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
-            prefs = list(batch.logprobs)
-            tracker.record_call(0, batch.prompt_tokens, 0)
-            tracker.usage.scored_tokens += batch.tokens
-        else:  # sample n steps from the node; rank by frequency (add-one smoothed)
-            k = tracker.next_batch(self.n) or 1
-            local = self.constraint_for(task, prefix)
-            batch = self.model.sample(prompt, k, self.sampling(task, seed), constraint=local)
-            tracker.record_completions(batch.completions)
-            firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in batch.completions)
-            total = sum(firsts[line] for line in allowed) + len(allowed)
-            prefs = [math.log((firsts[line] + 1) / total) for line in allowed]
-        if asked:
+        else:
+            allowance.load()
+            started = time.perf_counter()
+            prefs = self._ask(task, prompt, prefix, allowed, seed, tracker)
             allowance.charge(time.perf_counter() - started)
         if self.trace_nodes:
             # the trace is the search tree: the first expansion holds the prompt; every other one
@@ -304,6 +302,25 @@ class Search(BaseStrategy):
             )
             expanded[lines] = len(trace) - 1
         return prefs
+
+    def _ask(
+        self, task: Task, prompt: Any, prefix: str, allowed: list[str], seed: int | None, tracker: BudgetTracker
+    ) -> list[float]:
+        """One LLM call ranking ``allowed``: a batched score, or ``n`` samples ranked by first step."""
+        scorer = getattr(self.model, "score", None)
+        if callable(scorer):
+            batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
+            tracker.record_call(0, batch.prompt_tokens, 0)
+            tracker.usage.scored_tokens += batch.tokens
+            return list(batch.logprobs)
+        # sample n steps from the node; rank by frequency (add-one smoothed)
+        k = tracker.next_batch(self.n) or 1
+        local = self.constraint_for(task, prefix)
+        samples = self.model.sample(prompt, k, self.sampling(task, seed), constraint=local)
+        tracker.record_completions(samples.completions)
+        firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in samples.completions)
+        total = sum(firsts[line] for line in allowed) + len(allowed)
+        return [math.log((firsts[line] + 1) / total) for line in allowed]
 
 
 def _guide(domain: Domain, task: Task, heuristic: str) -> Any:

@@ -224,3 +224,28 @@ def test_the_trace_keeps_estimates_and_pruned_steps(planbench):
         saw_pruned |= bool(info["pruned"])
         assert not set(info["pruned"]) & set(info["children"])
     assert saw_pruned  # Blocksworld revisits states: some steps are pruned
+
+
+def test_loading_the_weights_is_not_charged_to_the_model(planbench, monkeypatch):
+    """A lazy model's load() runs before its first call is timed: a slow load does not use up its share."""
+    from llm_modulo.strategies import search as search_module
+
+    monkeypatch.setattr(search_module, "FIRST_CALL_SECONDS", 0.001)
+
+    class Lazy(_Slow):
+        loads = 0
+
+        def load(self):
+            import time
+
+            Lazy.loads += 1
+            time.sleep(0.3)
+            return self
+
+    domain, task = load_planning_instance("blocksworld_hard/generated/instance-5")
+    lazy = Lazy(0.0)
+    result = Search(lazy, domain, seed=0, budget=Budget(nodes=200, samples=None, rounds=None), model_share=1.0).run(
+        task
+    )
+    assert Lazy.loads == 1 and result.info["model_asked"] > 1
+    assert result.info["model_seconds"] < 0.1  # the 0.3 s load is not in it
