@@ -248,4 +248,5 @@ def test_loading_the_weights_is_not_charged_to_the_model(planbench, monkeypatch)
         task
     )
     assert Lazy.loads == 1 and result.info["model_asked"] > 1
-    assert result.info["model_seconds"] < 0.1  # the 0.3 s load is not in it
+    assert result.info["model_seconds"] < 0.3  # the 0.3 s load is not in it
+    assert result.info["model_skipped"] < result.info["model_asked"]  # nor in the expected cost of a call
