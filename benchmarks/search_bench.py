@@ -181,11 +181,23 @@ def table(title: str, cells: dict[str, list[Run]]) -> None:
             f"| {_pct(s['asked'])} | {_pct(s['diff'])} | {_ratio(s['exp'], anchor['exp'])} "
             f"| {_ratio(s['len'], anchor['len'])} | {_ratio(s['secs'], anchor['secs'])} |"
         )
-    control = {r.problem for r in cells["random"] if r.solved}
+    control = {r.problem: r for r in cells["random"]}
     for name, runs in cells.items():  # the control must solve whatever the others solve
-        missed = sorted(r.problem for r in runs if r.solved and r.problem not in control)
-        if name != "random" and missed:
+        if name == "random":
+            continue
+        missed = sorted(r.problem for r in runs if r.solved and not control[r.problem].solved)
+        if missed:
             print(f"\nsolved by {name}, not by random: {', '.join(missed)}")
+        # and within the same expansions: problems where the control needed more than this proposer
+        more = [
+            r.problem
+            for r in runs
+            if r.solved
+            and r.expansions is not None
+            and control[r.problem].solved
+            and (control[r.problem].expansions or 0) > r.expansions
+        ]
+        print(f"\nrandom needed more expansions than {name} on {len(more)} of {len(runs)} problems")
 
 
 def main() -> None:
