@@ -14,10 +14,12 @@ or malformed option, a wrong number of arguments) is left to typer. A test keeps
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from llm_modulo.cli._plain import EXIT_BAD_INPUT, EXIT_NOT_VERIFIED, error_line, write
@@ -85,14 +87,13 @@ class Loaded:
     ) -> Loaded:
         """``domains``: a batch's domain texts by path, read once (each problem of a domain re-read it);
         ``shared``: its GroundCaches by domain path (each step is grounded once, not once per problem)."""
-        from llm_modulo.files import input_file
         from llm_modulo.verifiers.planning.pddl import GroundCache, load_problem
 
         # regular files only: a pipe nobody writes would block forever
         known = domains.get(domain_file) if domains is not None else None
         if known is None:
-            input_file(domain_file, "domain file")
-        input_file(problem_file, "problem file")
+            _regular_file(domain_file, "domain file")
+        _regular_file(problem_file, "problem file")
         cache = None if shared is None else shared.setdefault(domain_file, GroundCache())
         problem = load_problem(known or domain_file, problem_file, shared=cache)
         if domains is not None and known is None and problem.supported:
@@ -110,6 +111,24 @@ class Loaded:
 
             self._task = planning_task(self.problem, self.domain_file, self.problem_file, self.domain_name)
         return self._task
+
+
+def _regular_file(path: str, what: str) -> None:
+    """:func:`llm_modulo.files.input_file`'s check, one ``stat`` where the file is fine (a batch reads
+    hundreds); it names what is wrong otherwise."""
+    from llm_modulo.files import MAX_TEXT_BYTES, input_file
+
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        info = None
+    if (
+        info is None
+        or not S_ISREG(info.st_mode)
+        or not 0 < info.st_size <= MAX_TEXT_BYTES
+        or not os.access(path, os.R_OK)
+    ):
+        input_file(path, what)
 
 
 class Outcome:

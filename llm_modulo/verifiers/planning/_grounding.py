@@ -9,7 +9,6 @@ attributes it declares; ground operators are built lazily and cached.
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,21 @@ from ._ground import relaxed_groundings
 from ._lift import ROOT_TYPE
 from ._model import ActionSchema, Fact, GroundAction, Literal
 
-log = logging.getLogger(__name__)
+
+class LazyLog:
+    """``logging.getLogger(name)``, importing logging on first use: it is a twentieth of a batch
+    ``validate`` process's time, which logs nothing."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger(self.name), attr)
+
+
+log = LazyLog(__name__)
 
 State = int
 StepLike = GroundAction | tuple[str, Sequence[str]]
@@ -173,6 +186,13 @@ class Grounding:
 
     def _resolve(self, key: tuple[str, tuple[str, ...]]) -> GroundOp | BadStep:
         self._require_supported()
+        op = self._ops.get(key)  # a step grounded before, as written (lowercase): here, or for another problem
+        if op is not None:
+            objects = self.objects
+            if all(
+                objects.get(a) == t for a, (_, t) in zip(key[1], self.action_schemas[key[0]].parameters, strict=True)
+            ):
+                return op  # every argument an object of exactly the parameter's type: it applies here too
         name = str(key[0]).lower()
         args = tuple(str(a).lower() for a in key[1])
         schema = self.action_schemas.get(name)

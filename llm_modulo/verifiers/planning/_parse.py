@@ -7,6 +7,7 @@ Every failure becomes a one-line :class:`PDDLError` that names the file at fault
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -110,16 +111,20 @@ def _read(source: str | Path, role: str) -> tuple[str, str]:
         return str(source), f"<{role} text>"
     path = Path(source)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:  # refuse before reading: a larger file would take minutes
-            raise PDDLError(
-                f"{path}: the {role} file is {size / 1e6:.0f} MB; files over {MAX_BYTES // 1_000_000} MB are not read"
-            )
-        return path.read_text(encoding="utf-8-sig"), str(path)
+        with open(path, "rb") as stream:  # bytes, decoded at once: Path.read_text costs twice the time
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_BYTES:  # refuse before reading: a larger file would take minutes
+                raise PDDLError(
+                    f"{path}: the {role} file is {size / 1e6:.0f} MB; files over {MAX_BYTES // 1_000_000} MB are not read"
+                )
+            text = stream.read().decode("utf-8-sig")
     except FileNotFoundError:
         raise PDDLError(f"{path}: no such {role} file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PDDLError(f"{path}: cannot read {role} file: {exc}") from None
+    if "\r" in text:  # the newlines read_text gives, so that line numbers stay the same
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, str(path)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -103,7 +103,8 @@ def read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_la
         domain_name = cached[0]
     problem_name, problem_tree = _define(problem_text, problem_label, "problem")
     with _file(problem_label, "problem"):
-        for_domain = section_map(problem_tree).get(":domain")
+        sections = section_map(problem_tree)
+        for_domain = sections.get(":domain")
         if for_domain is None or len(for_domain[0]) != 2 or not isinstance(for_domain[0][1], str):
             raise fail("no '(:domain NAME)' section", problem_tree)
     if for_domain[0][1] != domain_name:
@@ -120,7 +121,7 @@ def read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_la
     else:
         out, either = _domain_part(cached[1]), cached[2]  # the problem adds objects: a copy; schemas are frozen
     with _file(problem_label, "problem"):
-        _read_problem(problem_tree, out)
+        _read_problem(sections, out)
     return ReadPDDL(out, domain_name, problem_name, either)
 
 
@@ -298,8 +299,7 @@ def _condition(node: SExp, positive: bool, pre: list[SchemaLiteral], eqs: list[S
         pre.append(terms.literal(node, positive))
 
 
-def _read_problem(tree: SList, out: Lifted) -> None:
-    sections = section_map(tree)
+def _read_problem(sections: dict[str, list[SList]], out: Lifted) -> None:
     sections.pop(":domain")
     check_requirements(sections)
     for key in sections:

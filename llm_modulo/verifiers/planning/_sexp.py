@@ -45,24 +45,28 @@ def parse_sexps(text: str) -> list[SExp]:
     unbalanced parentheses."""
     top = slist(0)
     stack = [top]
+    push, pop = stack.append, stack.pop
     current = top
+    add = current.append  # bound methods: a batch reads hundreds of files, each token goes through here
     line = 1
     for tok in _TOKEN.findall(text.lower()):
         if tok == "(":
             node = SList()
             node.line = line
-            current.append(node)
-            stack.append(node)
+            add(node)
+            push(node)
             current = node
+            add = node.append
         elif tok == ")":
             if len(stack) == 1:
                 raise SyntaxProblem("unbalanced parentheses: a ')' closes nothing", line)
-            stack.pop()
+            pop()
             current = stack[-1]
+            add = current.append
         elif tok == "\n":
             line += 1
         elif tok[0] != ";":
-            current.append(tok)
+            add(tok)
     if len(stack) > 1:
         raise SyntaxProblem(f"unbalanced parentheses: the '(' of line {current.line} is never closed", current.line)
     return list(top)

@@ -14,7 +14,6 @@ full applicable-action index is built on the first call to :meth:`PlanningProble
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,13 +22,13 @@ from typing import Any
 from llm_modulo.errors import PDDLError, UnsupportedFeatureError
 
 from ._either import EitherTypes
-from ._grounding import BadStep, GroundCache, Grounding, GroundOp, State, StepLike
+from ._grounding import BadStep, GroundCache, Grounding, GroundOp, LazyLog, State, StepLike
 from ._lift import Lifted, lift
 from ._model import ActionSchema, Fact, GroundAction, Literal, literal_str
 from ._parse import Sources, parse_up, read_sources
 from ._reader import Beyond, read_pddl
 
-log = logging.getLogger(__name__)
+log = LazyLog(__name__)
 
 
 class PlanningProblem(Grounding):

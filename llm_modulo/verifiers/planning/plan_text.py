@@ -54,6 +54,7 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
 )
 _CACHE: dict[str, GroundAction] = {}  # "unstack a b" -> its GroundAction: plans repeat steps a lot
+_LINES: dict[str, GroundAction] = {}  # a strict plan line as written -> its step (a batch repeats lines)
 _MAX_CACHE = 100_000
 
 
@@ -132,13 +133,19 @@ def strict_line_step(line: str) -> GroundAction | None:
     """The step a strict plan line holds; ``None`` for a blank or comment line.
 
     Raises ``ValueError`` for any other line (the caller knows its number)."""
+    step = _LINES.get(line)
+    if step is not None:
+        return step
     text = line.split(";", 1)[0].strip()
     if not text:
         return None
     m = STEP_LINE.match(text)
     if m is None:
         raise ValueError("not a PDDL step")
-    return step_of(m.group(1))
+    if len(_LINES) >= _MAX_CACHE:
+        _LINES.clear()
+    step = _LINES[line] = step_of(m.group(1))
+    return step
 
 
 def read_strict(text: str) -> PlanText:
