@@ -19,7 +19,7 @@ With ``queues="dual"`` and a guide that names preferred steps (FF's helpful acti
 PDDL), a second open list holds the children reached by a preferred step; the two lists are
 popped in turn and the preferred one is boosted whenever the best estimate improves (Fast
 Downward's preferred operators). The model is asked only while its calls have taken at most ``model_share`` times the search's own
-time (:class:`ModelAllowance`): a model whose call costs more than the expansions it could save is
+time (:class:`~llm_modulo.strategies.model_time.ModelAllowance`): a model whose call costs more than the expansions it could save is
 not waited on, so with a heuristic the search is at most 1+share times slower than without the
 model; children it was not asked about get the random control's preferences (seeded), so
 on a problem the heuristic solves quickly the search is the control's. Nodes that reach a state already seen are pruned, so the
@@ -36,7 +36,6 @@ import logging
 import math
 import random
 import time
-import weakref
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -45,6 +44,7 @@ from llm_modulo.budget import BudgetTracker
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Domain, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
+from llm_modulo.strategies.model_time import ModelAllowance
 from llm_modulo.strategies.options import SearchOptions, StrategyOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 
@@ -53,52 +53,6 @@ log = logging.getLogger(__name__)
 HEURISTICS = ("relaxed-plan", "goal-count", "none")
 QUEUES = ("single", "dual")
 BOOST = 1000  # Fast Downward's preferred-operator boost on progress
-# Seconds a model's first call is assumed to take, until one is measured (about one scoring call of
-# the embedded model on a laptop CPU): with a share of 2 the model is first asked after 0.5 s of search.
-FIRST_CALL_SECONDS = 1.0
-_CALL_SECONDS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # model -> mean call seconds
-
-
-class ModelAllowance:
-    """Whether the search may ask the model now: its calls so far plus the expected one stay within
-    ``share`` times the search's own time (wall time less the model's). The expected call is the
-    mean of this model's measured calls in this process, :data:`FIRST_CALL_SECONDS` before any."""
-
-    def __init__(self, model: Any, share: float) -> None:
-        self.model, self.share = model, share
-        self.started = time.perf_counter()
-        self.spent = 0.0
-        self.loading = 0.0  # seconds loading the model's weights: neither the model's share nor the search's
-        self.asked = self.skipped = 0
-
-    def expected(self) -> float:
-        try:
-            return _CALL_SECONDS.get(self.model, FIRST_CALL_SECONDS)
-        except TypeError:  # a model that cannot be weakly referenced
-            return FIRST_CALL_SECONDS
-
-    def permits(self) -> bool:
-        if math.isinf(self.share):
-            return True
-        own = time.perf_counter() - self.started - self.spent - self.loading
-        return self.spent + self.expected() <= self.share * own
-
-    def load(self) -> None:
-        """Load a lazy model's weights before its first call is timed (a sweep loads them once)."""
-        load = getattr(self.model, "load", None)
-        if callable(load) and not self.asked:
-            started = time.perf_counter()
-            load()
-            self.loading += time.perf_counter() - started
-
-    def charge(self, seconds: float) -> None:
-        self.spent += seconds
-        self.asked += 1
-        try:  # a running mean that follows the model's recent cost
-            previous = _CALL_SECONDS.get(self.model)
-            _CALL_SECONDS[self.model] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
-        except TypeError:
-            pass
 
 
 def random_preferences(count: int, seed: int | None) -> list[float]:
@@ -236,6 +190,7 @@ class Search(BaseStrategy):
             model_asked=allowance.asked,  # expansions the model ranked
             model_skipped=allowance.skipped,  # expansions with 2+ children it was not asked about (time share)
             model_seconds=round(allowance.spent, 4),
+            model_load_seconds=round(allowance.loading, 4),
         )
         return result
 
@@ -263,7 +218,9 @@ class Search(BaseStrategy):
         prompt = self.domain.prompt(task, prefill=prefix)
         seed = None if self.seed is None else self.seed + tracker.usage.nodes
         allowance = self._allowance
-        asked = len(allowed) > 1 and allowance.permits()
+        text = prompt.render_plain()
+        continuations = [line + "\n" for line in allowed]
+        asked = len(allowed) > 1 and allowance.permits(text, continuations)
         started = time.perf_counter()
         if len(allowed) <= 1:  # a forced step (or none): nothing to rank, so the model is not asked
             prefs = [0.0] * len(allowed)
@@ -274,7 +231,7 @@ class Search(BaseStrategy):
             allowance.load()
             started = time.perf_counter()
             prefs = self._ask(task, prompt, prefix, allowed, seed, tracker)
-            allowance.charge(time.perf_counter() - started)
+            allowance.charge(time.perf_counter() - started, text, continuations)
         if self.trace_nodes:
             # the trace is the search tree: the first expansion holds the prompt; every other one
             # names its parent expansion and the step that led to it (no repeated prompts or
@@ -283,7 +240,7 @@ class Search(BaseStrategy):
             trace.append(
                 Attempt(
                     round=tracker.usage.nodes,
-                    prompt=prompt.render_plain() if first else "",
+                    prompt=text if first else "",
                     prefill=prompt.prefill if first else "",
                     samples=[],
                     seconds=time.perf_counter() - started,
