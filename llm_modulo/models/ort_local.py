@@ -32,6 +32,9 @@ from typing import Any
 from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
+from llm_modulo.models._ort_rows import InPlaceRows, SharedRows
+from llm_modulo.models._ort_sampling import choose_many
+from llm_modulo.models._ort_shared import ensure_shared
 from llm_modulo.models.constrained import GrammarState, LineGrammar
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SampleRequest, SamplingParams, ScoreBatch
 
@@ -81,6 +84,14 @@ def ensure_onnx(precision: str = "int4", cache_dir: Path | None = None) -> Path:
     return target
 
 
+def _cores_free() -> bool:
+    """Whether the 1-minute load average leaves at least one core idle."""
+    try:
+        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
+    except OSError:
+        return False
+
+
 class OrtModel:
     """A :class:`~llm_modulo.protocols.LanguageModel` (and multi-sampling, scoring) model: the
     embedded SmolLM2 exported to ONNX and decoded with onnxruntime on CPU.
@@ -88,18 +99,34 @@ class OrtModel:
     Args:
         precision: "int4" (default, fastest), "int8" or "fp32" (the transformers reference's numbers).
         threads: onnxruntime intra-op threads (0: its default, one per physical core).
+        spin: let the pool threads spin while a step runs (a third less per step on a quiet
+            machine; they stop when it returns), or let them sleep between the ops (twice as fast
+            when other processes keep the cores busy). None: spin when the load average at
+            loading leaves a core free.
+        shared_prompt: at n > 1 all rows attend to one copy of the prompt's cache (a rewritten
+            graph); False: each row gets its own copy (the exported graph, for comparison).
         seed: seeds the calls whose ``SamplingParams.seed`` is None.
     """
 
     def __init__(
-        self, precision: str = "int4", threads: int = 0, seed: int | None = None, cache_dir: Path | None = None
+        self,
+        precision: str = "int4",
+        threads: int = 0,
+        seed: int | None = None,
+        cache_dir: Path | None = None,
+        spin: bool | None = None,
+        shared_prompt: bool = True,
     ) -> None:
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.precision, self.threads, self.seed, self.cache_dir = precision, threads, seed, cache_dir
+        self.spin, self.shared_prompt = spin, shared_prompt
         self.name = f"{smollm2.NAME}-onnx-{precision}"
         self.load_seconds: float | None = None
         self._session: Any = None
+        self._shared: Any = None  # the shared-prompt graph's session, loaded at the first n > 1
+        self._options: Any = None
+        self._vocab = 0
         self._tokenizer: Any = None
         self._template: Any = None
         self._layers = 0
@@ -132,15 +159,19 @@ class OrtModel:
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        # idle pool threads sleep instead of spinning: on a shared 2-core box spinning starves
-        # the critics and the other processes
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        spin = self.spin if self.spin is not None else _cores_free()
+        # spinning only while a step runs: none left burning the cores between calls
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        options.add_session_config_entry("session.force_spinning_stop", "1")
+        options.log_severity_level = 3  # the shared graph's unused mask constants: not worth a warning
+        self._options = options
         self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
         config = json.loads((folder / "genai_config.json").read_text())["model"]
         decoder = config["decoder"]
         self._layers = int(decoder["num_hidden_layers"])
         self._kv_shape = (int(decoder["num_key_value_heads"]), int(decoder["head_size"]))
         self._context = int(config.get("context_length", 8192))
+        self._vocab = int(config["vocab_size"])
         eos = config["eos_token_id"]
         self._eos_ids = tuple(sorted({eos} if isinstance(eos, int) else set(eos)))
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -149,7 +180,7 @@ class OrtModel:
         self._template = env.from_string((folder / "chat_template.jinja").read_text())
         self._rng = np.random.default_rng(self.seed)
         self.load_seconds = time.perf_counter() - started
-        log.info("loaded %s in %.2f s", self.name, self.load_seconds)
+        log.info("loaded %s in %.2f s (pool threads %s)", self.name, self.load_seconds, "spin" if spin else "sleep")
         return self
 
     def render(self, prompt: Prompt, prefill: str | None = None) -> str:
@@ -221,7 +252,7 @@ class OrtModel:
         t0 = time.perf_counter()
         kv, logits, fresh = self._prefill(ids, total)
         t1 = time.perf_counter()
-        kv = [np.repeat(a, n, axis=0) for a in kv] if n > 1 else kv
+        runner = self._rows(kv, len(ids), n)
         logits = np.repeat(logits, n, axis=0)
         rows = [i for i in range(n) if finish[i] is None] if max_tokens > 0 else []
         batch = list(range(n))  # buffer row -> completion index (finished rows may linger)
@@ -233,8 +264,10 @@ class OrtModel:
             if deadline is not None and time.monotonic() >= deadline:
                 raise BudgetSecondsExceeded("the run's seconds ran out while decoding")
             where = {c: b for b, c in enumerate(batch)}
-            for c in rows:
-                tok = self._choose(logits[where[c]], grammar, states[c], params, rng)
+            allowed = [self._allowed(grammar, states[c]) for c in rows]
+            block = logits[[where[c] for c in rows]] if len(rows) < len(batch) else logits
+            picks = choose_many(block, allowed, params.temperature, params.top_p, rng)
+            for c, tok in zip(rows, picks, strict=True):
                 tokens[c].append(tok)
                 state = states[c]
                 if grammar is not None and state is not None:
@@ -250,12 +283,11 @@ class OrtModel:
             if not rows:
                 break
             if len(rows) <= 3 * len(batch) // 4:  # drop finished rows from the buffers (a copy)
-                keep = [where[c] for c in rows]
-                kv = [np.ascontiguousarray(a[keep]) for a in kv]
+                runner.keep([where[c] for c in rows])
                 batch = list(rows)
             step += 1
             step_ids = np.array([[tokens[c][-1] if finish[c] is None else self._eos_ids[0]] for c in batch])
-            logits = self._run(step_ids, len(ids) + step, kv)[:, -1]
+            logits = runner.step(step_ids, len(ids) + step - 1)
         seconds = time.perf_counter() - started
         completions = []
         for c in range(n):
@@ -293,7 +325,8 @@ class OrtModel:
                 buffer[:, :, :reuse] = prefix[:, :, :reuse]
             if reuse == len(ids):
                 return kv, last, 0
-        logits = self._run(np.array([ids[reuse:]], dtype=np.int64), len(ids), kv)[:, -1]
+        run = InPlaceRows(self._session, kv, self._vocab).run(np.array([ids[reuse:]], dtype=np.int64), len(ids))
+        logits = run[:, -1].copy()
         self._kept[tuple(ids)] = ([a[:, :, : len(ids)].copy() for a in kv], logits)
         while len(self._kept) > _KEPT_PROMPTS:
             self._kept.popitem(last=False)
@@ -306,53 +339,31 @@ class OrtModel:
         heads, size = self._kv_shape
         return [np.zeros((rows, heads, length, size), dtype=np.float32) for _ in range(2 * self._layers)]
 
-    def _run(self, input_ids: Any, seen: int, kv: list[Any]) -> Any:
-        """Logits for ``input_ids`` after ``seen - len`` cached tokens; the attention op writes
-        the new keys and values into ``kv`` in place (past and present share one buffer)."""
-        import numpy as np
-        import onnxruntime as ort
-
-        rows, width = input_ids.shape
-        binding = self._session.io_binding()
-        binding.bind_cpu_input("input_ids", input_ids)
-        binding.bind_cpu_input("attention_mask", np.ones((rows, seen), dtype=np.int64))
-        binding.bind_output("logits")
-        for i in range(self._layers):
-            for j, kind in enumerate(("key", "value")):
-                value = ort.OrtValue.ortvalue_from_numpy(kv[2 * i + j])
-                binding.bind_ortvalue_input(f"past_key_values.{i}.{kind}", value)
-                binding.bind_ortvalue_output(f"present.{i}.{kind}", value)
-        self._session.run_with_iobinding(binding)
-        return binding.get_outputs()[0].numpy()
-
-    def _choose(
-        self, logits: Any, grammar: LineGrammar | None, state: GrammarState | None, params: SamplingParams, rng: Any
-    ) -> int:
-        """One token: the grammar's allowed tokens only, then greedy or nucleus sampling."""
+    def _rows(self, kv: list[Any], prompt_len: int, n: int) -> InPlaceRows | SharedRows:
+        """The decode loop's runner: in place on ``kv`` at n=1, else all rows on one copy of the
+        prompt (the shared-prompt graph, written and loaded at the first n > 1)."""
         import numpy as np
 
-        index = None
-        if grammar is not None and state is not None:
-            index = np.array(grammar.allowed(state), dtype=np.int64)
-            logits = logits[index]
-        if params.temperature <= 0:
-            pick = int(np.argmax(logits))
-        else:
-            scaled = logits.astype(np.float64) / params.temperature
-            probs = np.exp(scaled - scaled.max())
-            probs /= probs.sum()
-            order = np.arange(len(probs))
-            if 0 < params.top_p < 1:  # the nucleus, looked for in the top 512 first (no full sort)
-                k = min(len(probs), 512)
-                top = np.argpartition(-probs, k - 1)[:k] if k < len(probs) else order
-                top = top[np.argsort(-probs[top])]
-                if probs[top].sum() < params.top_p:
-                    top = np.argsort(-probs)
-                cum = np.cumsum(probs[top])
-                order = top[: int(np.searchsorted(cum, params.top_p)) + 1]  # the first to reach top_p included
-            cdf = np.cumsum(probs[order])
-            pick = int(order[min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(order) - 1)])
-        return int(index[pick]) if index is not None else pick
+        if n == 1 or not self.shared_prompt:
+            copies = [np.repeat(a, n, axis=0) for a in kv] if n > 1 else kv
+            return InPlaceRows(self._session, copies, self._vocab)
+        if self._shared is None:
+            import onnxruntime as ort
+
+            folder = onnx_dir(self.precision, self.cache_dir)
+            decoder = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
+            path = ensure_shared(folder, int(decoder["num_attention_heads"]), *self._kv_shape)
+            self._shared = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
+        return SharedRows(self._shared, kv, prompt_len, n, self._vocab)
+
+    @staticmethod
+    def _allowed(grammar: LineGrammar | None, state: GrammarState | None) -> Any:
+        """The row's allowed token ids (an array), or None when it is not constrained."""
+        import numpy as np
+
+        if grammar is None or state is None:
+            return None
+        return np.array(grammar.allowed(state), dtype=np.int64)
 
     def _hits(self, tail: list[int], stop: tuple[str, ...]) -> bool:
         text = self.decode(tail)

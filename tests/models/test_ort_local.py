@@ -68,3 +68,34 @@ def test_int4_samples_respect_the_grammar_and_the_seed() -> None:
     assert all("\n" not in c.text and c.tokens <= 30 for c in stopped.completions)
     many = model.sample_many([])
     assert many == []
+
+
+def test_choose_many_greedy_nucleus_and_grammar_rows() -> None:
+    np = pytest.importorskip("numpy")
+    from llm_modulo.models._ort_sampling import choose_many
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((4, 1000)).astype(np.float32)
+    logits[:, 7] += 20  # one dominant token a row
+    assert choose_many(logits, [None] * 4, 0.0, 1.0, rng) == [7, 7, 7, 7]
+    allowed = [None, np.array([3, 5]), None, np.array([11])]
+    picks = choose_many(logits, allowed, 0.0, 1.0, rng)
+    assert picks[0] == picks[2] == 7 and picks[1] == [3, 5][int(np.argmax(logits[1, [3, 5]]))] and picks[3] == 11
+    # a nucleus this small holds the dominant token only; the draws follow the seed
+    assert choose_many(logits, [None] * 4, 0.8, 0.5, np.random.default_rng(1)) == [7, 7, 7, 7]
+    flat = np.zeros((3, 1000), dtype=np.float32)  # no token above the floors: the whole row is the nucleus
+    a = choose_many(flat, [None, None, np.arange(10)], 1.0, 0.95, np.random.default_rng(2))
+    assert a == choose_many(flat, [None, None, np.arange(10)], 1.0, 0.95, np.random.default_rng(2))
+    assert a[2] < 10 and len(set(a)) > 1
+    assert all(0 <= t < 1000 for t in choose_many(flat, [None] * 3, 1.0, 1.0, rng))
+
+
+@pytest.mark.slow
+def test_one_shared_prompt_copy_decodes_as_one_copy_per_row() -> None:
+    model = _loaded("fp32")
+    params = SamplingParams(temperature=0.8, max_tokens=24, seed=5)
+    shared = model.sample(PROMPT, 3, params)
+    model.shared_prompt = False
+    copies = model.sample(PROMPT, 3, params)
+    assert shared.meta["token_ids"] == copies.meta["token_ids"]
+    assert [c.text for c in shared.completions] == [c.text for c in copies.completions]
