@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import statistics
 import sys
@@ -43,6 +44,7 @@ from search_sets import SETS, write_sets  # noqa: E402
 from llm_modulo.models.random_proposer import RandomProposer  # noqa: E402
 from llm_modulo.protocols import ScoreBatch  # noqa: E402
 from llm_modulo.registry import load_planning_task  # noqa: E402
+from llm_modulo.strategies import model_time  # noqa: E402
 from llm_modulo.strategies.search import Search  # noqa: E402
 from llm_modulo.types import Budget, Result  # noqa: E402
 
@@ -272,13 +274,22 @@ def main() -> None:
 
 
 def warm(model: Any, folder: Path) -> None:
-    """Load the model's weights before any search is timed (a lazy backend loads on its first call);
-    the allowance's estimate of a call then starts from a real call, as in a sweep."""
+    """Load the model's weights before any search is timed (a lazy backend loads on its first call),
+    and measure one call on another problem's prompt, as a search's first call reads it after the
+    previous problem's: the search's estimate of a call's cost then starts from a real call, as it
+    does in a sweep after the first."""
     scorer = getattr(model, "score", None)
-    if callable(scorer):
-        problem = next(p for p in sorted(folder.glob("*.pddl")) if p.name != "domain.pddl")
+    if not callable(scorer):
+        return
+    texts = []
+    for problem in [p for p in sorted(folder.glob("*.pddl")) if p.name != "domain.pddl"][:2]:
         domain, task = load_planning_task(str(folder / "domain.pddl"), str(problem))
-        scorer(domain.prompt(task), ["a\n", "b\n"])
+        prompt = domain.prompt(task)
+        start = time.perf_counter()
+        scorer(prompt, ["a\n", "b\n"])  # the first loads the weights
+        texts.append((prompt.render_plain(), time.perf_counter() - start))
+    (first, _), (second, seconds) = texts
+    model_time.record(model, seconds, len(second) - len(os.path.commonprefix([first, second])) + 4)
 
 
 def size(problem: Path) -> int:

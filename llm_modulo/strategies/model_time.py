@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from typing import Any
 
 # Seconds per character read, before a model's first call is measured: the embedded SmolLM2-135M
-# prefills about 500 tokens a second (~2,000 characters) on two laptop cores, so 0.5 ms a character.
-FIRST_SECONDS_PER_CHAR = 0.0005
+# prefills about 500 tokens a second (~2,000 characters) on two quiet laptop cores, 0.5 ms a
+# character, and several times slower on a busy machine: the guess is the busy one, so that a first
+# call rarely overshoots the share (an overshoot is one call; later calls are measured).
+FIRST_SECONDS_PER_CHAR = 0.002
 _PER_CHAR: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # model -> seconds a character
 
 
@@ -71,9 +73,15 @@ class ModelAllowance:
         self.spent += seconds
         self.asked += 1
         self._last_prompt = prompt
-        try:  # a running mean that follows the model's recent cost
-            previous = _PER_CHAR.get(self.model)
-            rate = seconds / chars
-            _PER_CHAR[self.model] = rate if previous is None else 0.7 * previous + 0.3 * rate
-        except TypeError:
-            pass
+        record(self.model, seconds, chars)
+
+
+def record(model: Any, seconds: float, chars: int) -> None:
+    """Add one measured call (``seconds`` reading ``chars`` characters) to ``model``'s running mean
+    cost per character, e.g. from a warm-up call before a timed search."""
+    try:  # a running mean that follows the model's recent cost
+        previous = _PER_CHAR.get(model)
+        rate = seconds / max(chars, 1)
+        _PER_CHAR[model] = rate if previous is None else 0.7 * previous + 0.3 * rate
+    except TypeError:  # a model that cannot be weakly referenced
+        pass
