@@ -73,64 +73,63 @@ class InPlaceRows:
 
 
 class SharedRows:
-    """``n`` rows decoding after one prompt on the rewritten graph: the prompt's keys and values
-    bound once (one copy, transposed keys), each row's own ones passed from step to step.
+    """``n`` rows after one prompt, run as one sequence of batch 1 on the shared graph
+    (:mod:`._ort_shared`): one KV buffer holds the prompt once, then each step's new tokens, one
+    per live row; an additive bias lets each row attend to the prompt and its own tokens only.
 
     Args:
         session: an InferenceSession of ``model-shared.onnx``.
         kv: the prompt's cache, one [1, kv heads, >= P, head size] buffer per layer and kind.
         prompt_len: P, the prompt's length.
         rows: n.
+        steps: the most decode steps to come (room for ``rows * steps`` tokens).
         vocab: the logits' width.
     """
 
-    def __init__(self, session: Any, kv: list[Any], prompt_len: int, rows: int, vocab: int) -> None:
+    def __init__(self, session: Any, kv: list[Any], prompt_len: int, rows: int, steps: int, vocab: int) -> None:
         import numpy as np
         import onnxruntime as ort
 
         self._ort, self._session, self._vocab = ort, session, vocab
-        self._binding = session.io_binding()
-        self._layers = len(kv) // 2
-        self._kept: list[Any] = []  # the arrays that bound OrtValues read from
-        for i in range(self._layers):
-            key, value = kv[2 * i][0, :, :prompt_len], kv[2 * i + 1][0, :, :prompt_len]
-            self._bind(f"prefix.{i}.key_t", np.ascontiguousarray(key.transpose(0, 2, 1)))
-            self._bind(f"prefix.{i}.value", np.ascontiguousarray(value))
+        length = prompt_len + rows * max(steps, 1)
         heads, size = kv[0].shape[1], kv[0].shape[3]
-        empty = np.zeros((rows, heads, 0, size), dtype=np.float32)
-        self._own = [ort.OrtValue.ortvalue_from_numpy(empty) for _ in kv]
-        self._outputs = [f"present.{i}.{kind}" for i in range(self._layers) for kind in ("key", "value")]
-        self._logits = np.empty((rows, 1, vocab), dtype=np.float32)
-
-    def _bind(self, name: str, array: Any) -> None:
-        self._kept.append(array)
-        self._binding.bind_ortvalue_input(name, self._ort.OrtValue.ortvalue_from_numpy(array))
+        self._kv = [np.zeros((1, heads, length, size), dtype=np.float32) for _ in kv]
+        self._binding = b = session.io_binding()
+        for j, (buffer, prompt) in enumerate(zip(self._kv, kv, strict=True)):
+            buffer[:, :, :prompt_len] = prompt[:1, :, :prompt_len]
+            name, kind = divmod(j, 2)
+            value = ort.OrtValue.ortvalue_from_numpy(buffer)
+            b.bind_ortvalue_input(f"past_key_values.{name}.{('key', 'value')[kind]}", value)
+            b.bind_ortvalue_output(f"present.{name}.{('key', 'value')[kind]}", value)
+        self._filled = prompt_len
+        self._bias = np.full((rows, length), np.finfo(np.float32).min, dtype=np.float32)
+        self._bias[:, :prompt_len] = 0.0  # every row sees the prompt
+        self._live = list(range(rows))  # the bias row of each live row, in order
+        self._logits: Any = np.empty(0, dtype=np.float32)
 
     def keep(self, rows: list[int]) -> None:
-        """Keep only these rows (buffer row indices), in this order."""
-        import numpy as np
-
-        own = [np.ascontiguousarray(v.numpy()[rows]) for v in self._own]
-        self._own = [self._ort.OrtValue.ortvalue_from_numpy(a) for a in own]
-        self._logits = np.empty((len(rows), 1, self._vocab), dtype=np.float32)
+        """Keep only these rows (indices among the live rows), in this order: no copy, their
+        tokens stay in the buffer, seen by no other row."""
+        self._live = [self._live[r] for r in rows]
 
     def step(self, input_ids: Any, position: int) -> Any:
         """Logits [rows, vocab] for one token a row (``input_ids`` [rows, 1]) at ``position``."""
         import numpy as np
 
+        rows, start = len(self._live), self._filled
+        total = start + rows
+        self._bias[self._live, np.arange(start, total)] = 0.0  # each row's new token, its own
         b = self._binding
-        b.bind_cpu_input("input_ids", input_ids)
-        b.bind_cpu_input("position_ids", np.full(input_ids.shape, position, dtype=np.int64))
-        for i in range(self._layers):
-            b.bind_ortvalue_input(f"past_key_values.{i}.key", self._own[2 * i])
-            b.bind_ortvalue_input(f"past_key_values.{i}.value", self._own[2 * i + 1])
-        b.clear_binding_outputs()
-        b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))
-        for name in self._outputs:
-            b.bind_output(name)
+        b.bind_cpu_input("input_ids", input_ids.reshape(1, rows))
+        b.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
+        b.bind_cpu_input("position_ids", np.full((1, rows), position, dtype=np.int64))
+        b.bind_cpu_input("attention_bias", self._bias[self._live, :total][None, None])
+        if self._logits.shape != (1, rows, self._vocab):
+            self._logits = np.empty((1, rows, self._vocab), dtype=np.float32)
+            b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))
         self._session.run_with_iobinding(b)
-        self._own = b.get_outputs()[1:]
-        return self._logits[:, -1]
+        self._filled = total
+        return self._logits[0]
 
 
 __all__ = ["InPlaceRows", "SharedRows"]

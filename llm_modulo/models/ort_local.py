@@ -252,7 +252,7 @@ class OrtModel:
         t0 = time.perf_counter()
         kv, logits, fresh = self._prefill(ids, total)
         t1 = time.perf_counter()
-        runner = self._rows(kv, len(ids), n)
+        runner = self._rows(kv, len(ids), n, max_tokens)
         logits = np.repeat(logits, n, axis=0)
         rows = [i for i in range(n) if finish[i] is None] if max_tokens > 0 else []
         batch = list(range(n))  # buffer row -> completion index (finished rows may linger)
@@ -339,7 +339,7 @@ class OrtModel:
         heads, size = self._kv_shape
         return [np.zeros((rows, heads, length, size), dtype=np.float32) for _ in range(2 * self._layers)]
 
-    def _rows(self, kv: list[Any], prompt_len: int, n: int) -> InPlaceRows | SharedRows:
+    def _rows(self, kv: list[Any], prompt_len: int, n: int, steps: int) -> InPlaceRows | SharedRows:
         """The decode loop's runner: in place on ``kv`` at n=1, else all rows on one copy of the
         prompt (the shared-prompt graph, written and loaded at the first n > 1)."""
         import numpy as np
@@ -351,10 +351,9 @@ class OrtModel:
             import onnxruntime as ort
 
             folder = onnx_dir(self.precision, self.cache_dir)
-            decoder = json.loads((folder / "genai_config.json").read_text())["model"]["decoder"]
-            path = ensure_shared(folder, int(decoder["num_attention_heads"]), *self._kv_shape)
+            path = ensure_shared(folder)
             self._shared = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
-        return SharedRows(self._shared, kv, prompt_len, n, self._vocab)
+        return SharedRows(self._shared, kv, prompt_len, n, steps, self._vocab)
 
     @staticmethod
     def _allowed(grammar: LineGrammar | None, state: GrammarState | None) -> Any:
