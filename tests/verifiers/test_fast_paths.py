@@ -51,3 +51,16 @@ def test_a_shared_operator_checks_subtypes_and_exact_types() -> None:
     assert vehicle._ops is truck._ops and validate(vehicle, plan).valid
     untyped = load_problem(DOMAIN, PROBLEM.format(kind="object"), shared=cache)  # t is no vehicle here
     assert validate(untyped, plan).failures[0].kind == "wrong_type"
+
+
+def test_errors_still_name_their_line() -> None:
+    """The reader reads first without line numbers, then again with them for an error's message."""
+    from llm_modulo.verifiers.planning._reader import read_pddl
+    from llm_modulo.verifiers.planning._sexp import parse_sexps, parse_sexps_unlined
+
+    text = PROBLEM.format(kind="truck").replace("(road l1 l2)", "(road l1 l2) ; a comment (with a paren\n(rode l2 l1)")
+    assert parse_sexps_unlined(text) == parse_sexps(text)
+    with pytest.raises(PDDLError, match=r"<p>: malformed PDDL problem \(line 4\): init: undefined predicate rode"):
+        read_pddl(DOMAIN, "<d>", text, "<p>")
+    with pytest.raises(PDDLError, match=r"\(line 1\): unbalanced parentheses: the '\(' of line 1 is never closed"):
+        read_pddl(DOMAIN, "<d>", PROBLEM.format(kind="truck").replace("(:objects", "((:objects"), "<p>")

@@ -9,18 +9,20 @@ union itself (``fits``), so typing stays exact: an object of neither type is a `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from ._record import Record
 from ._sexp import SExp, SList, parse_sexps, typed_list
 
 _EITHER = re.compile(r"\(\s*either\s+([^()]*?)\s*\)", re.IGNORECASE)
 
 
-@dataclass
-class EitherTypes:
+class EitherTypes(Record):
     """What :func:`expand_either` found: ``params[action][index]`` is ``"(either a b)"``."""
 
-    params: dict[str, dict[int, str]] = field(default_factory=dict)
+    _fields = ("params",)
+
+    def __init__(self, params: dict[str, dict[int, str]] | None = None) -> None:
+        self.params: dict[str, dict[int, str]] = {} if params is None else params
 
     def __bool__(self) -> bool:
         return bool(self.params)

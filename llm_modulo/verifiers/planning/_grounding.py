@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from llm_modulo.errors import UnsupportedFeatureError
@@ -19,6 +18,7 @@ from ._either import either_members
 from ._ground import relaxed_groundings
 from ._lift import ROOT_TYPE
 from ._model import ActionSchema, Fact, GroundAction, Literal
+from ._record import Frozen
 
 
 class LazyLog:
@@ -43,26 +43,46 @@ _MAX_RAW_CACHE = 200_000  # raw spellings of steps remembered; cleared when exce
 _FALSE_BIT = 1  # bit 0 is reserved for a fact that never holds (a failed static equality)
 
 
-@dataclass(frozen=True, slots=True)
-class GroundOp:
+class GroundOp(Frozen):
     """A type-correct ground action with its masks over interned facts."""
 
+    __slots__ = _fields = ("action", "pre_pos", "pre_neg", "add", "keep", "preconditions", "static_unmet")
     action: GroundAction
     pre_pos: int
     pre_neg: int
     add: int
     keep: int  # ~delete: ``state & keep | add`` applies the action
     preconditions: tuple[tuple[bool, Fact, int], ...]  # (positive, fact, bit) in schema order, for reports
-    static_unmet: tuple[Literal, ...] = ()  # equalities that fail for these arguments: never applicable
+    static_unmet: tuple[Literal, ...]  # equalities that fail for these arguments: never applicable
+
+    def __init__(
+        self,
+        action: GroundAction,
+        pre_pos: int,
+        pre_neg: int,
+        add: int,
+        keep: int,
+        preconditions: tuple[tuple[bool, Fact, int], ...],
+        static_unmet: tuple[Literal, ...] = (),
+    ) -> None:
+        for name, value in zip(
+            self._fields, (action, pre_pos, pre_neg, add, keep, preconditions, static_unmet), strict=True
+        ):
+            object.__setattr__(self, name, value)
 
 
-@dataclass(frozen=True, slots=True)
-class BadStep:
+class BadStep(Frozen):
     """Why a step names no ground action of the problem."""
 
+    __slots__ = _fields = ("action", "kind", "reason")
     action: GroundAction  # as named, lowercased
     kind: str  # unknown_action | wrong_arity | unknown_object | wrong_type
     reason: str  # a plain PDDL-vocabulary explanation
+
+    def __init__(self, action: GroundAction, kind: str, reason: str) -> None:
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "reason", reason)
 
 
 class GroundCache:

@@ -8,25 +8,38 @@ own validator instead of failing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from llm_modulo.errors import UnsupportedFeatureError
 
 from ._model import ActionSchema, Fact, Literal, SchemaEquality, SchemaLiteral
+from ._record import Record
 
 ROOT_TYPE = "object"
 
 
-@dataclass
-class Lifted:
-    types: dict[str, str | None] = field(default_factory=dict)  # type -> parent (None for the root)
-    objects: dict[str, str] = field(default_factory=dict)  # object -> type, in declaration order
-    predicates: dict[str, int] = field(default_factory=dict)
-    schemas: dict[str, ActionSchema] = field(default_factory=dict)
-    init: frozenset[Fact] = frozenset()
-    goal: tuple[Literal, ...] = ()
-    unsupported: str | None = None  # the first feature outside the grounded validator's fragment
+class Lifted(Record):
+    """A task in the lifted model (what a reader fills in)."""
+
+    _fields = ("types", "objects", "predicates", "schemas", "init", "goal", "unsupported")
+
+    def __init__(
+        self,
+        types: dict[str, str | None] | None = None,
+        objects: dict[str, str] | None = None,
+        predicates: dict[str, int] | None = None,
+        schemas: dict[str, ActionSchema] | None = None,
+        init: frozenset[Fact] = frozenset(),
+        goal: tuple[Literal, ...] = (),
+        unsupported: str | None = None,
+    ) -> None:
+        self.types: dict[str, str | None] = {} if types is None else types  # type -> parent (None for the root)
+        self.objects: dict[str, str] = {} if objects is None else objects  # object -> type, in declaration order
+        self.predicates: dict[str, int] = {} if predicates is None else predicates
+        self.schemas: dict[str, ActionSchema] = {} if schemas is None else schemas
+        self.init = init
+        self.goal = goal
+        self.unsupported = unsupported  # the first feature outside the grounded validator's fragment
 
 
 def lift(up_problem: Any) -> Lifted:

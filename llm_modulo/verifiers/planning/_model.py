@@ -8,24 +8,34 @@ with its ``?`` (``"?ob"``), or a constant object name.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
+
+from ._record import Frozen
 
 Fact = tuple[str, ...]
 Literal = tuple[bool, Fact]
 
 
-@dataclass(frozen=True, slots=True)
-class GroundAction:
+class GroundAction(Frozen):
     """One step of a plan: an action name applied to object names."""
 
+    __slots__ = ("name", "args")
+    _fields = ("name", "args")
     name: str
-    args: tuple[str, ...] = ()
+    args: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.args, tuple):
-            object.__setattr__(self, "args", tuple(self.args))
+    def __init__(self, name: str, args: Sequence[str] = ()) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", args if isinstance(args, tuple) else tuple(args))
+
+    def __eq__(self, other: object) -> bool:  # the hot case by hand: steps are compared and hashed a lot
+        if other.__class__ is GroundAction:
+            return self.name == other.name and self.args == other.args
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.args))
 
     def __str__(self) -> str:
         return "(" + " ".join((self.name, *self.args)) + ")"
@@ -39,38 +49,65 @@ class GroundAction:
         return cls(str(name), tuple(str(a) for a in args))
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaLiteral:
+class SchemaLiteral(Frozen):
     """A literal of an action schema: ``(not) (predicate term ...)``."""
 
+    __slots__ = _fields = ("positive", "predicate", "terms")
     positive: bool
     predicate: str
     terms: tuple[str, ...]
 
+    def __init__(self, positive: bool, predicate: str, terms: tuple[str, ...]) -> None:
+        object.__setattr__(self, "positive", positive)
+        object.__setattr__(self, "predicate", predicate)
+        object.__setattr__(self, "terms", terms)
 
-@dataclass(frozen=True, slots=True)
-class SchemaEquality:
+
+class SchemaEquality(Frozen):
     """An ``(= t1 t2)`` or ``(not (= t1 t2))`` precondition."""
 
+    __slots__ = _fields = ("positive", "left", "right")
     positive: bool
     left: str
     right: str
 
+    def __init__(self, positive: bool, left: str, right: str) -> None:
+        object.__setattr__(self, "positive", positive)
+        object.__setattr__(self, "left", left)
+        object.__setattr__(self, "right", right)
 
-@dataclass(frozen=True)
-class ActionSchema:
+
+class ActionSchema(Frozen):
     """A lifted STRIPS action with typed parameters, positive/negative preconditions, add/delete effects."""
 
+    _fields = ("name", "parameters", "preconditions", "equalities", "add_effects", "del_effects")
     name: str
     parameters: tuple[tuple[str, str], ...]  # (parameter name with '?', type)
-    preconditions: tuple[SchemaLiteral, ...] = ()
-    equalities: tuple[SchemaEquality, ...] = ()
-    add_effects: tuple[SchemaLiteral, ...] = ()
-    del_effects: tuple[SchemaLiteral, ...] = ()
-    _slots: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    preconditions: tuple[SchemaLiteral, ...]
+    equalities: tuple[SchemaEquality, ...]
+    add_effects: tuple[SchemaLiteral, ...]
+    del_effects: tuple[SchemaLiteral, ...]
+    _slots: dict[str, int]
 
-    def __post_init__(self) -> None:
-        self._slots.update({p: i for i, (p, _) in enumerate(self.parameters)})
+    def __init__(
+        self,
+        name: str,
+        parameters: tuple[tuple[str, str], ...],
+        preconditions: tuple[SchemaLiteral, ...] = (),
+        equalities: tuple[SchemaEquality, ...] = (),
+        add_effects: tuple[SchemaLiteral, ...] = (),
+        del_effects: tuple[SchemaLiteral, ...] = (),
+    ) -> None:
+        fields = self.__dict__  # no __slots__: cached_property keeps fact_templates here
+        fields.update(name=name, parameters=parameters, preconditions=preconditions, equalities=equalities)
+        fields.update(add_effects=add_effects, del_effects=del_effects)
+        fields["_slots"] = {p: i for i, (p, _) in enumerate(parameters)}
+
+    def with_parameters(self, parameters: tuple[tuple[str, str], ...]) -> ActionSchema:
+        """This schema with other parameter types (``(either ...)`` unions)."""
+        return ActionSchema(
+            self.name, parameters, self.preconditions, self.equalities, self.add_effects, self.del_effects
+        )
 
     @property
     def arity(self) -> int:

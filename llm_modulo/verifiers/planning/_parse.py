@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from llm_modulo.errors import PDDLError
 
 from ._either import EitherTypes, expand_either
 from ._fragment import MAX_BYTES, REQUIREMENTS
+from ._record import Frozen
 from ._sexp import SyntaxProblem
 
 _DEFINE = re.compile(r"\(\s*define\b", re.IGNORECASE)
@@ -36,24 +36,30 @@ _DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.IGNORECASE)
 _local = threading.local()
 
 
-@dataclass(frozen=True)
-class ParsedPDDL:
+class ParsedPDDL(Frozen):
     """A parsed domain and problem: unified-planning's problem and what the lifting needs besides."""
 
+    _fields = ("up_problem", "either", "domain_name", "problem_label")
     up_problem: Any
     either: EitherTypes
     domain_name: str  # lowercase; "" if neither text names its domain
     problem_label: str  # the problem's path, or "<problem text>"
 
+    def __init__(self, up_problem: Any, either: EitherTypes, domain_name: str, problem_label: str) -> None:
+        self.__dict__.update(zip(self._fields, (up_problem, either, domain_name, problem_label), strict=True))
 
-@dataclass(frozen=True)
-class Sources:
+
+class Sources(Frozen):
     """The texts of a domain and a problem, with the labels errors name them by."""
 
+    _fields = ("domain_text", "domain_label", "problem_text", "problem_label")
     domain_text: str
     domain_label: str
     problem_text: str
     problem_label: str
+
+    def __init__(self, domain_text: str, domain_label: str, problem_text: str, problem_label: str) -> None:
+        self.__dict__.update(zip(self._fields, (domain_text, domain_label, problem_text, problem_label), strict=True))
 
 
 def read_sources(domain: str | Path, problem: str | Path) -> Sources:

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from llm_modulo.errors import PDDLError
 
@@ -39,15 +38,19 @@ from ._fragment import (
 )
 from ._lift import ROOT_TYPE, Lifted
 from ._model import ActionSchema, Fact, Literal, SchemaEquality, SchemaLiteral
-from ._sexp import SExp, SList, SyntaxProblem, fail, parse_sexps, show, slist, typed_list
+from ._record import Frozen
+from ._sexp import SExp, SList, SyntaxProblem, fail, parse_sexps, parse_sexps_unlined, show, slist, typed_list
 
 
-@dataclass(frozen=True)
-class ReadPDDL:
+class ReadPDDL(Frozen):
+    _fields = ("lifted", "domain_name", "problem_name", "either")
     lifted: Lifted
     domain_name: str
     problem_name: str
     either: EitherTypes
+
+    def __init__(self, lifted: Lifted, domain_name: str, problem_name: str, either: EitherTypes) -> None:
+        self.__dict__.update(zip(self._fields, (lifted, domain_name, problem_name, either), strict=True))
 
 
 @contextmanager
@@ -60,14 +63,14 @@ def _file(label: str, role: str) -> Iterator[None]:
         raise PDDLError(f"{label}: malformed PDDL {role}{where}: {exc.message}") from None
 
 
-def _define(text: str, label: str, role: str) -> tuple[str, SList]:
-    """(name, the ``(define ...)`` list) of a domain or problem text."""
+def _define(text: str, label: str, role: str, lines: bool) -> tuple[str, SList]:
+    """(name, the ``(define ...)`` list) of a domain or problem text (``lines``: with line numbers)."""
     if len(text) > MAX_BYTES:
         raise PDDLError(
             f"{label}: the {role} file is {len(text) / 1e6:.0f} MB; files over {MAX_BYTES // 1_000_000} MB are not read"
         )
     with _file(label, role):
-        tree = parse_sexps(text)
+        tree = parse_sexps(text) if lines else parse_sexps_unlined(text)
     if not tree:
         raise PDDLError(f"{label}: empty {role} file")
     head = tree[0]
@@ -96,12 +99,19 @@ _DOMAIN_BYTES_KEPT = 1_000_000
 
 def read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_label: str) -> ReadPDDL:
     """Read a domain and a problem into the lifted model; raises :class:`Beyond` or :class:`PDDLError`."""
+    try:  # first without line numbers, which only an error message needs
+        return _read_pddl(domain_text, domain_label, problem_text, problem_label, False)
+    except PDDLError:
+        return _read_pddl(domain_text, domain_label, problem_text, problem_label, True)
+
+
+def _read_pddl(domain_text: str, domain_label: str, problem_text: str, problem_label: str, lines: bool) -> ReadPDDL:
     cached = _DOMAINS.get(domain_text)
     if cached is None:
-        domain_name, domain_tree = _define(domain_text, domain_label, "domain")
+        domain_name, domain_tree = _define(domain_text, domain_label, "domain", lines)
     else:
         domain_name = cached[0]
-    problem_name, problem_tree = _define(problem_text, problem_label, "problem")
+    problem_name, problem_tree = _define(problem_text, problem_label, "problem", lines)
     with _file(problem_label, "problem"):
         sections = section_map(problem_tree)
         for_domain = sections.get(":domain")

@@ -13,7 +13,6 @@ full applicable-action index is built on the first call to :meth:`PlanningProble
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,7 +67,7 @@ class PlanningProblem(Grounding):
             schema = self.action_schemas.get(action)
             if schema is not None:
                 params = tuple((p, unions.get(i, t)) for i, (p, t) in enumerate(schema.parameters))
-                self.action_schemas[action] = dataclasses.replace(schema, parameters=params)
+                self.action_schemas[action] = schema.with_parameters(params)
         self.init: frozenset[Fact] = lifted.init
         self.goal: tuple[Literal, ...] = lifted.goal
         self._ancestors = {t: self._type_ancestors(t) for t in {*self.types, *self.objects.values()}}

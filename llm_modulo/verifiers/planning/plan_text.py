@@ -21,12 +21,12 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from llm_modulo.errors import InputError
 
 from ._model import GroundAction
+from ._record import Record
 
 T = TypeVar("T")
 
@@ -67,20 +67,24 @@ class PlanSyntaxError(InputError):
         super().__init__(f"plan line {line_no}: {why}: {shorten(text)}")
 
 
-@dataclass
-class PlanText:
+class PlanText(Record):
     """What the strict reader found: the steps and the (1-based) line each came from."""
 
-    steps: list[GroundAction]
-    lines: list[int] = field(default_factory=list)
+    _fields = ("steps", "lines")
+
+    def __init__(self, steps: list[GroundAction], lines: list[int] | None = None) -> None:
+        self.steps = steps
+        self.lines: list[int] = [] if lines is None else lines
 
 
-@dataclass
-class LenientPlan(Generic[T]):
+class LenientPlan(Record, Generic[T]):
     """What the lenient reader found: the steps and every non-blank line it did not read as one."""
 
-    steps: list[T]
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (1-based line number, the line)
+    _fields = ("steps", "skipped")
+
+    def __init__(self, steps: list[T], skipped: list[tuple[int, str]] | None = None) -> None:
+        self.steps = steps
+        self.skipped: list[tuple[int, str]] = [] if skipped is None else skipped  # (1-based line number, the line)
 
 
 def shorten(text: str, limit: int = _SHOWN) -> str:

@@ -21,24 +21,28 @@ Effects apply as in PDDL: ``state - delete + add`` (an atom both deleted and add
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from ._model import GroundAction, Literal, literal_str
+from ._record import Record
 from .pddl import BadStep, GroundOp, PlanningProblem
 from .plan_text import extract_steps
 
 Step = GroundAction | tuple[str, Sequence[str]] | str
 
 
-@dataclass(slots=True)
-class StepFailure:
+class StepFailure(Record):
     """One failing step. ``unmet`` lists the preconditions that did not hold (inapplicable only)."""
 
-    step: int  # 1-based
-    action: GroundAction  # lowercased
-    kind: str  # unknown_action | wrong_arity | unknown_object | wrong_type | inapplicable
-    unmet: list[Literal] = field(default_factory=list)
-    reason: str = ""  # why an ill-formed step names no action; see :meth:`describe`
+    __slots__ = _fields = ("step", "action", "kind", "unmet", "reason")
+
+    def __init__(
+        self, step: int, action: GroundAction, kind: str, unmet: list[Literal] | None = None, reason: str = ""
+    ) -> None:
+        self.step = step  # 1-based
+        self.action = action  # lowercased
+        self.kind = kind  # unknown_action | wrong_arity | unknown_object | wrong_type | inapplicable
+        self.unmet: list[Literal] = [] if unmet is None else unmet
+        self.reason = reason  # why an ill-formed step names no action; see :meth:`describe`
 
     def describe(self) -> str:
         """A plain PDDL-vocabulary explanation, e.g. ``"precondition (clear b) does not hold"``."""
@@ -49,18 +53,39 @@ class StepFailure:
         return f"step {self.step} {self.action}: {self.describe()}"
 
 
-@dataclass
-class PlanReport:
+class PlanReport(Record):
     """What :func:`validate` found; the module docstring gives the exact semantics."""
 
-    valid: bool
-    failures: list[StepFailure]  # every failing step, in plan order
-    unmet_goals: list[Literal]  # goal literals false in the state after the valid prefix
-    valid_prefix_len: int  # steps before the first failure
-    goal_fraction_in_prefix: float  # share of goal literals true after the valid prefix (1.0 if no goal)
-    best_goal_fraction: float  # share of goal literals true after ``best_prefix_len`` steps
-    best_prefix_len: int  # latest prefix (<= valid_prefix_len) with the most goal literals true
-    plan_len: int
+    _fields = (
+        "valid",
+        "failures",
+        "unmet_goals",
+        "valid_prefix_len",
+        "goal_fraction_in_prefix",
+        "best_goal_fraction",
+        "best_prefix_len",
+        "plan_len",
+    )
+
+    def __init__(
+        self,
+        valid: bool,
+        failures: list[StepFailure],
+        unmet_goals: list[Literal],
+        valid_prefix_len: int,
+        goal_fraction_in_prefix: float,
+        best_goal_fraction: float,
+        best_prefix_len: int,
+        plan_len: int,
+    ) -> None:
+        self.valid = valid
+        self.failures = failures  # every failing step, in plan order
+        self.unmet_goals = unmet_goals  # goal literals false in the state after the valid prefix
+        self.valid_prefix_len = valid_prefix_len  # steps before the first failure
+        self.goal_fraction_in_prefix = goal_fraction_in_prefix  # goal literals true after the valid prefix (1.0: none)
+        self.best_goal_fraction = best_goal_fraction  # share of goal literals true after ``best_prefix_len`` steps
+        self.best_prefix_len = best_prefix_len  # latest prefix (<= valid_prefix_len) with the most goals true
+        self.plan_len = plan_len
 
     @property
     def first_failure(self) -> StepFailure | None:
