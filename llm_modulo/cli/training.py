@@ -44,19 +44,45 @@ def _print_json(summary: Any) -> None:
     sys.stdout.write(json.dumps(summary, indent=1, default=str) + "\n")
 
 
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value is not None else None
+
+
 def make_data(
-    domain: Annotated[str, typer.Argument(help="blocksworld or game24")],
+    domain: Annotated[
+        str | None,
+        typer.Argument(help="blocksworld, game24, or pddl (generated domains and vocabularies; implied by --domains)"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="output folder (train.jsonl, data.json, the problems)")] = Path("runs/data"),
     count: Annotated[int, typer.Option(help="problems to generate")] = 200,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     min_blocks: Annotated[int, typer.Option(help="blocksworld: fewest blocks")] = 3,
     max_blocks: Annotated[int, typer.Option(help="blocksworld: most blocks")] = 8,
     prompt_format: Annotated[
-        str, typer.Option(help="compact (the statement only) or full (the domain's zero-shot prompt)")
-    ] = "compact",
-    method: Annotated[str, typer.Option(help="blocksworld plans: auto, bfs, astar or search")] = "auto",
+        str | None,
+        typer.Option(
+            help="compact (the statement only) or full (the domain's zero-shot prompt); default compact, full with --domains"
+        ),
+    ] = None,
+    method: Annotated[str, typer.Option(help="planning targets: auto, bfs, astar or search")] = "auto",
+    domains: Annotated[
+        str | None,
+        typer.Option(
+            help="generated domain families, comma-separated: blocksworld,gripper,ferry,miconic,depots (default all)"
+        ),
+    ] = None,
+    vocabularies: Annotated[
+        str | None, typer.Option(help="vocabulary families, comma-separated: original,words,random (default all)")
+    ] = None,
+    styles: Annotated[
+        str | None, typer.Option(help="with --domains: prompt styles, comma-separated: nl,pddl (default both)")
+    ] = None,
 ) -> None:
-    """Generate training problems (never a test instance: excluded by a renaming-invariant hash) with certified imitation targets."""
+    """Generate training problems (never a test instance: excluded by a renaming-invariant hash) with certified imitation targets.
+
+    With --domains / --vocabularies: problems of several generated PDDL domains, each in a vocabulary drawn
+    per example, for the generic planning domain (pddl) with the domain's description in the prompt.
+    """
     from llm_modulo.training.commands import make_data as run
 
     _print_json(
@@ -69,6 +95,9 @@ def make_data(
             max_blocks=max_blocks,
             prompt_format=prompt_format,
             method=method,
+            domains=_names(domains),
+            vocabularies=_names(vocabularies),
+            styles=_names(styles),
         )
     )
 

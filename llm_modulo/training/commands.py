@@ -19,16 +19,26 @@ DATA_DOMAINS = ("blocksworld", "game24")  # the registered domains with the trai
 
 
 def make_data(
-    domain: str,
+    domain: str | None,
     out: Path,
     count: int = 200,
     seed: int = 0,
     min_blocks: int = 3,
     max_blocks: int = 8,
-    prompt_format: str = "compact",
+    prompt_format: str | None = None,
     method: str = "auto",
+    domains: list[str] | None = None,
+    vocabularies: list[str] | None = None,
+    styles: list[str] | None = None,
 ) -> dict[str, Any]:
     """Generate ``count`` training problems (never test instances) and a certified imitation target each.
+
+    With ``domains`` or ``vocabularies`` (or ``styles``): problems of the generated families
+    ``domains`` (default: all), each renamed under one of the ``vocabularies`` (default: all) and
+    written through the generic planning domain ``pddl`` with its description in the prompt
+    (prompt format ``full``), excluded from the test problems of every planning domain by a
+    renaming-invariant key: :func:`.families.family_records`. ``domain`` is then None or
+    ``"pddl"`` (``"pddl"`` alone: every family and vocabulary); ``min_blocks``/``max_blocks`` are not used (each family has its sizes).
 
     Writes ``<out>/train.jsonl`` and the problems as the domain writes them (its
     ``training_problems``): for Blocksworld ``<out>/problems/*.pddl`` with ``domain.pddl`` (a
@@ -43,6 +53,11 @@ def make_data(
     from . import targets
     from .chat import PROMPT_FORMATS, training_domain
 
+    if domain == "pddl" or domains is not None or vocabularies is not None or styles is not None:
+        return _family_data(domain, out, count, seed, prompt_format, method, domains, vocabularies, styles)
+    if domain is None:
+        raise InputError("name a domain (blocksworld, game24, or pddl: generated domains and vocabularies)")
+    prompt_format = prompt_format or "compact"
     try:
         trainer = training_domain(domain, prompt_format)
         check_domain(trainer, {"training_problems": "make-data", **targets.IMITATION_NEEDS})
@@ -60,6 +75,37 @@ def make_data(
                "seed": seed, "prompt_format": prompt_format}  # fmt: skip
     (out / "data.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def _family_data(
+    domain: str | None,
+    out: Path,
+    count: int,
+    seed: int,
+    prompt_format: str | None,
+    method: str,
+    domains: list[str] | None,
+    vocabularies: list[str] | None,
+    styles: list[str] | None,
+) -> dict[str, Any]:
+    """:func:`make_data` across generated domains and vocabularies (see there)."""
+    from llm_modulo.domains.families import FAMILIES
+    from llm_modulo.domains.planning.renaming import VOCABULARY_FAMILIES
+
+    from .families import DATA_DOMAIN, STYLES, family_records
+
+    if domain not in (None, DATA_DOMAIN):
+        raise InputError(f"with --domains or --vocabularies the records are for domain {DATA_DOMAIN!r}, not {domain!r}")
+    if prompt_format not in (None, "full"):
+        raise InputError(
+            "with --domains or --vocabularies the prompt format is full (the domain's description is part of it)"
+        )
+    if count < 1:
+        raise InputError(f"--count must be at least 1, not {count}")
+    return family_records(
+        Path(out), domains or list(FAMILIES), vocabularies or list(VOCABULARY_FAMILIES), count, seed,
+        styles=styles or STYLES, method=method,
+    )  # fmt: skip
 
 
 def _problem_file(task: Any) -> dict[str, Any]:

@@ -98,11 +98,13 @@ def find_plan(
     seed: int = 0,
     shorten_plan: bool = True,
     proposer: Any = None,
+    weight: float = 1.0,
 ) -> tuple[list[Step], str] | None:
     """(plan, how) for a planning task: ``"bfs"`` (optimal), ``"astar"`` (:func:`astar_plan`, short),
     ``"search"`` (the project's search with ``proposer`` and the relaxed-plan heuristic, then
     :func:`shorten`), or ``"auto"``: BFS within ``max_states`` states, else A* within
-    ``10 * max_states``, else search. Without a ``proposer`` there is no search (None)."""
+    ``10 * max_states``, else search. Without a ``proposer`` there is no search (None).
+    ``weight``: A*'s weight on the heuristic (above 1: faster, plans less short before shortening)."""
     from llm_modulo.verifiers.planning.shortest import shortest_plan
 
     if method not in PLAN_METHODS:
@@ -115,7 +117,7 @@ def find_plan(
         if method == "bfs" or found.complete:
             return None
     if method in ("auto", "astar"):
-        steps = astar_plan(problem, max_states=10 * max_states)
+        steps = astar_plan(problem, weight=weight, max_states=10 * max_states)
         if steps is not None:
             return (shorten(problem, steps) if shorten_plan else steps), "astar"
         if method == "astar":
