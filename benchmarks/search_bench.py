@@ -229,10 +229,11 @@ def main() -> None:
     )
     controls = {
         "random": (lambda: RandomProposer(seed=0), "single"),
+        "random+po": (lambda: RandomProposer(seed=0), "dual"),
         "gbfs-ff": (InsertionOrder, "single"),
         "gbfs-ff+po": (InsertionOrder, "dual"),
     }
-    ranks = {"random": True, "gbfs-ff": False, "gbfs-ff+po": False}  # insertion order ranks nothing
+    ranks = {"random": True, "random+po": True, "gbfs-ff": False, "gbfs-ff+po": False}  # insertion order ranks nothing
     model = None
     model_sets = set(SETS) if args.model_sets == "all" else set(args.model_sets.split(","))
     if args.model:
