@@ -5,6 +5,11 @@ Blocksworld's predicates mapped back) in :mod:`llm_modulo.domains.blocksworld.ke
 (the sorted multiset of the numbers) in :mod:`llm_modulo.domains.game24.training`; every name is
 importable from here too.
 
+For any PDDL domain, :func:`structure_key` (:mod:`llm_modulo.domains.planning.keys`) is invariant
+under renaming objects, predicates, actions and types alike (a graph of the domain's structure and
+the problem, Weisfeiler-Lehman hashed); :func:`planning_test_keys` are the keys of every PlanBench
+problem and every problem shipped in the package, the exclusion ``make-data pddl`` applies.
+
 The test sets (:func:`excluded_keys`): PlanBench's Blocksworld ``generated_basic`` and
 ``generated_basic_3``, their Mystery twins, and ``blocksworld_hard``; Tree of Thoughts'
 Game-of-24 ranks 901-1000.
@@ -25,6 +30,7 @@ from llm_modulo.domains.blocksworld.keys import (
     problem_key,
 )
 from llm_modulo.domains.game24.training import GAME24_TEST_SET, game24_key, game24_test_keys
+from llm_modulo.domains.planning.keys import planning_test_keys, structure_key
 from llm_modulo.errors import InputError
 
 
@@ -52,5 +58,7 @@ __all__ = [
     "game24_test_keys",
     "pddl_facts",
     "pddl_key",
+    "planning_test_keys",
     "problem_key",
+    "structure_key",
 ]
