@@ -18,8 +18,10 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from stat import S_ISREG
+from types import SimpleNamespace
 from typing import Any
 
 from llm_modulo.cli._plain import EXIT_BAD_INPUT, EXIT_NOT_VERIFIED, error_line, write
@@ -33,6 +35,16 @@ _CACHED_PROBLEMS = 256  # parsed (domain, problem) pairs kept by a batch
 
 OPTIONS = {"--lenient": False, "--json": False, "--domain-name": True, "--plans": True}  # name -> takes a value
 _DESTS = {"--lenient": "lenient", "--json": "as_json", "--domain-name": "domain_name", "--plans": "plans"}
+
+
+@cache
+def _planning() -> Any:
+    """The modules the plain path uses, imported on its first call, not with this module (``--help``
+    needs none of them), and once (a batch asks for them for each plan)."""
+    from llm_modulo import files
+    from llm_modulo.verifiers.planning import pddl, plan_text, validator
+
+    return SimpleNamespace(files=files, pddl=pddl, plan_text=plan_text, validator=validator)
 
 
 def read_plan_file(plan: Path) -> str:
@@ -87,15 +99,17 @@ class Loaded:
     ) -> Loaded:
         """``domains``: a batch's domain texts by path, read once (each problem of a domain re-read it);
         ``shared``: its GroundCaches by domain path (each step is grounded once, not once per problem)."""
-        from llm_modulo.verifiers.planning.pddl import GroundCache, load_problem
+        pddl = _planning().pddl
 
         # regular files only: a pipe nobody writes would block forever
         known = domains.get(domain_file) if domains is not None else None
         if known is None:
             _regular_file(domain_file, "domain file")
         _regular_file(problem_file, "problem file")
-        cache = None if shared is None else shared.setdefault(domain_file, GroundCache())
-        problem = load_problem(known or domain_file, problem_file, shared=cache)
+        cache = None if shared is None else shared.get(domain_file)
+        if shared is not None and cache is None:
+            cache = shared[domain_file] = pddl.GroundCache()
+        problem = pddl.load_problem(known or domain_file, problem_file, shared=cache)
         if domains is not None and known is None and problem.supported:
             # read by the own reader without error: later problems get its text (a parse error cannot name it)
             domains[domain_file] = Path(domain_file).read_text(encoding="utf-8-sig")
@@ -116,19 +130,14 @@ class Loaded:
 def _regular_file(path: str, what: str) -> None:
     """:func:`llm_modulo.files.input_file`'s check, one ``stat`` where the file is fine (a batch reads
     hundreds); it names what is wrong otherwise."""
-    from llm_modulo.files import MAX_TEXT_BYTES, input_file
-
+    files = _planning().files
     try:
         info = os.stat(path)
     except (OSError, ValueError):
         info = None
-    if (
-        info is None
-        or not S_ISREG(info.st_mode)
-        or not 0 < info.st_size <= MAX_TEXT_BYTES
-        or not os.access(path, os.R_OK)
-    ):
-        input_file(path, what)
+    fine = info is not None and S_ISREG(info.st_mode) and 0 < info.st_size <= files.MAX_TEXT_BYTES
+    if not fine or not os.access(path, os.R_OK):
+        files.input_file(path, what)
 
 
 class Outcome:
@@ -148,8 +157,7 @@ class Outcome:
 def judge(loaded: Loaded, text: str, *, lenient: bool = False, verdicts: bool = False) -> Outcome:
     """Read ``text`` (strictly, or as the loop reads a model's answer) and check it: with the grounded
     validator where that is what the critics would run, else with the domain's critics."""
-    from llm_modulo.verifiers.planning.plan_text import PlanSyntaxError, read_strict
-
+    plan_text = _planning().plan_text
     skipped: list[tuple[int, str]] = []
     if lenient:
         read = loaded.task()[1].payload.parser.read(text)
@@ -157,13 +165,13 @@ def judge(loaded: Loaded, text: str, *, lenient: bool = False, verdicts: bool = 
         skipped = read.skipped
     else:
         try:
-            answer = read_strict(text).steps  # GroundActions, which the grounded validator reads fastest
-        except PlanSyntaxError as exc:
+            answer = plan_text.read_strict(text).steps  # GroundActions, which the grounded validator reads fastest
+        except plan_text.PlanSyntaxError as exc:
             raise InputError(f"{exc} (a strict plan file; --lenient reads a model's answer)") from None
     if loaded.problem.supported and not verdicts:
-        from llm_modulo.verifiers.planning.validator import validate
-
-        report = validate(loaded.problem, answer)  # what PlanCritic runs, without building its Verdict
+        report = _planning().validator.validate(
+            loaded.problem, answer
+        )  # what PlanCritic runs, without building its Verdict
         return Outcome(report.valid, len(answer), report.messages(), skipped)
     from llm_modulo.types import Candidate
 

@@ -207,12 +207,8 @@ class Grounding:
     def _resolve(self, key: tuple[str, tuple[str, ...]]) -> GroundOp | BadStep:
         self._require_supported()
         op = self._ops.get(key)  # a step grounded before, as written (lowercase): here, or for another problem
-        if op is not None:
-            objects = self.objects
-            if all(
-                objects.get(a) == t for a, (_, t) in zip(key[1], self.action_schemas[key[0]].parameters, strict=True)
-            ):
-                return op  # every argument an object of exactly the parameter's type: it applies here too
+        if op is not None and tuple(map(self.objects.get, key[1])) == self.action_schemas[key[0]].param_types:
+            return op  # every argument an object of exactly the parameter's type: it applies here too
         name = str(key[0]).lower()
         args = tuple(str(a).lower() for a in key[1])
         schema = self.action_schemas.get(name)

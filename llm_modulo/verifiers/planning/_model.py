@@ -118,6 +118,11 @@ class ActionSchema(Frozen):
         return self._slots.get(term, term)
 
     @cached_property
+    def param_types(self) -> tuple[str, ...]:
+        """The parameters' types, in order."""
+        return tuple(t for _, t in self.parameters)
+
+    @cached_property
     def fact_templates(
         self,
     ) -> tuple[tuple[str, ...], tuple[FactGetter, ...], tuple[FactGetter, ...], tuple[FactGetter, ...]]:

@@ -59,7 +59,9 @@ class Sources(Frozen):
     problem_label: str
 
     def __init__(self, domain_text: str, domain_label: str, problem_text: str, problem_label: str) -> None:
-        self.__dict__.update(zip(self._fields, (domain_text, domain_label, problem_text, problem_label), strict=True))
+        fields = self.__dict__
+        fields["domain_text"], fields["domain_label"] = domain_text, domain_label
+        fields["problem_text"], fields["problem_label"] = problem_text, problem_label
 
 
 def read_sources(domain: str | Path, problem: str | Path) -> Sources:
