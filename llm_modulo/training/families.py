@@ -75,16 +75,18 @@ def family_tasks(
     seed: int,
     excluded: frozenset[str],
     problems: Any = None,
+    dropped: Counter[str] | None = None,
 ) -> Iterator[Task]:
     """``count`` tasks (see the module docstring); ``domains``: style -> keyed domain;
-    ``problems``: a text file each problem is written to as a JSON line (domain and problem PDDL)."""
+    ``problems``: a text file each problem is written to as a JSON line (domain and problem PDDL);
+    ``dropped``: counts the draws dropped as test problems (``"test"``) and repeats (``"repeat"``)."""
     from llm_modulo.domains.families import draw_problem
     from llm_modulo.domains.planning.renaming import rename_problem
     from llm_modulo.verifiers.planning.pddl import load_problem
 
     rng = random.Random(seed)
     seen: set[str] = set()
-    dropped = Counter[str]()
+    dropped = Counter() if dropped is None else dropped
     for i in range(count):
         family = families[i % len(families)]
         vocabulary = vocabularies[(i // len(families)) % len(vocabularies)]
@@ -149,10 +151,13 @@ def family_records(
     excluded = planning_test_keys()
     counts: dict[str, Counter[str]] = {"family": Counter(), "vocabulary": Counter(), "style": Counter()}
     lengths: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
     start = time.perf_counter()
 
     def records(problems: Any) -> Iterator[dict[str, Any]]:
-        for n, task in enumerate(family_tasks(domains, families, vocabularies, count, seed, excluded, problems), 1):
+        for n, task in enumerate(
+            family_tasks(domains, families, vocabularies, count, seed, excluded, problems, dropped), 1
+        ):
             meta = dict(task.meta)
             for rec in targets.imitation_records(
                 domains[meta["style"]], [task], prompt_format="full", seed=seed, method=method,
@@ -173,6 +178,7 @@ def family_records(
         "prompt_format": "full", "seconds": round(time.perf_counter() - start, 1),
         "by_family": dict(counts["family"]), "by_vocabulary": dict(counts["vocabulary"]),
         "by_style": dict(counts["style"]), "longest_plan": dict(lengths),
+        "dropped_test_problems": dropped["test"], "dropped_repeats": dropped["repeat"],
     }  # fmt: skip
     (out / "data.json").write_text(json.dumps(summary, indent=1))
     return summary
