@@ -151,6 +151,13 @@ def solve(
             help="chain of thought: reason about the state before each step (free text: use --constrained none)",
         ),
     ] = False,
+    checked_cot: Annotated[
+        bool,
+        typer.Option(
+            "--checked-cot",
+            help="checked chain of thought: a State line after each step, every stated fact checked by a hard critic (free text: use --constrained none)",
+        ),
+    ] = False,
     prompt_format: Annotated[
         str,
         typer.Option(
@@ -258,7 +265,7 @@ def solve(
         "model_share": model_share,
     }
     kwargs = strategy_kwargs(strategy.value, given, _typed(ctx, given))  # checked before anything loads
-    options: dict[str, Any] = {"cot": True} if cot else {}
+    options: dict[str, Any] = {"cot": "state"} if checked_cot else {"cot": True} if cot else {}
     compact = compact_prompts(prompt_format, model)
     if zero_shot or compact:
         options["one_shot"] = False

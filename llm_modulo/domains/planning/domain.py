@@ -65,7 +65,7 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         examples: Sequence[Example] = (),
         style: str = "nl",
         max_plan_lines: int | None = None,
-        cot: bool = False,
+        cot: bool | str = False,
         *,
         soft_critics: bool = False,
         generate_vocabulary: bool = True,
@@ -73,7 +73,9 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
     ) -> None:
         """``cot``: chain-of-thought prompts (an instruction to state, before each action, which of
         its conditions hold, and an example that does so). Meant for free-text sampling: under a
-        grammar the answer can only be the plan itself.
+        grammar the answer can only be the plan itself. ``cot="state"``: the checked chain of
+        thought (:mod:`.state_claims`): after each action the answer states the world, and a hard
+        critic checks every stated fact against the simulator.
 
         ``soft_critics``: :meth:`critics` adds :class:`PlanLengthCritic` (advice on plan length,
         never certifies). ``generate_vocabulary``: without a ``vocabulary``, the "nl" style uses
@@ -88,7 +90,14 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         self.examples = list(examples)
         self.style = style if vocabulary is not None or generate_vocabulary else "pddl"
         self.max_plan_lines = max_plan_lines
-        self.cot = cot
+        if cot not in (False, True, "state"):
+            raise InputError(f"unknown chain-of-thought format {cot!r}; known: False, True, 'state'")
+        self.cot = bool(cot)
+        self.state_cot = cot == "state"  # the checked chain of thought: a State line after each action
+        if self.state_cot:
+            # its answers are free text the model writes (a grammar would state the world for it):
+            # no ``constraint`` capability, so "auto" decodes freely and a grammar is a clear error
+            self.constraint = None  # type: ignore[assignment]
         self.soft_critics = soft_critics
         self.pddl_names = {k.lower(): v for k, v in (pddl_names or {}).items()}
         self._length_critic: Any = None
@@ -164,10 +173,15 @@ class PlanningDomain(PlanPrompts, PlanGrammar, PlanCritiques):
         return tuple((str(name).lower(), tuple(str(a).lower() for a in args)) for name, args in steps)
 
     def critics(self, task: Task) -> list[Critic]:
-        """The sound plan validator; with ``soft_critics``, plan-length advice too."""
+        """The sound plan validator; with ``cot="state"``, the state-claim checker (hard); with
+        ``soft_critics``, plan-length advice too."""
         from llm_modulo.verifiers.planning.critic import PlanCritic
 
         critics: list[Critic] = [PlanCritic()]
+        if self.state_cot:
+            from llm_modulo.domains.planning.state_claims import StateClaimCritic
+
+            critics.append(StateClaimCritic(self))
         if self.soft_critics:
             if self._length_critic is None:
                 from llm_modulo.verifiers.planning.length import PlanLengthCritic

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from llm_modulo.domains.planning.render import PLAN_END, PlanRendering
+from llm_modulo.domains.planning.state_claims import rendered_state
 from llm_modulo.domains.planning.vocabulary import join_facts
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import LineConstraint
@@ -24,6 +25,7 @@ class PlanGrammar(PlanRendering):
 
     max_plan_lines: int | None  # None: max(8, 4 x the number of objects)
     cot: bool
+    state_cot: bool
 
     def _grammar_lines(self, task: Task) -> tuple[tuple[str, ...], dict[str, Any]]:
         """Rendered lines of every grounding that can ever apply, and line -> action. Cached per task."""
@@ -55,7 +57,12 @@ class PlanGrammar(PlanRendering):
             steps = self.plan_length_bound(task)
             step = max((len(line) for line in lines), default=0) + 1
             extra = len(PLAN_END) + 1
-            if self.cot:  # "Before step N, <conditions>, so I can do <action>." before each action
+            if self.state_cot:  # "State: <the fluents that hold>." after each action: at most all of
+                # the initial state's and the goal's, twice over (a bound for the token cap, not a rule)
+                problem = task.payload.problem
+                initial = rendered_state(self.render_fact, problem, problem.initial_state(), task)
+                step += 2 * (sum(len(f) + 2 for f in initial) + len(self._goal_text(problem, task))) + 16
+            elif self.cot:  # "Before step N, <conditions>, so I can do <action>." before each action
                 step += len(f"Before step {steps}, , so I can do .\n") + max(
                     (len(line) + self._conditions_chars(task, action) for line, action in by_line.items()), default=0
                 )

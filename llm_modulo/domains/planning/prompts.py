@@ -10,6 +10,7 @@ from typing import Any
 
 from llm_modulo.domains.planning.parse import PlanParser, Step
 from llm_modulo.domains.planning.render import PLAN_END, PLAN_START, PlanRendering, rename_symbols
+from llm_modulo.domains.planning.state_claims import STATE_INSTRUCTIONS, annotated_plan
 from llm_modulo.domains.planning.vocabulary import join_facts
 from llm_modulo.protocols import Feedback, LineConstraint, Prompt
 from llm_modulo.types import Candidate, Task
@@ -64,6 +65,7 @@ class PlanPrompts(PlanRendering):
 
     examples: list[Example]
     cot: bool  # chain-of-thought prompts
+    state_cot: bool  # the checked chain of thought (a State line after each action)
 
     def _statement(self, problem: Any, tail: str = "My plan is as follows:", task: Task | None = None) -> str:
         init = [f for f in problem.init if self.render_fact(f, task=task)]
@@ -102,6 +104,13 @@ class PlanPrompts(PlanRendering):
                 return example
         return None
 
+    def answer_text(self, problem: Any, steps: Sequence[Sequence[Any]], task: Task | None = None) -> str:
+        """``steps`` (executable from the initial state) in this domain's answer format: the plan, or
+        with ``cot`` its reasoning lines, or with ``cot="state"`` a State line after each action."""
+        if self.state_cot:
+            return annotated_plan(self.render_fact, self.render_action, problem, steps, task)
+        return self.reasoning_plan_text(problem, steps, task) if self.cot else self.plan_text(steps, task)
+
     def reasoning_plan_text(self, problem: Any, steps: Sequence[Sequence[Any]], task: Task | None = None) -> str:
         """A plan with chain-of-thought lines: before each action, the conditions of it that hold.
 
@@ -133,14 +142,10 @@ class PlanPrompts(PlanRendering):
     def prompt(self, task: Task, feedback: Sequence[Feedback] = (), prefill: str = "") -> Prompt:
         parts = [self._intro(task)]
         if self.cot:
-            parts.append(COT_INSTRUCTIONS)
+            parts.append(STATE_INSTRUCTIONS if self.state_cot else COT_INSTRUCTIONS)
         example = self._example(task)
         if example is not None:
-            plan = (
-                self.reasoning_plan_text(example.problem, example.plan, task)
-                if self.cot
-                else self.plan_text(example.plan, task)
-            )
+            plan = self.answer_text(example.problem, example.plan, task)
             parts.append(f"{self._statement(example.problem, task=task)}\n\n{PLAN_START}\n{plan}{PLAN_END}")
         parts.append(self._statement(task.payload.problem, task=task))
         messages: list[dict[str, str]] = [{"role": "user", "content": "\n\n".join(parts)}]

@@ -149,7 +149,10 @@ def imitation_target(domain: Any, task: Task, **options: Any) -> tuple[str, dict
     if found is None:
         return None
     steps, how = found
-    completion = domain.plan_text(steps, task) + PLAN_END
+    if getattr(domain, "state_cot", False):  # the checked chain of thought: State lines too
+        completion = domain.answer_text(task.payload.problem, steps, task) + PLAN_END
+    else:
+        completion = domain.plan_text(steps, task) + PLAN_END
     return completion, {"plan_len": len(steps), "method": how, "optimal": how == "bfs"}
 
 
