@@ -10,7 +10,17 @@ plus a few small input copies.
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+
+def cores_free() -> bool:
+    """Whether the 1-minute load average leaves at least one core idle (then the pool threads
+    may spin while a step runs)."""
+    try:
+        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
+    except OSError:
+        return False
 
 
 class InPlaceRows:
@@ -132,4 +142,4 @@ class SharedRows:
         return self._logits[0]
 
 
-__all__ = ["InPlaceRows", "SharedRows"]
+__all__ = ["InPlaceRows", "SharedRows", "cores_free"]

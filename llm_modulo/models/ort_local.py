@@ -4,10 +4,13 @@ The model is exported once, from the converted transformers folder (:mod:`.smoll
 ``onnxruntime_genai``'s model builder (fused GroupQueryAttention, MatMulNBits int4/int8 weights)
 into ``<cache root>/models/smollm2-135m-instruct-onnx-<precision>``; later loads memory-map it
 (~0.3 s, no torch or transformers import). The decode loop is plain ``onnxruntime`` with one KV
-buffer per layer that the attention op updates in place: the prompt is prefilled once at batch
-size 1 and its cache copied to the n rows. Token choice (temperature, top-p, stop strings, EOS)
-and :class:`LineConstraint` decoding (the :class:`LineGrammar` trie as a per-step mask) are the
-project's own, in numpy. Scoring is delegated to the transformers reference, loaded on first use.
+buffer per layer that the attention op updates in place, bound once per call
+(:mod:`._ort_rows`): the prompt is prefilled once at batch size 1; at n > 1 the n rows then run
+as one sequence on a copy of the graph whose attention op takes a position per token and an
+additive mask (:mod:`._ort_shared`), so every step reads the prompt's cache once, not n times.
+Token choice (temperature, top-p, stop strings, EOS) and :class:`LineConstraint` decoding (the
+:class:`LineGrammar` trie as a per-step mask) are the project's own, in numpy, a step's rows at
+once (:mod:`._ort_sampling`). Scoring is delegated to the transformers reference, loaded on first use.
 
 Needs ``pip install 'llm-modulo[ort]'`` (onnxruntime, plus onnxruntime-genai, onnx and onnx-ir to
 export once). Model spec: ``smollm2-ort`` (int4) or ``smollm2-ort:<int4|int8|fp32>``.
@@ -32,7 +35,7 @@ from typing import Any
 from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
-from llm_modulo.models._ort_rows import InPlaceRows, SharedRows
+from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
 from llm_modulo.models._ort_shared import ensure_shared
 from llm_modulo.models.constrained import GrammarState, LineGrammar
@@ -82,14 +85,6 @@ def ensure_onnx(precision: str = "int4", cache_dir: Path | None = None) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def _cores_free() -> bool:
-    """Whether the 1-minute load average leaves at least one core idle."""
-    try:
-        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
-    except OSError:
-        return False
 
 
 class OrtModel:
@@ -159,7 +154,7 @@ class OrtModel:
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        spin = self.spin if self.spin is not None else _cores_free()
+        spin = self.spin if self.spin is not None else cores_free()
         # spinning only while a step runs: none left burning the cores between calls
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         options.add_session_config_entry("session.force_spinning_stop", "1")

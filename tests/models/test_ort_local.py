@@ -99,3 +99,13 @@ def test_one_shared_prompt_copy_decodes_as_one_copy_per_row() -> None:
     copies = model.sample(PROMPT, 3, params)
     assert shared.meta["token_ids"] == copies.meta["token_ids"]
     assert [c.text for c in shared.completions] == [c.text for c in copies.completions]
+
+
+def test_pool_threads_spin_only_when_a_core_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_modulo.models import _ort_rows
+
+    monkeypatch.setattr(_ort_rows.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_ort_rows.os, "getloadavg", lambda: (0.7, 0.0, 0.0))
+    assert _ort_rows.cores_free()
+    monkeypatch.setattr(_ort_rows.os, "getloadavg", lambda: (3.5, 0.0, 0.0))
+    assert not _ort_rows.cores_free()
