@@ -12,6 +12,7 @@
     train         LoRA-train the embedded model on training records                      (training.py)
     improve       expert iteration: sample with critics, train, evaluate, for N rounds   (training.py)
     improve-table compare improve runs (the data-source ablation)                        (training.py)
+    rl            reinforce a planner adapter with the verifier's reward (GRPO)          (rl.py)
 
 Exit codes: 0 verified / valid / done, 1 not verified / invalid / some trials errored, 2 bad input
 (one ``error: ...`` line on stderr, from :class:`~llm_modulo.cli._common.OneLineErrors`, the only
@@ -50,6 +51,7 @@ COMMANDS = {
     "train": "llm_modulo.cli.training:train",
     "improve": "llm_modulo.cli.training:improve",
     "improve-table": "llm_modulo.cli.training:improve_table",
+    "rl": "llm_modulo.cli.rl:rl",
 }
 
 _LAZY = {"app": "llm_modulo.cli._app", "err": "llm_modulo.cli._common", "out": "llm_modulo.cli._common"}
