@@ -61,23 +61,23 @@ def _sample_block(logits: Any, temperature: float, top_p: float, draws: Any) -> 
     """Nucleus sampling of every row of ``logits`` [rows, vocab] together."""
     import numpy as np
 
-    scaled = logits / np.float32(temperature)
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    probs = np.exp(scaled)
-    probs /= probs.sum(axis=-1, keepdims=True)
-    vocab = probs.shape[-1]
+    weights = np.multiply(logits, np.float32(1 / temperature), dtype=np.float32)
+    weights -= weights.max(axis=-1, keepdims=True)
+    np.exp(weights, out=weights)  # unnormalised: each row's total divides only the few kept
+    totals = weights.sum(axis=-1, dtype=np.float64)
+    vocab = weights.shape[-1]
     if not 0 < top_p < 1:
-        cdf = np.cumsum(probs, axis=-1, dtype=np.float64)
-        return [_draw(cdf[r], np.arange(vocab), float(draws[r])) for r in range(len(probs))]
+        cdf = np.cumsum(weights, axis=-1, dtype=np.float64)
+        return [_draw(cdf[r], np.arange(vocab), float(draws[r])) for r in range(len(weights))]
     picks = []
-    for r in range(len(probs)):
-        row = probs[r]
+    for r in range(len(weights)):
+        row, total = weights[r], float(totals[r])
         for floor in _FLOORS:  # every token above a floor outranks every token below it, so when
-            ids = np.flatnonzero(row >= floor) if floor else np.arange(vocab)  # their mass reaches
-            if floor == 0 or float(row[ids].sum(dtype=np.float64)) >= top_p:  # top_p the nucleus is among them
-                break
+            ids = np.flatnonzero(row >= floor * total) if floor else np.arange(vocab)  # their mass
+            if floor == 0 or float(row[ids].sum(dtype=np.float64)) >= top_p * total:  # reaches top_p
+                break  # the nucleus is among them
         ids = ids[np.argsort(-row[ids], kind="stable")]
-        cum = np.cumsum(row[ids], dtype=np.float64)
+        cum = np.cumsum(row[ids], dtype=np.float64) / total
         ids = ids[: int(np.searchsorted(cum, top_p)) + 1]  # the first to reach top_p included
         picks.append(_draw(cum[: len(ids)], ids, float(draws[r])))
     return picks
