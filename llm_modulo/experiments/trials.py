@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from llm_modulo.experiments.schema import SamplingSpec, SweepConfig
 from llm_modulo.types import Budget
@@ -45,6 +46,11 @@ class TrialSpec(BaseModel):
     domain_file: str
     problem_file: str
     device: str = "cpu"  # where a local model runs (cpu, cuda): the hardware, recorded per run, not a setting
+
+    @field_serializer("options", "domain_options")
+    def _options_text(self, options: dict[str, Any]) -> Any:
+        # an infinite option (model_share = inf) reaches the worker as "inf", not as JSON's null
+        return _strict(options)
 
     def config(self) -> dict[str, Any]:
         """The trial's full config, the key's preimage: sweep name, label and paths excluded."""
@@ -78,7 +84,19 @@ class TrialSpec(BaseModel):
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(_strict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _strict(data: Any) -> Any:
+    """``data`` with infinite floats as "inf"/"-inf" (e.g. ``model_share = inf``): keys stay strict
+    JSON, and keys without them stay as they were."""
+    if isinstance(data, float) and math.isinf(data):
+        return "inf" if data > 0 else "-inf"
+    if isinstance(data, dict):
+        return {k: _strict(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_strict(v) for v in data]
+    return data
 
 
 def trial_key(config: dict[str, Any]) -> str:

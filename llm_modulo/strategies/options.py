@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from llm_modulo.contract import has
 from llm_modulo.errors import OptionError
@@ -130,6 +130,12 @@ class SearchOptions(StrategyOptions):
         ),
     )
     max_nodes: int = Field(500, ge=1, strict=True, description="expansions when the budget sets no nodes")
+
+    @field_serializer("model_share")
+    def _share_text(self, share: float | None) -> float | str | None:
+        # infinity as "inf": a trial's key is strict JSON (and "inf" reads back as the float)
+        return "inf" if share is not None and math.isinf(share) else share
+
     trace_nodes: bool = Field(True, strict=True, description="keep each expansion's scored children in the trace")
 
 

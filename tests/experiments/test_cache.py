@@ -189,7 +189,7 @@ def test_a_second_sweep_run_is_served_from_the_cache(planbench, tmp_path, monkey
         '[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = 3\n'
         '[[strategies]]\nname = "best-of-n"\nn = 8\nconstrained = "executable"\n'
         '[[strategies]]\nname = "modulo"\nn = 8\nconstrained = "executable"\nreuse_prefix = true\n'
-        '[[strategies]]\nname = "search"\nbudgets = [{ nodes = 16 }]\n'  # score() calls
+        '[[strategies]]\nname = "search"\nmodel_share = inf\nbudgets = [{ nodes = 16 }]\n'  # score() calls
     )
     sweep = load_sweep(config)
     cache = tmp_path / "shared.cache.sqlite"
