@@ -3,13 +3,13 @@
 A run with ``Budget(seconds=...)`` also sets a deadline (:func:`run_deadline`) that model calls
 read (:func:`budget_deadline`): an HTTP request or a local decode still waiting when it passes
 raises :class:`~llm_modulo.errors.BudgetSecondsExceeded`, so a run stops within about its seconds
-even inside a slow model call.
+even inside a slow model call. :func:`observing` lets a caller watch a run's usage as it goes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -42,6 +42,11 @@ class BudgetTracker:
         return n if left is None else min(n, left)
 
     def exhausted(self) -> bool:
+        """Whether a limit is reached; every strategy asks before each round, call or expansion, so
+        this is also where an observer (:func:`observing`) hears of the run's progress."""
+        observer = _OBSERVER.get()
+        if observer is not None:
+            observer(self.usage, self.elapsed())
         b, u = self.budget, self.usage
         return (
             self.out_of_time
@@ -97,3 +102,19 @@ def run_deadline(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _DEADLINE.reset(token)
+
+
+# Who hears of the current run's progress (a terminal's live line): called with the usage so far
+# and the seconds elapsed, before each round, call or expansion; per thread, like the deadline.
+_OBSERVER: ContextVar[Callable[[Usage, float], None] | None] = ContextVar("llm_modulo_observer", default=None)
+
+
+@contextmanager
+def observing(callback: Callable[[Usage, float], None]) -> Iterator[None]:
+    """Runs inside the block call ``callback(usage, seconds)`` as they go (it should be quick:
+    it runs in the strategy's loop; throttle on its side)."""
+    token = _OBSERVER.set(callback)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)

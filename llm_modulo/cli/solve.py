@@ -23,6 +23,7 @@ from llm_modulo.cli._common import (
     parse_budget,
     setup_logging,
 )
+from llm_modulo.cli._progress import live_progress, wants_progress
 from llm_modulo.cli._render import print_result
 from llm_modulo.errors import InputError
 from llm_modulo.strategies.options import ModuloOptions, SearchOptions, StrategyOptions
@@ -242,6 +243,9 @@ def solve(
     seed: Annotated[int, typer.Option(help="random seed")] = _DEFAULTS["seed"],
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="no live progress line (shown only on a terminal, never with --json)")
+    ] = False,
 ) -> None:
     """Solve a task: the LLM proposes, the domain's sound critics certify (exit 0 verified, 1 not, 2 bad input, 3 proved unsolvable)."""
     from llm_modulo.registry import get_strategy
@@ -273,7 +277,8 @@ def solve(
     if compact:
         the_domain = with_compact_prompts(the_domain, required=prompt_format == "compact")
     lm, load_seconds = _load_model(model, seed)
-    result = get_strategy(strategy.value)(lm, the_domain, budget=the_budget, **kwargs).run(task)
+    with live_progress(wants_progress(quiet, as_json)):
+        result = get_strategy(strategy.value)(lm, the_domain, budget=the_budget, **kwargs).run(task)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         if "truncated" in result.info:  # stdout stays one JSON document; the note is also in its info
