@@ -70,71 +70,106 @@ def figure_success(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
 
 
 def figure_budget(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
-    """Success versus budget, x = samples used and x = generated tokens; one line per arm family."""
-    fig = _figure(12, 4.8)
-    axes = fig.subplots(1, 2)
-    families = budget_families(arms)
-    bands_too = sum(1 for f in families if f[-1].strategy in ANYTIME) <= 3
-    for ax, unit in zip(axes, ("samples", "tokens"), strict=False):
-        for i, family in enumerate(families):
-            colour = _COLOURS[i % len(_COLOURS)]
-            style = "--" if family[0].proposer == "random" else "-"
-            largest = family[-1]
-            if largest.strategy in ANYTIME and largest.trials and has_usage(largest, unit):
-                xs, ks, n = success_curve(largest.rows, unit, extent(largest, unit))
-                ys = [100 * k / n for k in ks]
-                bands = [wilson_interval(k, n) for k in ks]
-                ax.step(xs, ys, where="post", color=colour, linestyle=style, label=_legend_name(largest))
-                ax.plot([xs[-1]], [ys[-1]], marker="|", markersize=10, color=colour)  # the cap: the line ends here
-                if bands_too:
-                    ax.fill_between(
-                        xs,
-                        [100 * b[0] for b in bands],
-                        [100 * b[1] for b in bands],
-                        step="post",
-                        color=colour,
-                        alpha=0.10,
-                        linewidth=0,
-                    )
-                measured = [a for a in family[:-1] if a.cap(unit) is not None]
-            else:
-                measured = [a for a in family if a.trials]
-                pts = sorted((x, 100 * a.rate) for a in measured if (x := _measured_x(a, unit)) is not None)
-                if pts:
-                    ax.plot(
-                        [p[0] for p in pts],
-                        [p[1] for p in pts],
-                        color=colour,
-                        linestyle=":",
-                        label=_legend_name(largest) + " (measured settings)",
-                    )
-            for a in measured:
-                x = _measured_x(a, unit)
-                if x is None or not a.trials:
-                    continue
-                ax.errorbar(
-                    [x],
-                    [100 * a.rate],
-                    yerr=[[100 * (a.rate - a.lo)], [100 * (a.hi - a.rate)]],
-                    fmt="o",
-                    color=colour,
-                    capsize=3,
-                    markersize=4,
-                )
-        ax.set_xlabel(f"budget: {UNITS[unit][1]}")
-        ax.set_ylabel("solved (%)")
-        ax.set_ylim(-2, 102)
-        ax.set_xlim(left=0)
-        ax.grid(alpha=0.3)
-    legend: dict[str, Any] = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=False):
-            legend.setdefault(label, handle)
-    handles, labels = list(legend.values()), list(legend)
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), fontsize=8)
+    """Success versus budget, x = samples used and x = generated tokens: small multiples, one row
+    per strategy, so a figure of many arms stays readable. In a row each arm family (one label and
+    model across budgets) is one line; the random control is drawn dashed in its LLM arm's colour
+    beside it; families whose curves are identical (e.g. every arm at 0%) are one line whose legend
+    names them all."""
+    rows: dict[str, list[list[ArmSummary]]] = {}
+    for family in budget_families(arms):
+        if any(_curve_key(family, unit) != _NOTHING for unit in ("samples", "tokens")):
+            rows.setdefault(family[-1].strategy, []).append(family)
+    if not rows:  # nothing measured in samples or tokens (e.g. search alone): an empty frame says so
+        rows = {"(no sample or token budgets)": []}
+    fig = _figure(12, 0.8 + 2.9 * len(rows))
+    axes = fig.subplots(len(rows), 2, squeeze=False)
+    for (strategy, families), row in zip(rows.items(), axes, strict=True):
+        colours: dict[tuple[str, str], str] = {}  # (label, feedback) -> colour: an LLM arm and its control share one
+        for family in families:
+            colours.setdefault(_arm_of(family), _COLOURS[len(colours) % len(_COLOURS)])
+        for ax, unit in zip(row, ("samples", "tokens"), strict=True):
+            merged: dict[tuple[Any, ...], list[list[ArmSummary]]] = {}
+            for family in families:
+                merged.setdefault(_curve_key(family, unit), []).append(family)
+            for same in merged.values():
+                first = same[0]
+                colour = colours[_arm_of(first)]
+                style = "--" if all(f[0].proposer == "random" for f in same) else "-"
+                label = " = ".join(_legend_name(f[-1]) for f in same)
+                _draw_family(ax, first, unit, colour, style, label, bands=len(merged) <= 3)
+            ax.set_xlabel(f"budget: {UNITS[unit][1]}", fontsize=8)
+            ax.set_ylabel(f"{strategy}\nsolved (%)", fontsize=8)
+            ax.set_ylim(-2, 102)
+            ax.set_xlim(left=0)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(title, fontsize=10)
     return _save(fig, path)
+
+
+_NOTHING = ("points", ())
+
+
+def _arm_of(family: Sequence[ArmSummary]) -> tuple[str, str]:
+    return family[-1].label, family[-1].feedback
+
+
+def _curve_key(family: Sequence[ArmSummary], unit: str) -> tuple[Any, ...]:
+    """What a family's line on ``unit`` looks like (rounded): families with one key draw alike."""
+    largest = family[-1]
+    if largest.strategy in ANYTIME and largest.trials and has_usage(largest, unit):
+        xs, ks, n = success_curve(largest.rows, unit, extent(largest, unit))
+        return ("curve", tuple(round(x, 3) for x in xs), tuple(round(k / n, 4) for k in ks))
+    points = sorted(
+        (round(x, 3), round(a.rate, 4), round(a.lo, 4), round(a.hi, 4))
+        for a in family
+        if a.trials and (x := _measured_x(a, unit)) is not None
+    )
+    return ("points", tuple(points))
+
+
+def _draw_family(
+    ax: Any, family: Sequence[ArmSummary], unit: str, colour: str, style: str, label: str, bands: bool
+) -> None:
+    largest = family[-1]
+    if largest.strategy in ANYTIME and largest.trials and has_usage(largest, unit):
+        xs, ks, n = success_curve(largest.rows, unit, extent(largest, unit))
+        ys = [100 * k / n for k in ks]
+        ax.step(xs, ys, where="post", color=colour, linestyle=style, label=label)
+        ax.plot([xs[-1]], [ys[-1]], marker="|", markersize=10, color=colour)  # the cap: the line ends here
+        if bands:
+            interval = [wilson_interval(k, n) for k in ks]
+            ax.fill_between(
+                xs,
+                [100 * b[0] for b in interval],
+                [100 * b[1] for b in interval],
+                step="post",
+                color=colour,
+                alpha=0.10,
+                linewidth=0,
+            )
+        measured = [a for a in family[:-1] if a.cap(unit) is not None]
+    else:
+        measured = [a for a in family if a.trials]
+        pts = sorted((x, 100 * a.rate) for a in measured if (x := _measured_x(a, unit)) is not None)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linestyle=":" if style == "-" else style)
+            ax.plot([], [], color=colour, linestyle=style, label=label + " (measured settings)")
+    for a in measured:
+        x = _measured_x(a, unit)
+        if x is None or not a.trials:
+            continue
+        ax.errorbar(
+            [x],
+            [100 * a.rate],
+            yerr=[[100 * (a.rate - a.lo)], [100 * (a.hi - a.rate)]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            markersize=4,
+        )
 
 
 def _measured_x(a: ArmSummary, unit: str) -> float | None:
