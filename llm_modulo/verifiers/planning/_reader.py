@@ -11,11 +11,10 @@ fluents, durative actions, derived predicates, constraints, metrics...) raises :
 and the caller falls back to unified-planning's reader. Anything wrong with the files is a
 one-line :class:`PDDLError` naming the file and, where it can, the line.
 
-Cost is linear in the size of the files: one tokenizer pass (:mod:`._sexp`) and dictionary
-look-ups. Limits: a file over ``MAX_BYTES`` (50 MB) or a task over ``MAX_OBJECTS`` objects
-(1,000,000) fails at once with one line; below them, 10 MB files and 100k objects load in
-seconds. Unlike unified-planning, arguments are not type-checked against predicate signatures
-(as in most planners): a wrongly typed fact simply never matches a well-typed action.
+Linear cost: one tokenizer pass (:mod:`._sexp`) and look-ups. A file over ``MAX_BYTES`` (50 MB)
+or a task over ``MAX_OBJECTS`` (1,000,000) fails at once with one line; 10 MB files and 100k
+objects load in seconds. As in most planners (not unified-planning), arguments are not
+type-checked against predicate signatures: a wrongly typed fact never matches a typed action.
 """
 
 from __future__ import annotations
