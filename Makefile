@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench install clean
+.PHONY: demo test test-fast lint bench install browser clean
 
 $(STAMP): pyproject.toml Makefile examples/meetings/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,18 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+# the viewer's browser test (tests/experiments/test_view_browser.py) drives Debian's Chromium through
+# Playwright; installed once, as root (CI, the dev machines); elsewhere that test skips and says why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium not installed: the viewer's browser test will skip"
+
 # -n auto: one pytest worker per core (pytest-xdist); most tests are single-threaded Python
-test: lint
+test: lint browser
 	$(PY) -m pytest -q -n auto
 
-test-fast: lint
+test-fast: lint browser
 	$(PY) -m pytest -q -n auto -m "not slow"
 
 bench: $(STAMP)

@@ -13,6 +13,7 @@
     improve       expert iteration: sample with critics, train, evaluate, for N rounds   (training.py)
     improve-table compare improve runs (the data-source ablation)                        (training.py)
     rl            reinforce a planner adapter with the verifier's reward (GRPO)          (rl.py)
+    view          static HTML pages of a trial, an arm or a sweep                        (view.py)
 
 Exit codes: 0 verified / valid / done, 1 not verified / invalid / some trials errored, 2 bad input
 (one ``error: ...`` line on stderr, from :class:`~llm_modulo.cli._common.OneLineErrors`, the only
@@ -52,6 +53,7 @@ COMMANDS = {
     "improve": "llm_modulo.cli.training:improve",
     "improve-table": "llm_modulo.cli.training:improve_table",
     "rl": "llm_modulo.cli.rl:rl",
+    "view": "llm_modulo.cli.view:view",
 }
 
 _LAZY = {"app": "llm_modulo.cli._app", "err": "llm_modulo.cli._common", "out": "llm_modulo.cli._common"}
