@@ -13,6 +13,8 @@
     improve       expert iteration: sample with critics, train, evaluate, for N rounds   (training.py)
     improve-table compare improve runs (the data-source ablation)                        (training.py)
     rl            reinforce a planner adapter with the verifier's reward (GRPO)          (rl.py)
+    import-planbench  PlanBench's per-instance results into a store, judged by our critics (planbench.py)
+    export-planbench  an arm of a store in PlanBench's results format                    (planbench.py)
     view          static HTML pages of a trial, an arm or a sweep                        (view.py)
 
 Exit codes: 0 verified / valid / done, 1 not verified / invalid / some trials errored, 2 bad input
@@ -53,6 +55,8 @@ COMMANDS = {
     "improve": "llm_modulo.cli.training:improve",
     "improve-table": "llm_modulo.cli.training:improve_table",
     "rl": "llm_modulo.cli.rl:rl",
+    "import-planbench": "llm_modulo.cli.planbench:import_planbench",
+    "export-planbench": "llm_modulo.cli.planbench:export_planbench",
     "view": "llm_modulo.cli.view:view",
 }
 

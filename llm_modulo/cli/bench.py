@@ -36,11 +36,19 @@ def report(
             "--recheck", help="re-check every verified answer with an independent validator (unified-planning for PDDL)"
         ),
     ] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help='price table (TOML: [prices."<model>"] input = USD, output = USD per million tokens) for the money columns'
+        ),
+    ] = None,
 ) -> None:
     """Report from a trial store alone: report.md with tables and PNG figures, trials.csv, trials.parquet."""
     from llm_modulo.experiments.report import print_summary, write_report
 
-    files = write_report(store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet, recheck=recheck)
+    files = write_report(
+        store, out_dir, sweep, fmt=fmt.value, csv_out=csv, parquet_out=parquet, recheck=recheck, prices=prices
+    )
     print_summary(out, files)
 
 

@@ -130,6 +130,19 @@ class SweepConfig(BaseModel):
     feedback: list[FeedbackLevel] = Field(default_factory=lambda: [FeedbackLevel.FIRST], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+    # USD per million tokens per model, for report's money columns (not a setting: never in a trial's key)
+    prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from llm_modulo.experiments.prices import parse_prices
+
+        try:
+            parse_prices(value, "[prices]")
+        except InputError as exc:
+            raise ValueError(exc.format_message().removeprefix("[prices]: ")) from None
+        return value
 
     @field_validator("name")
     @classmethod

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from llm_modulo.experiments.prices import Price
 from llm_modulo.experiments.published import BENCHMARK_NAMES, Anchor, anchors_for, benchmark_of
 from llm_modulo.experiments.report.arms import ArmSummary
 from llm_modulo.experiments.report.compare import (
@@ -16,8 +17,10 @@ from llm_modulo.experiments.report.compare import (
     winners_by_budget,
     winners_by_calls,
 )
+from llm_modulo.experiments.report.cost import render_cost
 from llm_modulo.experiments.report.figures import figure_budget, figure_feedback, figure_rounds, figure_success
 from llm_modulo.experiments.report.formatting import ci, fixed, md_table, pct
+from llm_modulo.experiments.report.instances import render_instances
 
 
 def _feedback_shown(a: ArmSummary) -> str:
@@ -25,7 +28,15 @@ def _feedback_shown(a: ArmSummary) -> str:
 
 
 def render_group(
-    domain: str, instance_set: str, arms: list[ArmSummary], models_meta: Any, out: Path, slug: str, fig_no: int
+    domain: str,
+    instance_set: str,
+    arms: list[ArmSummary],
+    models_meta: Any,
+    out: Path,
+    slug: str,
+    fig_no: int,
+    prices: dict[str, Price] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> tuple[list[str], list[Path], int]:
     L = [f"## {domain} · {instance_set}", ""]
     ran = sum(a.trials for a in arms)
@@ -111,6 +122,8 @@ def render_group(
         ],
     )
     L.append("")
+    L += render_cost(domain, instance_set, arms, prices or {})
+    L += render_instances(arms, meta or {})
     # --- LLM vs random
     L += ["### LLM versus the random control", ""]
     comparisons = compare_controls(arms)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from llm_modulo.experiments.prices import Price
 from llm_modulo.experiments.report.arms import ANYTIME, ArmSummary, group_arms
 from llm_modulo.experiments.report.formatting import cell, duration, md_table, slugify
 from llm_modulo.experiments.report.group import render_group
@@ -50,6 +51,7 @@ def render(
     arms: list[ArmSummary],
     out: Path,
     command: str,
+    prices: dict[str, Price] | None = None,
 ) -> tuple[list[str], list[Path]]:
     statuses = Counter(r["status"] for r in rows)
     runs = _runs(meta, sweeps)
@@ -132,7 +134,9 @@ def render(
         while slug in slugs:
             slug += "-x"
         slugs.add(slug)
-        section, figs, fig_no = render_group(domain, instance_set, group, models_meta, out, slug, fig_no)
+        section, figs, fig_no = render_group(
+            domain, instance_set, group, models_meta, out, slug, fig_no, prices=prices, meta=meta
+        )
         L += section
         figures += figs
     L += [

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
+from llm_modulo.experiments.prices import load_prices, merged_prices
 from llm_modulo.experiments.recheck import Recheck, recheck_trials
 from llm_modulo.experiments.report.arms import ArmSummary, group_arms, summarise
 from llm_modulo.experiments.report.formatting import ci, fixed, pct
@@ -82,10 +83,13 @@ def regenerate_command(
     csv_out: bool = True,
     parquet_out: bool = True,
     recheck: bool = False,
+    prices: str | Path | None = None,
 ) -> str:
     parts = ["llm-modulo", "report", str(store), "--out", str(out_dir)]
     if recheck:
         parts.append("--recheck")
+    if prices is not None:
+        parts += ["--prices", str(prices)]
     if sweep is not None:
         parts += ["--sweep", sweep]
     if not csv_out:
@@ -104,16 +108,19 @@ def write_report(
     csv_out: bool = True,
     parquet_out: bool = True,
     recheck: bool = False,
+    prices: str | Path | None = None,
 ) -> ReportFiles:
     """Write ``report.md``, its PNG figures and (optionally) ``trials.csv`` / ``trials.parquet``.
 
     With ``recheck``, every answer the store calls verified is judged again by the domain's
     independent reference check (unified-planning's validator for PDDL) and the report says
-    how many agree; any false "verified" is listed by trial key.
+    how many agree; any false "verified" is listed by trial key. ``prices``: a TOML price table
+    (:mod:`llm_modulo.experiments.prices`) for the money columns.
     """
     if fmt != "md":
         raise InputError(f"unknown report format {fmt!r}; known: md")
     out = Path(out_dir) if out_dir is not None else default_out_dir(store)
+    user_prices = load_prices(prices) if prices is not None else None  # a bad table fails before any work
     conn = open_store(store)
     try:
         sweeps = sweep_names(conn)
@@ -132,8 +139,8 @@ def write_report(
         raise InputError(f"cannot create the report folder {out}: {exc.strerror}") from None
     chosen = [sweep] if sweep is not None else sorted({r["sweep"] for r in rows})
     arms = summarise(rows)
-    command = regenerate_command(store, out, sweep, csv_out, parquet_out, recheck)
-    lines, figures = render(store, chosen, rows, meta, arms, out, command)
+    command = regenerate_command(store, out, sweep, csv_out, parquet_out, recheck, prices)
+    lines, figures = render(store, chosen, rows, meta, arms, out, command, merged_prices(meta, user_prices))
     if recheck:
         _insert_recheck(lines, store, sweep)
     report = out / "report.md"
