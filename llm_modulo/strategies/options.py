@@ -66,6 +66,12 @@ class DirectOptions(StrategyOptions):
 
 class BestOfNOptions(StrategyOptions):
     strategy_name: ClassVar[str] = "best-of-n"
+    rank: Literal["sampled", "soft", "logprob", "random"] = Field(
+        "sampled",
+        description="the order the hard critics check each call's samples in, stopping at the first certified: "
+        "sampled (as drawn, every sample judged), soft (the soft critics' score, e.g. a learned critic), "
+        "logprob (the model's own log-probability; needs a model with score) or random (seeded)",
+    )
 
 
 class SelfConsistencyOptions(StrategyOptions):
