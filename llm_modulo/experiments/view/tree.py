@@ -39,6 +39,11 @@ def render_search(result: dict[str, Any]) -> str:
     final = _final_lines(result)
     on_path = {i for i in nodes if lines[i] == final[: len(lines[i])]}
     roots = [i for i in nodes if not lines[i]]
+    deepest = max(on_path, key=lambda i: len(lines[i]), default=None)
+    # the step the goal test took from the deepest node on the path: a leaf, never expanded
+    goal = None
+    if deepest is not None and len(final) > len(lines[deepest]) and result.get("status") == "verified":
+        goal = (deepest, final[len(lines[deepest])])
     info = result.get("info") or {}
     verified = result.get("status") == "verified"
     summary = meta_table(
@@ -62,7 +67,7 @@ def render_search(result: dict[str, Any]) -> str:
         "reached); <i>open</i> children were never expanded. The path is in bold.</p>",
     ]
     for root in roots:
-        parts.append(f'<ul class="tree">{_node(root, info_of, kids, on_path)}</ul>')
+        parts.append(f'<ul class="tree">{_node(root, info_of, kids, on_path, goal)}</ul>')
     if not roots:
         parts.append('<p class="muted">no expansions recorded (run with trace_nodes on)</p>')
     return "\n".join(parts)
@@ -97,7 +102,13 @@ def _figures(score: Any, est: Any) -> str:
     return out + (f' <span class="est">h {number(est)}</span>' if isinstance(est, (int, float)) else "")
 
 
-def _node(i: int, info_of: list[dict[str, Any]], kids: dict[int, dict[str, int]], on_path: set[int]) -> str:
+def _node(
+    i: int,
+    info_of: list[dict[str, Any]],
+    kids: dict[int, dict[str, int]],
+    on_path: set[int],
+    goal: tuple[int, str] | None,
+) -> str:
     """One expansion and, below it, its children (iteratively deep: a plan may be long)."""
     out: list[str] = []
     stack: list[tuple[int, str, Any, Any] | str] = [(i, "", None, None)]
@@ -125,6 +136,12 @@ def _node(i: int, info_of: list[dict[str, Any]], kids: dict[int, dict[str, int]]
         for child, lp in sorted(children.items(), key=lambda kv: -_num(kv[1])):
             if child in expanded:
                 below.append((expanded[child], child, lp, estimates.get(child)))
+            elif goal == (node, child):
+                leaves.insert(
+                    0,
+                    f'<li class="onpath goal"><span class="step">{esc(child)}</span>{_figures(lp, estimates.get(child))} '
+                    '<span class="goal">goal: certified by the critics</span></li>',
+                )
             else:
                 leaves.append(
                     f'<li><span class="step open">{esc(child)}</span>{_figures(lp, estimates.get(child))} '
