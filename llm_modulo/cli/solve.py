@@ -101,7 +101,9 @@ def compact_prompts(prompt_format: str, model: str | None) -> bool:
         raise InputError(f"unknown prompt format {prompt_format!r}; known: {', '.join(('auto', *PROMPT_FORMATS))}")
     if prompt_format != "auto":
         return prompt_format == "compact"
-    return trained_prompt_formats(model) == ("compact",)
+    from llm_modulo.models._ort_adapter import adapter_spec
+
+    return trained_prompt_formats(adapter_spec(model)) == ("compact",)
 
 
 def with_compact_prompts(domain: Any, required: bool) -> Any:

@@ -16,6 +16,8 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
     - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
     - ``"smollm2-ort"`` or ``"smollm2-ort:<int4|int8|fp32>"``: the same model on onnxruntime (a prototype,
       needs the ``ort`` extra; exported to ONNX once);
+    - ``"<adapter>@ort"`` or ``"<adapter>@ort:<int4|int8|fp32>"``: a trained LoRA adapter (below) on
+      onnxruntime, merged and exported once (e.g. ``smollm2-135m-planner@ort:fp32``);
     - ``"random"``: the uniform-random proposer (the control);
     - ``"openai:<base-url>/<model>"``: an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, OpenAI);
       ``?deadline=S&timeout=S`` after it sets the seconds per request and per network phase;
@@ -35,6 +37,11 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         if device != "cpu":
             raise InputError(f"{spec!r} runs on the CPU only")
         return OrtModel(spec.partition(":")[2] or "int4", seed=seed)
+    if "@ort" in spec:
+        from llm_modulo.models._ort_adapter import load_ort_adapter, split_spec
+
+        if split_spec(spec) is not None:
+            return load_ort_adapter(spec, seed=seed, device=device)
     if spec == "random":
         from llm_modulo.models.random_proposer import RandomProposer
 

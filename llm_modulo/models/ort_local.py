@@ -55,21 +55,24 @@ def onnx_dir(precision: str = "int4", cache_dir: Path | None = None) -> Path:
     return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{precision}")
 
 
-def ensure_onnx(precision: str = "int4", cache_dir: Path | None = None) -> Path:
-    """The ONNX export of the embedded model, built the first time (~20 s) under a file lock and
-    renamed into place, so a killed or concurrent build never leaves a half-written folder."""
+def ensure_onnx(
+    precision: str = "int4", cache_dir: Path | None = None, source: Path | None = None, target: Path | None = None
+) -> Path:
+    """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
+    built the first time (~20 s) under a file lock and renamed into place, so a killed or concurrent
+    build never leaves a half-written folder."""
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
-    target = onnx_dir(precision, cache_dir)
+    target = target or onnx_dir(precision, cache_dir)
     if all((target / f).is_file() for f in _REQUIRED):
         return target
-    source = smollm2.ensure_converted(cache_dir)
+    source = source or smollm2.ensure_converted(cache_dir)
     with smollm2._file_lock(target.parent / f".{target.name}.lock"):
         if all((target / f).is_file() for f in _REQUIRED):
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            log.info("exporting the embedded model to ONNX (%s) once into %s", precision, target)
+            log.info("exporting %s to ONNX (%s) once into %s", source.name, precision, target)
             started = time.perf_counter()
             cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(tmp)]
             cmd += ["-p", precision, "-e", "cpu", "-c", str(tmp / ".hf")]
@@ -81,7 +84,7 @@ def ensure_onnx(precision: str = "int4", cache_dir: Path | None = None) -> Path:
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
-            log.info("exported the embedded model to ONNX in %.1f s", time.perf_counter() - started)
+            log.info("exported %s to ONNX in %.1f s", source.name, time.perf_counter() - started)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -93,7 +96,7 @@ class OrtModel:
 
     Args:
         precision: "int4" (default, fastest), "int8" or "fp32" (the transformers reference's numbers).
-        threads: onnxruntime intra-op threads (0: its default, one per physical core).
+        threads: onnxruntime intra-op threads (0: ``OMP_NUM_THREADS``, as ``bench --threads`` sets; else one a core).
         spin: let the pool threads spin while a step runs (a third less per step on a quiet
             machine; they stop when it returns), or let them sleep between the ops (twice as fast
             when other processes keep the cores busy). None: spin when the load average at
@@ -136,7 +139,7 @@ class OrtModel:
         self._kept: collections.OrderedDict[tuple[int, ...], tuple[list[Any], Any]] = collections.OrderedDict()
 
     def __repr__(self) -> str:
-        return f"OrtModel(precision={self.precision!r})"
+        return f"{type(self).__name__}(precision={self.precision!r})"
 
     def load(self) -> OrtModel:
         if self._session is not None:
@@ -149,10 +152,10 @@ class OrtModel:
         except ImportError as exc:
             raise ModelLoadError(f"the ONNX backend needs {exc.name}; {_INSTALL_HINT}") from exc
         started = time.perf_counter()
-        folder = ensure_onnx(self.precision, self.cache_dir)
+        folder = self._export()
         options = ort.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
+        omp = os.environ.get("OMP_NUM_THREADS", "")
+        options.intra_op_num_threads = self.threads or (int(omp) if omp.isdigit() else 0)
         options.inter_op_num_threads = 1
         spin = self.spin if self.spin is not None else cores_free()
         # spinning only while a step runs: none left burning the cores between calls
@@ -177,6 +180,10 @@ class OrtModel:
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s in %.2f s (pool threads %s)", self.name, self.load_seconds, "spin" if spin else "sleep")
         return self
+
+    def _export(self) -> Path:
+        """The ONNX folder to load (exported on first use); a subclass exports another model."""
+        return ensure_onnx(self.precision, self.cache_dir)
 
     def render(self, prompt: Prompt, prefill: str | None = None) -> str:
         """The exact text fed to the model: the chat template, then the prefill."""
@@ -345,8 +352,7 @@ class OrtModel:
         if self._shared is None:
             import onnxruntime as ort
 
-            folder = onnx_dir(self.precision, self.cache_dir)
-            path = ensure_shared(folder)
+            path = ensure_shared(self._export())
             self._shared = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
         return SharedRows(self._shared, kv, prompt_len, n, steps, self._vocab)
 
