@@ -84,16 +84,14 @@ def figure_budget(arms: Sequence[ArmSummary], path: Path, title: str) -> Path:
     fig = _figure(12, 0.8 + 2.9 * len(rows))
     axes = fig.subplots(len(rows), 2, squeeze=False)
     for (strategy, families), row in zip(rows.items(), axes, strict=True):
-        colours: dict[tuple[str, str], str] = {}  # (label, feedback) -> colour: an LLM arm and its control share one
-        for family in families:
-            colours.setdefault(_arm_of(family), _COLOURS[len(colours) % len(_COLOURS)])
+        colours = _colours(families)
         for ax, unit in zip(row, ("samples", "tokens"), strict=True):
             merged: dict[tuple[Any, ...], list[list[ArmSummary]]] = {}
             for family in families:
                 merged.setdefault(_curve_key(family, unit), []).append(family)
             for same in merged.values():
                 first = same[0]
-                colour = colours[_arm_of(first)]
+                colour = colours[id(first)]
                 style = "--" if all(f[0].proposer == "random" for f in same) else "-"
                 label = " = ".join(_legend_name(f[-1]) for f in same)
                 _draw_family(ax, first, unit, colour, style, label, bands=len(merged) <= 3)
@@ -114,6 +112,18 @@ _NOTHING = ("points", ())
 
 def _arm_of(family: Sequence[ArmSummary]) -> tuple[str, str]:
     return family[-1].label, family[-1].feedback
+
+
+def _colours(families: Sequence[Sequence[ArmSummary]]) -> dict[int, str]:
+    """id(family) -> colour: one per LLM arm; a random control takes its arm's colour when one LLM
+    ran that arm (it is drawn dashed beside it), else grey."""
+    llm = [f for f in families if f[0].proposer != "random"]
+    colours = {id(f): _COLOURS[i % len(_COLOURS)] for i, f in enumerate(llm)}
+    for f in families:
+        if f[0].proposer == "random":
+            twins = [g for g in llm if _arm_of(g) == _arm_of(f)]
+            colours[id(f)] = colours[id(twins[0])] if len(twins) == 1 else "tab:gray"
+    return colours
 
 
 def _curve_key(family: Sequence[ArmSummary], unit: str) -> tuple[Any, ...]:
