@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import random
 import statistics
 import sys
@@ -32,7 +33,6 @@ log = logging.getLogger("learned_critic")
 def collect(args: argparse.Namespace) -> None:
     import torch
 
-    from llm_modulo.domains.blocksworld.generate import blocksworld_problems, write_blocksworld
     from llm_modulo.models import load_model
     from llm_modulo.protocols import SamplingParams
     from llm_modulo.strategies.base import judge
@@ -46,14 +46,11 @@ def collect(args: argparse.Namespace) -> None:
     done = {json.loads(line)["problem"] for line in out.read_text().splitlines()} if out.exists() else set()
     model = load_model(args.model, seed=args.seed)
     domain = training_domain("blocksworld", "compact")
-    problems = list(blocksworld_problems(args.count, seed=args.seed, min_blocks=args.min_blocks,
-                                         max_blocks=args.max_blocks))  # fmt: skip
-    folder = Path(tempfile.mkdtemp(prefix="learned-critic-"))
-    for index, (problem, path) in enumerate(zip(problems, write_blocksworld(problems, folder), strict=True)):
-        if problem.name in done or index % args.shards != args.shard:
+    for index, (name, domain_file, problem_file) in enumerate(_sources(args)):
+        if name in done or index % args.shards != args.shard:
             continue
         started = time.perf_counter()
-        task = domain.load_files(folder / "domain.pddl", path, task_id=problem.name)
+        task = domain.load_files(domain_file, problem_file, task_id=name)
         prompt = domain.prompt(task)
         constraint = domain.constraint(task, prefix="", executable=args.grammar == "executable")
         params = SamplingParams(temperature=1.0, top_p=0.95, seed=args.seed * 100_003 + index,
@@ -63,10 +60,26 @@ def collect(args: argparse.Namespace) -> None:
         with out.open("a") as fh:
             for k, (text, s) in enumerate(zip(texts, scored, strict=True)):
                 ok = certified(judge(domain, task, prompt.prefill + text)[1])
-                row = {"problem": problem.name, "index": index, "k": k, "blocks": len(problem.blocks), "text": text,
+                row = {"problem": name, "index": index, "k": k, "text": text,
                        "certified": ok, "logprob": s.logprob, "tokens": s.tokens, "features": s.features}  # fmt: skip
                 fh.write(json.dumps(row) + "\n")
-        log.info("%s: %.1f s", problem.name, time.perf_counter() - started)
+        log.info("%s: %.1f s", name, time.perf_counter() - started)
+
+
+def _sources(args: argparse.Namespace) -> list[tuple[str, Path, Path]]:
+    """(name, domain file, problem file) of each problem: generated (never a test instance), or with
+    ``--planbench`` the first PlanBench Blocksworld instances (for evaluation only)."""
+    from llm_modulo.domains.blocksworld.generate import blocksworld_problems, write_blocksworld
+    from llm_modulo.domains.planning.instances import resolve_instance
+
+    if args.planbench:
+        names = [f"blocksworld/generated_basic/instance-{i}" for i in range(2, 2 + args.planbench)]
+        return [(name, *resolve_instance(name)) for name in names]
+    problems = list(blocksworld_problems(args.count, seed=args.seed, min_blocks=args.min_blocks,
+                                         max_blocks=args.max_blocks))  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="learned-critic-"))
+    paths = write_blocksworld(problems, folder)
+    return [(p.name, folder / "domain.pddl", path) for p, path in zip(problems, paths, strict=True)]
 
 
 def _problems(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -105,12 +118,19 @@ def measure(args: argparse.Namespace) -> None:
         [list(range(args.train, len(groups)))]  # fmt: skip
     held: list[list[dict[str, Any]]] = []
     orders: dict[str, list[list[dict[str, Any]]]] = {"sampled": [], "random": [], "logprob": [], "learned": []}
+    # "random" is one seeded shuffle (what rank="random" does); "random (expected)" below averages every order
+    tests = [groups[i] for i in range(len(groups))]
+    if args.eval:  # one head on every --data problem, measured on the --eval problems
+        tests = _problems(
+            [json.loads(line) for path in args.eval.split(",") for line in Path(path).read_text().splitlines()]
+        )
+        folds = [list(range(len(tests)))]
     for fold in folds:
-        train = [g for i, g in enumerate(groups) if i not in fold and (args.folds > 1 or i < args.train)]
+        train = [g for i, g in enumerate(groups) if args.eval or (i not in fold and (args.folds > 1 or i < args.train))]
         flat = [r for g in train for r in g]
         head = fit_head([r["features"] for r in flat], [r["certified"] for r in flat],
                         weight_decay=args.weight_decay, card={**card, "train_problems": len(train)})  # fmt: skip
-        for group in (groups[i] for i in fold):
+        for group in (tests[i] for i in fold):
             p = head.probabilities([r["features"] for r in group])
             held.append(group)
             orders["sampled"].append(group)
@@ -128,17 +148,33 @@ def measure(args: argparse.Namespace) -> None:
           f"candidates certified: {sum(r['certified'] for g in held for r in g)}/{sum(len(g) for g in held)}; "
           f"folds: {len(folds)}")  # fmt: skip
     ks = (1, 2, 4)
+    # per problem: (calls, solved within k for each k); the random control is its exact expectation
+    # over every order: first certified at (n+1)/(c+1) with c certified of n, within k w.p. 1 - C(n-c,k)/C(n,k)
+    table: dict[str, list[tuple[float, list[float]]]] = {}
+    for name, ordered in orders.items():
+        table[name] = [(float(c), [1.0 if ok and c <= k else 0.0 for k in ks]) for c, ok in map(calls, ordered)]
+    table["random (expected)"] = [_expected(g, ks) for g in held]
     print("| order | mean calls (all, unsolved = n) [95%] | mean calls (solvable) [95%] | "
           + " | ".join(f"certified within {k} [95%]" for k in ks) + " |")  # fmt: skip
     print("|---|---|---|" + "---|" * len(ks))
-    for name, ordered in orders.items():
-        costs = [calls(o) for o in ordered]
-        every = interval([float(c) for c, _ in costs])
-        solv = interval([float(costs[i][0]) for i in solvable]) if solvable else (float("nan"),) * 3
-        within = [interval([1.0 if ok and c <= k else 0.0 for c, ok in costs]) for k in ks]
+    for name, costs in table.items():
+        every = interval([c for c, _ in costs])
+        solv = interval([costs[i][0] for i in solvable]) if solvable else (float("nan"),) * 3
+        within = [interval([w[j] for _, w in costs]) for j in range(len(ks))]
         cells = [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in (every, solv)]
         cells += [f"{100 * m:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]" for m, lo, hi in within]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    for name in ("logprob", "random (expected)", "sampled"):
+        diff = [a[0] - b[0] for a, b in zip(table["learned"], table[name], strict=True)]
+        m, lo, hi = interval(diff)
+        print(f"learned - {name}: {m:+.2f} calls [{lo:+.2f}, {hi:+.2f}] (paired bootstrap over problems)")
+
+
+def _expected(group: list[dict[str, Any]], ks: tuple[int, ...]) -> tuple[float, list[float]]:
+    n, c = len(group), sum(1 for r in group if r["certified"])
+    if c == 0:
+        return float(n), [0.0 for _ in ks]
+    return (n + 1) / (c + 1), [1.0 - math.comb(n - c, k) / math.comb(n, k) if k <= n else 1.0 for k in ks]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--n", type=int, default=8)
     c.add_argument("--min-blocks", type=int, default=4)
     c.add_argument("--max-blocks", type=int, default=5)
+    c.add_argument("--planbench", type=int, default=0, help="the first N PlanBench Blocksworld instances instead")
     c.add_argument("--grammar", choices=("well-formed", "executable"), default="well-formed")
     c.add_argument("--threads", type=int, default=1)
     c.add_argument("--shard", type=int, default=0, help="collect only problems with index %% shards == shard")
@@ -158,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("measure")
     m.add_argument("--data", required=True, help="the collected files, comma-separated")
     m.add_argument("--train", type=int, default=60)
+    m.add_argument("--eval", default="", help="held-out files (comma-separated): the head trains on all of --data")
     m.add_argument("--folds", type=int, default=0, help="cross-validate by problem over this many folds")
     m.add_argument("--weight-decay", type=float, default=1e-2)
     m.add_argument("--seed", type=int, default=0)
@@ -169,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "collect":
         collect(args)
     else:
-        if not all(Path(p).is_file() for p in args.data.split(",")):
-            print(f"error: no data file {args.data}", file=sys.stderr)
+        missing = [p for p in f"{args.data},{args.eval}".strip(",").split(",") if not Path(p).is_file()]
+        if missing:
+            print(f"error: no data file {missing[0]}", file=sys.stderr)
             return 2
         measure(args)
     return 0
