@@ -37,6 +37,9 @@ def print_result(result: Result, domain: Any, task: Any, model_name: str, load_s
     table.add_row("samples", str(u.samples))
     table.add_row("tokens", f"{u.generated_tokens} generated, {u.prompt_tokens} prompt (over {u.llm_calls} calls)")
     table.add_row("time", f"{u.seconds:.1f} s solving + {load_seconds:.1f} s loading")
+    if "cost_usd" in result.info:  # solve --prices
+        cost = result.info["cost_usd"]
+        table.add_row("cost", f"${cost:.6f}" if cost is not None else f"– ({result.info.get('price')})")
     if "truncated" in result.info:  # the token cap cut answers off: say so, and how to raise it
         table.add_row("[yellow]note[/]", str(result.info["truncated"]))
     out.print(table)

@@ -26,6 +26,7 @@ from llm_modulo.cli._common import (
 from llm_modulo.cli._progress import live_progress, wants_progress
 from llm_modulo.cli._render import print_result
 from llm_modulo.errors import InputError
+from llm_modulo.experiments.prices import add_cost, load_prices
 from llm_modulo.strategies.options import ModuloOptions, SearchOptions, StrategyOptions
 from llm_modulo.types import Budget, FeedbackLevel, ResultStatus
 
@@ -245,6 +246,12 @@ def solve(
     seed: Annotated[int, typer.Option(help="random seed")] = _DEFAULTS["seed"],
     as_json: Annotated[bool, typer.Option("--json", help="print the Result (with its full trace) as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log progress")] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help='price table (TOML: [prices."<model>"] input = USD, output = USD per million tokens): the run\'s cost in USD'
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="no live progress line (shown only on a terminal, never with --json)")
     ] = False,
@@ -279,8 +286,11 @@ def solve(
     if compact:
         the_domain = with_compact_prompts(the_domain, required=prompt_format == "compact")
     lm, load_seconds = _load_model(model, seed)
+    table = load_prices(prices) if prices is not None else None  # a bad table fails before the run
     with live_progress(wants_progress(quiet, as_json)):
         result = get_strategy(strategy.value)(lm, the_domain, budget=the_budget, **kwargs).run(task)
+    if table is not None:
+        add_cost(result, str(model or getattr(lm, "name", "default")), table)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         if "truncated" in result.info:  # stdout stays one JSON document; the note is also in its info

@@ -115,3 +115,16 @@ def prices_json(prices: dict[str, Price]) -> str:
 
 
 __all__ = ["Price", "load_prices", "merged_prices", "parse_prices", "price_for", "prices_json", "sweep_prices"]
+
+
+def add_cost(result: Any, model: str, prices: dict[str, Price]) -> None:
+    """Put a run's money in ``result.info`` (``cost_usd``, ``price``) from its tokens and ``model``'s
+    price; ``cost_usd`` is None, with the reason, when ``prices`` has no entry for the model."""
+    price = price_for(model, prices)
+    if price is None:
+        result.info["cost_usd"] = None
+        result.info["price"] = f"no price for {model!r}"
+        return
+    usage = result.usage
+    result.info["cost_usd"] = price.cost(usage.prompt_tokens, usage.generated_tokens)
+    result.info["price"] = {"input": price.input, "output": price.output, "source": price.source}
