@@ -23,6 +23,7 @@ from typing import Any
 from llm_modulo.errors import InputError
 from llm_modulo.experiments.store import TrialStore
 from llm_modulo.experiments.trials import canonical_json, trial_key
+from llm_modulo.files import input_file
 from llm_modulo.types import Attempt, Budget, Result, ResultStatus, Sample, Usage, certified
 
 log = logging.getLogger(__name__)
@@ -75,17 +76,12 @@ def _bad(path: Path, why: str) -> InputError:
 
 def read_results(path: str | Path) -> ResultsFile:
     """The results file at ``path``, checked: one :class:`InputError` line for anything wrong."""
-    path = Path(path)
+    # a regular, readable file within MAX_BYTES (a named pipe would block the read forever)
+    path = input_file(path, "results file", max_bytes=MAX_BYTES, empty_ok=True)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"results file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not a PlanBench results file") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise _bad(path, f"too large (over {MAX_BYTES // 2**20} MiB)")
     if not data.strip():
         raise _bad(path, "empty file, not a PlanBench results file")
     try:

@@ -158,3 +158,14 @@ def test_report_shows_the_published_arm_agreement_and_cost(tmp_path):
 def test_protocol_words():
     assert protocol_of("task_1_plan_generation_zero_shot_pddl", "oneshot") == "zero-shot, PDDL prompt"
     assert protocol_of("task_1_plan_generation", "oneshot") == "one-shot"
+
+
+def test_a_named_pipe_or_a_folder_is_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(InputError, match="named pipe"):
+        read_results(fifo)
+    with pytest.raises(InputError, match="directory"):
+        read_results(tmp_path)
