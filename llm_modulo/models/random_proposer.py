@@ -7,12 +7,12 @@ allowed lines and the end marker. It never looks at the prompt beyond its prefil
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SamplingParams, ScoreBatch
+from llm_modulo.strategies.model_time import random_preferences
 
 
 class RandomProposer:
@@ -42,4 +42,4 @@ class RandomProposer:
     def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch:
         """Uniform preferences: i.i.d. random log-weights, so a search breaks ties uniformly at random."""
         rng = random.Random(seed) if seed is not None else self._rng
-        return ScoreBatch(logprobs=[math.log(1.0 - rng.random()) for _ in continuations])
+        return ScoreBatch(logprobs=random_preferences(len(continuations), rng))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 import weakref
 from collections.abc import Sequence
@@ -51,12 +52,13 @@ class ModelAllowance:
         shared = len(os.path.commonprefix([prompt, self._last_prompt]))
         return len(prompt) - shared + sum(len(c) for c in continuations)
 
-    def permits(self, prompt: str, continuations: Sequence[str]) -> bool:
-        """Whether a call reading ``prompt`` and scoring ``continuations`` fits the share now."""
+    def permits(self, prompt: Any, continuations: Sequence[str]) -> bool:
+        """Whether a call reading ``prompt`` (a :class:`~llm_modulo.protocols.Prompt`) and scoring
+        ``continuations`` fits the share now; with no bound, yes at once (nothing is rendered)."""
         if math.isinf(self.share):
             return True
         own = time.perf_counter() - self.started - self.spent - self.loading
-        expected = self.per_char() * self._chars(prompt, continuations)
+        expected = self.per_char() * self._chars(prompt.render_plain(), continuations)
         return self.spent + expected <= self.share * own
 
     def load(self) -> None:
@@ -67,12 +69,13 @@ class ModelAllowance:
             load()
             self.loading += time.perf_counter() - started
 
-    def charge(self, seconds: float, prompt: str, continuations: Sequence[str]) -> None:
+    def charge(self, seconds: float, prompt: Any, continuations: Sequence[str]) -> None:
         """Account one call of ``seconds`` that read ``prompt`` and scored ``continuations``."""
-        chars = max(self._chars(prompt, continuations), 1)
+        text = prompt.render_plain()
+        chars = max(self._chars(text, continuations), 1)
         self.spent += seconds
         self.asked += 1
-        self._last_prompt = prompt
+        self._last_prompt = text
         record(self.model, seconds, chars)
 
 
@@ -85,3 +88,9 @@ def record(model: Any, seconds: float, chars: int) -> None:
         _PER_CHAR[model] = rate if previous is None else 0.7 * previous + 0.3 * rate
     except TypeError:  # a model that cannot be weakly referenced
         pass
+
+
+def random_preferences(count: int, rng: random.Random) -> list[float]:
+    """What children the model is not asked about get: the random control's preferences, i.i.d.
+    log-uniform weights, so ties break uniformly at random (the random proposer scores with this)."""
+    return [math.log(1.0 - rng.random()) for _ in range(count)]

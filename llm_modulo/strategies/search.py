@@ -44,7 +44,7 @@ from llm_modulo.budget import BudgetTracker
 from llm_modulo.errors import InputError
 from llm_modulo.protocols import Domain, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
-from llm_modulo.strategies.model_time import ModelAllowance
+from llm_modulo.strategies.model_time import ModelAllowance, random_preferences
 from llm_modulo.strategies.options import SearchOptions, StrategyOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 
@@ -53,12 +53,6 @@ log = logging.getLogger(__name__)
 HEURISTICS = ("relaxed-plan", "goal-count", "none")
 QUEUES = ("single", "dual")
 BOOST = 1000  # Fast Downward's preferred-operator boost on progress
-
-
-def random_preferences(count: int, seed: int | None) -> list[float]:
-    """The random control's preferences (:class:`~llm_modulo.models.random_proposer.RandomProposer`)."""
-    rng = random.Random(seed)
-    return [math.log(1.0 - rng.random()) for _ in range(count)]
 
 
 class Search(BaseStrategy):
@@ -218,20 +212,19 @@ class Search(BaseStrategy):
         prompt = self.domain.prompt(task, prefill=prefix)
         seed = None if self.seed is None else self.seed + tracker.usage.nodes
         allowance = self._allowance
-        text = prompt.render_plain()
         continuations = [line + "\n" for line in allowed]
-        asked = len(allowed) > 1 and allowance.permits(text, continuations)
+        asked = len(allowed) > 1 and allowance.permits(prompt, continuations)
         started = time.perf_counter()
         if len(allowed) <= 1:  # a forced step (or none): nothing to rank, so the model is not asked
             prefs = [0.0] * len(allowed)
         elif not asked:
             allowance.skipped += 1
-            prefs = random_preferences(len(allowed), seed)
+            prefs = random_preferences(len(allowed), random.Random(seed))
         else:
             allowance.load()
             started = time.perf_counter()
-            prefs = self._ask(task, prompt, prefix, allowed, seed, tracker)
-            allowance.charge(time.perf_counter() - started, text, continuations)
+            prefs = self._ask(task, prompt, prefix, continuations, seed, tracker)
+            allowance.charge(time.perf_counter() - started, prompt, continuations)
         if self.trace_nodes:
             # the trace is the search tree: the first expansion holds the prompt; every other one
             # names its parent expansion and the step that led to it (no repeated prompts or
@@ -240,7 +233,7 @@ class Search(BaseStrategy):
             trace.append(
                 Attempt(
                     round=tracker.usage.nodes,
-                    prompt=text if first else "",
+                    prompt=prompt.render_plain() if first else "",
                     prefill=prompt.prefill if first else "",
                     samples=[],
                     seconds=time.perf_counter() - started,
@@ -261,12 +254,13 @@ class Search(BaseStrategy):
         return prefs
 
     def _ask(
-        self, task: Task, prompt: Any, prefix: str, allowed: list[str], seed: int | None, tracker: BudgetTracker
+        self, task: Task, prompt: Any, prefix: str, continuations: list[str], seed: int | None, tracker: BudgetTracker
     ) -> list[float]:
-        """One LLM call ranking ``allowed``: a batched score, or ``n`` samples ranked by first step."""
+        """One LLM call ranking ``continuations`` (the next lines, each ending in a newline): a batched
+        score, or ``n`` samples ranked by first step."""
         scorer = getattr(self.model, "score", None)
         if callable(scorer):
-            batch = scorer(prompt, [line + "\n" for line in allowed], seed=seed)
+            batch = scorer(prompt, continuations, seed=seed)
             tracker.record_call(0, batch.prompt_tokens, 0)
             tracker.usage.scored_tokens += batch.tokens
             return list(batch.logprobs)
@@ -276,6 +270,7 @@ class Search(BaseStrategy):
         samples = self.model.sample(prompt, k, self.sampling(task, seed), constraint=local)
         tracker.record_completions(samples.completions)
         firsts = Counter(next((x for x in c.text.splitlines() if x.strip()), "") for c in samples.completions)
+        allowed = [line.removesuffix("\n") for line in continuations]
         total = sum(firsts[line] for line in allowed) + len(allowed)
         return [math.log((firsts[line] + 1) / total) for line in allowed]
 
