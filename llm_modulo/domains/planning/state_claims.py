@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from llm_modulo.domains.planning.vocabulary import join_facts
 from llm_modulo.types import Candidate, Task, Verdict, VerdictStatus, Violation
 from llm_modulo.verifiers.base import BaseCritic
 
@@ -45,11 +46,8 @@ def rendered_state(render: Any, problem: Any, state: Any, task: Task | None = No
 
 
 def state_line(facts: Sequence[str]) -> str:
-    """``State: a, b and c.`` (``State: nothing.`` for no fact)."""
-    if not facts:
-        return f"{STATE_PREFIX} nothing."
-    body = facts[0] if len(facts) == 1 else ", ".join(facts[:-1]) + " and " + facts[-1]
-    return f"{STATE_PREFIX} {body}."
+    """``State: a, b and c.`` (PlanBench's list style; ``State: nothing.`` for no fact)."""
+    return f"{STATE_PREFIX} {join_facts(facts) or 'nothing'}."
 
 
 def annotated_plan(
@@ -81,7 +79,7 @@ def read_claims(body: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(pieces):
         for j in range(len(pieces), i, -1):  # the longest run of pieces that is a fact
-            joined = _join(pieces[i:j])
+            joined = " and ".join(pieces[i:j])  # a fact with "and" in its words was split at it
             if joined.lower() in vocabulary:
                 facts.append(vocabulary[joined.lower()])
                 i = j
@@ -90,10 +88,6 @@ def read_claims(body: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
             unknown.append(pieces[i])
             i += 1
     return facts, unknown
-
-
-def _join(pieces: Sequence[str]) -> str:
-    return " and ".join(pieces)  # a fact with "and" in its words was split at it
 
 
 class StateClaimCritic(BaseCritic):
