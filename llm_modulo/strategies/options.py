@@ -139,10 +139,15 @@ class SearchOptions(StrategyOptions):
 
     @field_serializer("model_share")
     def _share_text(self, share: float | None) -> float | str | None:
-        # infinity as "inf": a trial's key is strict JSON (and "inf" reads back as the float)
-        return "inf" if share is not None and math.isinf(share) else share
+        return share_text(share)
 
     trace_nodes: bool = Field(True, strict=True, description="keep each expansion's scored children in the trace")
+
+
+def share_text(share: float | None) -> float | str | None:
+    """A search's ``model_share`` as stored: infinity as "inf" (JSON has no infinity, and pydantic would
+    write null, which reads back as the default; "inf" reads back as the float)."""
+    return "inf" if share is not None and math.isinf(share) else share
 
 
 OPTIONS: dict[str, type[StrategyOptions]] = {

@@ -45,7 +45,7 @@ from llm_modulo.errors import InputError
 from llm_modulo.protocols import Domain, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.strategies.model_time import ModelAllowance, random_preferences
-from llm_modulo.strategies.options import SearchOptions, StrategyOptions
+from llm_modulo.strategies.options import SearchOptions, StrategyOptions, share_text
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class Search(BaseStrategy):
             "heuristic": self.heuristic,
             "queues": self.queues,
             "max_nodes": self.max_nodes,
-            "model_share": self.model_share,
+            "model_share": share_text(self.model_share),  # the share in force (the default resolved)
         }
 
     # -- the search ------------------------------------------------------------------------------

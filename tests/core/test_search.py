@@ -250,3 +250,13 @@ def test_loading_the_weights_is_not_charged_to_the_model(planbench, monkeypatch)
     assert Lazy.loads == 1 and result.info["model_asked"] > 1
     assert result.info["model_load_seconds"] >= 0.3  # accounted apart from the calls
     assert result.info["model_skipped"] < result.info["model_asked"]  # not in the expected cost of a call
+
+
+def test_the_share_in_force_is_in_the_results_config(bw, sussman):
+    """The resolved share is stored, infinity as "inf" (JSON's null would read back as the default)."""
+    import json
+
+    unbounded = Search(RandomProposer(seed=0), bw, seed=0, heuristic="none").run(sussman)
+    assert json.loads(unbounded.model_dump_json())["config"]["model_share"] == "inf"
+    default = Search(RandomProposer(seed=0), bw, seed=0).run(sussman)
+    assert json.loads(default.model_dump_json())["config"]["model_share"] == 2.0
