@@ -16,8 +16,9 @@ from typing import Any
 
 from llm_modulo.errors import InputError
 from llm_modulo.models import smollm2
+from llm_modulo.models._ort_export import PRECISIONS, RECIPES, ensure_onnx, is_exported
 from llm_modulo.models.adapters import adapter_digest, merged_folder, resolve_adapter
-from llm_modulo.models.ort_local import _REQUIRED, PRECISIONS, OrtModel, ensure_onnx
+from llm_modulo.models.ort_local import OrtModel
 from llm_modulo.protocols import Prompt, ScoreBatch
 
 SUFFIX = "@ort"
@@ -38,15 +39,15 @@ def adapter_spec(spec: str | None) -> str | None:
 
 
 def adapter_onnx_dir(adapter: Path, precision: str = "int4", cache_dir: Path | None = None) -> Path:
-    """``<cache root>/models/<adapter>-<16 hex of its weights' sha256>-onnx-<precision>``."""
+    """``<cache root>/models/<adapter>-<16 hex of its weights' sha256>-onnx-<recipe>``."""
     digest = (adapter_digest(adapter) or "")[:16]
-    return smollm2.converted_dir(cache_dir).with_name(f"{adapter.name}-{digest}-onnx-{precision}")
+    return smollm2.converted_dir(cache_dir).with_name(f"{adapter.name}-{digest}-onnx-{RECIPES[precision]}")
 
 
 def ensure_adapter_onnx(adapter: Path, precision: str = "int4", cache_dir: Path | None = None) -> Path:
     """The adapter's ONNX export: merged (once) and exported (once) on first use."""
     target = adapter_onnx_dir(adapter, precision, cache_dir)
-    if all((target / f).is_file() for f in _REQUIRED):
+    if is_exported(target):
         return target
     return ensure_onnx(precision, cache_dir, source=merged_folder(adapter), target=target)
 

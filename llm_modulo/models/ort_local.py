@@ -1,9 +1,9 @@
 """The embedded SmolLM2 on ONNX Runtime: a lean CPU decode loop without torch (prototype, issue 22).
 
-The model is exported once, from the converted transformers folder (:mod:`.smollm2`), by
-``onnxruntime_genai``'s model builder (fused GroupQueryAttention, MatMulNBits int4/int8 weights)
-into ``<cache root>/models/smollm2-135m-instruct-onnx-<precision>``; later loads memory-map it
-(~0.3 s, no torch or transformers import). The decode loop is plain ``onnxruntime`` with one KV
+The model is exported once per precision, from the converted transformers folder
+(:mod:`.smollm2`), into ``<cache root>/models/smollm2-135m-instruct-onnx-<recipe>`` (:mod:`._ort_export`:
+fused GroupQueryAttention; int4 or int8 weights); later loads memory-map it (~0.3 s, no torch or
+transformers import). The decode loop is plain ``onnxruntime`` with one KV
 buffer per layer that the attention op updates in place, bound once per call
 (:mod:`._ort_rows`): the prompt is prefilled once at batch size 1; at n > 1 the n rows then run
 as one sequence on a copy of the graph whose attention op takes a position per token and an
@@ -22,10 +22,6 @@ import collections
 import json
 import logging
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +31,7 @@ from typing import Any
 from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
+from llm_modulo.models._ort_export import INSTALL_HINT, PRECISIONS, ensure_onnx, onnx_dir
 from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
 from llm_modulo.models._ort_shared import ensure_shared
@@ -43,51 +40,8 @@ from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, Samp
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("int4", "int8", "fp32")
-_REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 # prompts whose KV cache is kept for reuse (SmolLM2-135M: ~46 KB a token, ~27 MB a PlanBench prompt)
 _KEPT_PROMPTS = 8
-_INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
-
-
-def onnx_dir(precision: str = "int4", cache_dir: Path | None = None) -> Path:
-    """``<cache root>/models/smollm2-135m-instruct-onnx-<precision>``."""
-    return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{precision}")
-
-
-def ensure_onnx(
-    precision: str = "int4", cache_dir: Path | None = None, source: Path | None = None, target: Path | None = None
-) -> Path:
-    """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
-    built the first time (~20 s) under a file lock and renamed into place, so a killed or concurrent
-    build never leaves a half-written folder."""
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
-    target = target or onnx_dir(precision, cache_dir)
-    if all((target / f).is_file() for f in _REQUIRED):
-        return target
-    source = source or smollm2.ensure_converted(cache_dir)
-    with smollm2._file_lock(target.parent / f".{target.name}.lock"):
-        if all((target / f).is_file() for f in _REQUIRED):
-            return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        try:
-            log.info("exporting %s to ONNX (%s) once into %s", source.name, precision, target)
-            started = time.perf_counter()
-            cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(tmp)]
-            cmd += ["-p", precision, "-e", "cpu", "-c", str(tmp / ".hf")]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own argv
-            if done.returncode != 0:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise ModelLoadError(f"the ONNX export failed ({_INSTALL_HINT}): {tail[0]}")
-            shutil.rmtree(tmp / ".hf", ignore_errors=True)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-            log.info("exported %s to ONNX in %.1f s", source.name, time.perf_counter() - started)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 class OrtModel:
@@ -95,7 +49,8 @@ class OrtModel:
     embedded SmolLM2 exported to ONNX and decoded with onnxruntime on CPU.
 
     Args:
-        precision: "int4" (default, fastest), "int8" or "fp32" (the transformers reference's numbers).
+        precision: "int4" (default; fastest at n=1), "int8" (fastest at n > 1, and the one whose
+            solved counts match the reference's) or "fp32" (the transformers reference's numbers).
         threads: onnxruntime intra-op threads (0: ``OMP_NUM_THREADS``, as ``bench --threads`` sets; else one a core).
         spin: let the pool threads spin while a step runs (a third less per step on a quiet
             machine; they stop when it returns), or let them sleep between the ops (twice as fast
@@ -150,7 +105,7 @@ class OrtModel:
             from jinja2.sandbox import ImmutableSandboxedEnvironment
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise ModelLoadError(f"the ONNX backend needs {exc.name}; {_INSTALL_HINT}") from exc
+            raise ModelLoadError(f"the ONNX backend needs {exc.name}; {INSTALL_HINT}") from exc
         started = time.perf_counter()
         folder = self._export()
         options = ort.SessionOptions()

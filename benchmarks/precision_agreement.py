@@ -1,0 +1,99 @@
+"""How far each onnxruntime precision's next-token choices stray from fp32's, teacher-forced.
+
+    llm-modulo bench benchmarks/configs/planner_ort_precision.toml --store runs/planner_ort_precision.sqlite ...
+    python benchmarks/precision_agreement.py runs/planner_ort_precision.sqlite --model smollm2-135m-planner -n 60
+
+The prompts are the first ``-n`` trials' prompts in a bench store (the arm's own prompts, rendered
+as it rendered them). The anchor is the fp32 export, which decodes the transformers reference's
+greedy tokens: its greedy continuation of each prompt (up to the answer's end marker, default
+``[PLAN END]``) is fed to every other precision in one pass, and at each position the precision's
+most likely token is compared with fp32's. Printed per precision: the continuations whose every
+next token agrees (the greedy answer would be identical), the share of agreeing tokens, and the
+ratio of disagreements to int8's. The solved counts themselves come from the bench config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from llm_modulo.models import load_model
+from llm_modulo.models._ort_rows import InPlaceRows
+from llm_modulo.protocols import Prompt, SamplingParams
+
+
+def prompts(store: Path, count: int) -> list[Prompt]:
+    rows = sqlite3.connect(store).execute("SELECT result_json FROM trials ORDER BY instance, label").fetchall()
+    seen: dict[tuple[str, str], Prompt] = {}
+    for (text,) in rows:
+        trace = json.loads(text or "{}").get("trace") or []
+        if trace and trace[0].get("prompt"):
+            key = (trace[0]["prompt"], trace[0].get("prefill", ""))
+            seen.setdefault(key, Prompt(({"role": "user", "content": key[0]},), prefill=key[1]))
+    return list(seen.values())[:count]
+
+
+def model_spec(model: str, precision: str) -> str:
+    return f"smollm2-ort:{precision}" if model in ("default", "smollm2") else f"{model}@ort:{precision}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("store", type=Path, help="a bench store whose trials logged their prompts")
+    ap.add_argument("--model", default="smollm2-135m-planner", help="an adapter name, or 'default'")
+    ap.add_argument("--precisions", default="int8,int4")
+    ap.add_argument("-n", type=int, default=60, help="prompts")
+    ap.add_argument("--end", default="[PLAN END]", help="the answer's end marker (the continuation stops there)")
+    ap.add_argument("--max-tokens", type=int, default=128)
+    args = ap.parse_args(argv)
+    if not args.store.is_file():
+        print(f"error: no bench store at {args.store}", file=sys.stderr)
+        return 2
+    chosen = prompts(args.store, args.n)
+    if not chosen:
+        print(f"error: no logged prompts in {args.store}", file=sys.stderr)
+        return 2
+    anchor: Any = load_model(model_spec(args.model, "fp32")).load()
+    cases = []
+    for prompt in chosen:
+        ids = anchor.encode(anchor.render(prompt))
+        out = list(
+            anchor.sample(prompt, 1, SamplingParams(temperature=0.0, max_tokens=args.max_tokens)).meta["token_ids"][0]
+        )
+        cut = next((i for i in range(1, len(out) + 1) if args.end in anchor.decode(out[:i])), len(out))
+        cases.append((ids, out[:cut]))
+    print(
+        f"{len(cases)} prompts from {args.store}; anchor: {anchor.name} greedy, mean {sum(len(o) for _, o in cases) / len(cases):.1f} tokens"
+    )
+    results = {}
+    for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
+        results[precision] = agreement(load_model(model_spec(args.model, precision)).load(), cases)
+    base = results.get("int8")
+    for precision, (same, agree, total) in results.items():
+        ratio = f"  disagreements {((total - agree) / max(total - base[1], 1)):.2f}x int8's" if base else ""
+        print(
+            f"{precision:6} identical continuations {same}/{len(cases)}  next-token agreement {agree / total:.4f}{ratio}"
+        )
+    return 0
+
+
+def agreement(model: Any, cases: list[tuple[list[int], list[int]]]) -> tuple[int, int, int]:
+    """(continuations agreeing at every position, agreeing positions, positions), one pass a prompt."""
+    import numpy as np
+
+    same = agree = total = 0
+    for ids, out in cases:
+        full = ids + out
+        kv = model._buffers(1, len(full))
+        logits = InPlaceRows(model._session, kv, model._vocab).run(np.array([full]), len(full))
+        equal = logits[0, len(ids) - 1 : len(full) - 1].argmax(-1) == np.array(out)
+        same, agree, total = same + bool(equal.all()), agree + int(equal.sum()), total + len(out)
+    return same, agree, total
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The onnxruntime engine's model files (:mod:`.ort_local`): exported once per precision.
+
+- ``int4``: ``onnxruntime_genai``'s model builder, MatMulNBits with 4-bit weights (blocks of 32).
+- ``fp32``: the builder's fp32 graph (the transformers reference's numbers).
+- ``int8``: int8 weights where the CPU's int8 units run fastest. The builder's fp32 graph, with
+  activation scales folded into the weights first (:mod:`._ort_smooth`), then every matrix
+  product but down_proj quantized by onnxruntime's dynamic quantization (int8 weights per output
+  channel, the input quantized per tensor at run time: ``DynamicQuantizeMatMul``, MLAS's VNNI
+  GEMM, 2-3x the throughput of MatMulNBits at 16 rows) and down_proj by MatMulNBits with 8-bit
+  weights, whose input is quantized per block of 32 (the SiLU-gated product has outliers that one
+  scale per tensor loses). Measured against fp32 in ``docs/results/decode-engines.md``.
+
+Every export runs in a fresh temporary folder renamed into place under a file lock, so a killed or
+concurrent build never leaves a half-written model. The folder names carry a recipe tag
+(``RECIPES``), so a changed recipe is exported anew instead of reusing an old cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from llm_modulo.errors import InputError, ModelLoadError
+from llm_modulo.models import smollm2
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("int4", "int8", "fp32")
+# the folder suffix of each precision's current recipe (a new tag: exported anew)
+RECIPES = {"int4": "int4", "int8": "int8-sq", "fp32": "fp32"}
+REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
+INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
+_NOT_WEIGHTS = ("model.onnx", "model.onnx.data", "model-shared.onnx")
+
+
+def onnx_dir(precision: str = "int4", cache_dir: Path | None = None) -> Path:
+    """``<cache root>/models/smollm2-135m-instruct-onnx-<recipe>``."""
+    return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{RECIPES[precision]}")
+
+
+def is_exported(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in REQUIRED)
+
+
+def ensure_onnx(
+    precision: str = "int4", cache_dir: Path | None = None, source: Path | None = None, target: Path | None = None
+) -> Path:
+    """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
+    built the first time (int4/fp32 ~20 s, int8 ~1 min) and renamed into place."""
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+    target = target or onnx_dir(precision, cache_dir)
+    if is_exported(target):
+        return target
+    source = source or smollm2.ensure_converted(cache_dir)
+    with smollm2._file_lock(target.parent / f".{target.name}.lock"):
+        if is_exported(target):
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            log.info("exporting %s to ONNX (%s) once into %s", source.name, precision, target)
+            started = time.perf_counter()
+            out = tmp / "model"
+            if precision == "int8":
+                _export_int8(source, out, tmp)
+            else:
+                _build(source, out, precision, tmp)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(out, target)
+            log.info("exported %s to ONNX in %.1f s", source.name, time.perf_counter() - started)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _build(source: Path, out: Path, precision: str, work: Path) -> None:
+    """The model builder in a subprocess (it holds gigabytes it never frees)."""
+    cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out)]
+    cmd += ["-p", precision, "-e", "cpu", "-c", str(work / ".hf")]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own argv
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ModelLoadError(f"the ONNX export failed ({INSTALL_HINT}): {tail[0]}")
+
+
+def _export_int8(source: Path, out: Path, work: Path) -> None:
+    """Scales folded, fp32 graph built, then quantized (the module's docstring)."""
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.matmul_nbits_quantizer import (
+            DefaultWeightOnlyQuantConfig,
+            MatMulNBitsQuantizer,
+        )
+
+        from llm_modulo.models._ort_smooth import smooth_folder
+    except ImportError as exc:
+        raise ModelLoadError(f"the int8 export needs {exc.name}; {INSTALL_HINT}") from exc
+    smoothed = smooth_folder(source, work / "smoothed")
+    fp32 = work / "fp32"
+    _build(smoothed, fp32, "fp32", work)
+    model = onnx.load(str(fp32 / "model.onnx"))
+    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" not in n.name]
+    config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=4, bits=8)
+    nbits = MatMulNBitsQuantizer(
+        model, bits=8, block_size=32, is_symmetric=True, accuracy_level=4, nodes_to_exclude=others, algo_config=config
+    )
+    nbits.process()
+    staged = work / "staged.onnx"
+    onnx.save(nbits.model.model, str(staged))
+    out.mkdir(parents=True)
+    quiet = _Drop(
+        "pre-processing before quantization"
+    )  # its chatter and its advice for image models, on the root logger
+    logging.getLogger().addFilter(quiet)
+    try:
+        quantize_dynamic(
+            staged,
+            out / "model.onnx",
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            extra_options={"MatMulConstBOnly": True},
+            use_external_data_format=True,  # model.onnx.data: memory-mapped at load, shared by model-shared.onnx
+        )
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    (out / "model.onnx.data").chmod(0o644)  # as readable as the builder's files
+    for f in fp32.iterdir():
+        if f.name not in _NOT_WEIGHTS:
+            shutil.copy(f, out / f.name)
+
+
+class _Drop(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.WARNING or (
+            record.levelno == logging.WARNING and self.text not in record.getMessage()
+        )
+
+
+__all__ = ["INSTALL_HINT", "PRECISIONS", "RECIPES", "REQUIRED", "ensure_onnx", "is_exported", "onnx_dir"]
