@@ -32,6 +32,7 @@ from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
 from llm_modulo.models._ort_export import INSTALL_HINT, PRECISIONS, ensure_onnx, onnx_dir
+from llm_modulo.models._ort_lookup import greedy_lookup
 from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
 from llm_modulo.models._ort_shared import ensure_shared
@@ -59,6 +60,8 @@ class OrtModel:
         shared_prompt: at n > 1 all rows attend to one copy of the prompt's cache (a rewritten
             graph); False: each row gets its own copy (the exported graph, for comparison).
         seed: seeds the calls whose ``SamplingParams.seed`` is None.
+        draft_tokens: greedy decodes at n=1 check up to this many tokens looked up in the context
+            in each run (:mod:`._ort_lookup`; same tokens, fewer runs); 0: one token a run.
     """
 
     def __init__(
@@ -69,11 +72,12 @@ class OrtModel:
         cache_dir: Path | None = None,
         spin: bool | None = None,
         shared_prompt: bool = True,
+        draft_tokens: int = 4,
     ) -> None:
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.precision, self.threads, self.seed, self.cache_dir = precision, threads, seed, cache_dir
-        self.spin, self.shared_prompt = spin, shared_prompt
+        self.spin, self.shared_prompt, self.draft_tokens = spin, shared_prompt, draft_tokens
         self.name = f"{smollm2.NAME}-onnx-{precision}"
         self.load_seconds: float | None = None
         self._session: Any = None
@@ -214,28 +218,44 @@ class OrtModel:
         rows = [i for i in range(n) if finish[i] is None] if max_tokens > 0 else []
         batch = list(range(n))  # buffer row -> completion index (finished rows may linger)
         tail = 4 * max((len(s) for s in params.stop), default=0) + 4
-        step = 0
-        while rows:
+
+        def take(c: int, tok: int) -> bool:
+            """Append ``tok`` to completion ``c``; whether that finished it."""
+            tokens[c].append(tok)
+            state = states[c]
+            if grammar is not None and state is not None:
+                state = states[c] = grammar.advance(state, tok)
+                if state.done:
+                    finish[c] = "stop"
+                    return True
+            if tok in self._eos_ids or (params.stop and self._hits(tokens[c][-tail:], params.stop)):
+                finish[c] = "stop"
+            elif len(tokens[c]) >= max_tokens:
+                finish[c] = "length"
+            return finish[c] is not None
+
+        def check() -> None:
             if self._interrupt.is_set():
                 raise DecodeInterrupted("decode interrupted: the sweep is stopping")
             if deadline is not None and time.monotonic() >= deadline:
                 raise BudgetSecondsExceeded("the run's seconds ran out while decoding")
+
+        runs = 0
+        if rows and n == 1 and params.temperature <= 0 and self.draft_tokens > 0:
+            allowed_now = lambda: self._allowed(grammar, states[0])  # noqa: E731
+            runs = greedy_lookup(
+                runner, logits[0], ids, max_tokens, self.draft_tokens, allowed_now, lambda t: take(0, t), check
+            )
+            rows = []
+        step = 0
+        while rows:
+            check()
             where = {c: b for b, c in enumerate(batch)}
             allowed = [self._allowed(grammar, states[c]) for c in rows]
             block = logits[[where[c] for c in rows]] if len(rows) < len(batch) else logits
             picks = choose_many(block, allowed, params.temperature, params.top_p, rng)
             for c, tok in zip(rows, picks, strict=True):
-                tokens[c].append(tok)
-                state = states[c]
-                if grammar is not None and state is not None:
-                    state = states[c] = grammar.advance(state, tok)
-                    if state.done:
-                        finish[c] = "stop"
-                        continue
-                if tok in self._eos_ids or (params.stop and self._hits(tokens[c][-tail:], params.stop)):
-                    finish[c] = "stop"
-                elif len(tokens[c]) >= max_tokens:
-                    finish[c] = "length"
+                take(c, tok)
             rows = [c for c in rows if finish[c] is None]
             if not rows:
                 break
@@ -257,6 +277,7 @@ class OrtModel:
             "token_ids": tokens,
             "prefill_tokens": fresh,
             "prefill_seconds": t1 - t0,
+            "decode_runs": runs or step,
             "decode_seconds": time.perf_counter() - t1,
         }
         return Batch(completions, seconds, meta)

@@ -126,3 +126,23 @@ def test_int8_is_per_channel_int8_with_down_proj_by_blocks_and_runs_at_n_above_o
     for c in batch.completions:
         *lines, end = c.text[1:].split("\n")
         assert end == "[END]" and set(lines) <= set(GRAMMAR.lines)
+
+
+@pytest.mark.slow
+def test_fp32_greedy_with_drafts_is_greedy_in_fewer_runs() -> None:
+    model = _loaded("fp32")
+    text = "Copy this line exactly: the red block is on top of the blue block and the blue block is on the table."
+    prompt = Prompt(({"role": "user", "content": text},))
+    greedy = SamplingParams(temperature=0, max_tokens=24)
+    model.draft_tokens = 0
+    plain = model.sample(prompt, 1, greedy)
+    model.draft_tokens = 4
+    drafted = model.sample(prompt, 1, greedy)
+    assert drafted.meta["token_ids"] == plain.meta["token_ids"]
+    assert drafted.meta["decode_runs"] < plain.meta["decode_runs"]
+    grammar = model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, greedy, GRAMMAR)
+    model.draft_tokens = 0
+    assert (
+        model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, greedy, GRAMMAR).meta["token_ids"]
+        == grammar.meta["token_ids"]
+    )
