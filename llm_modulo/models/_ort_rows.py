@@ -11,16 +11,37 @@ plus a few small input copies.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 
-def cores_free() -> bool:
-    """Whether the 1-minute load average leaves at least one core idle (then the pool threads
-    may spin while a step runs)."""
+def cores_free(window: float = 0.05) -> bool:
+    """Whether other processes leave at least one core idle (then the pool threads may spin while
+    a step runs): the machine's idle time over ``window`` seconds while this process sleeps
+    (``/proc/stat``), so this process's own earlier work is not counted as load, as the 1-minute
+    load average counted it (a sweep's own decoding turned spinning off). Without ``/proc``: the
+    1-minute load average."""
+    cpus = os.cpu_count() or 1
+    first = _idle_and_total()
+    if first is not None:
+        time.sleep(window)
+        second = _idle_and_total()
+        if second is not None and second[1] > first[1]:
+            return (second[0] - first[0]) / (second[1] - first[1]) * cpus >= 0.9  # a core, less noise
     try:
-        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
+        return os.getloadavg()[0] <= cpus - 1
     except OSError:
         return False
+
+
+def _idle_and_total() -> tuple[int, int] | None:
+    """(idle + iowait, all) CPU ticks since boot, from /proc/stat's first line; None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (ticks[3] + ticks[4], sum(ticks)) if len(ticks) >= 5 else None
 
 
 class InPlaceRows:

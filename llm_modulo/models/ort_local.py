@@ -55,8 +55,8 @@ class OrtModel:
         threads: onnxruntime intra-op threads (0: ``OMP_NUM_THREADS``, as ``bench --threads`` sets; else one a core).
         spin: let the pool threads spin while a step runs (a third less per step on a quiet
             machine; they stop when it returns), or let them sleep between the ops (twice as fast
-            when other processes keep the cores busy). None: spin when the load average at
-            loading leaves a core free.
+            when other processes keep the cores busy). None: spin when other processes leave a
+            core idle at loading (:func:`._ort_rows.cores_free`).
         shared_prompt: at n > 1 all rows attend to one copy of the prompt's cache (a rewritten
             graph); False: each row gets its own copy (the exported graph, for comparison).
         seed: seeds the calls whose ``SamplingParams.seed`` is None.

@@ -104,11 +104,20 @@ def test_one_shared_prompt_copy_decodes_as_one_copy_per_row() -> None:
 def test_pool_threads_spin_only_when_a_core_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
     from llm_modulo.models import _ort_rows
 
+    real = _ort_rows._idle_and_total()
+    assert real is None or 0 <= real[0] <= real[1]  # /proc/stat read where there is one
     monkeypatch.setattr(_ort_rows.os, "cpu_count", lambda: 2)
+    ticks = iter([(1000, 5000), (1090, 5100)])  # 90 of 100 ticks idle: 1.8 cores free
+    monkeypatch.setattr(_ort_rows, "_idle_and_total", lambda: next(ticks))
+    assert _ort_rows.cores_free(window=0)
+    ticks = iter([(1000, 5000), (1020, 5100)])  # 20 of 100: both cores busy with others
+    monkeypatch.setattr(_ort_rows, "_idle_and_total", lambda: next(ticks))
+    assert not _ort_rows.cores_free(window=0)
+    monkeypatch.setattr(_ort_rows, "_idle_and_total", lambda: None)  # no /proc: the load average
     monkeypatch.setattr(_ort_rows.os, "getloadavg", lambda: (0.7, 0.0, 0.0))
-    assert _ort_rows.cores_free()
+    assert _ort_rows.cores_free(window=0)
     monkeypatch.setattr(_ort_rows.os, "getloadavg", lambda: (3.5, 0.0, 0.0))
-    assert not _ort_rows.cores_free()
+    assert not _ort_rows.cores_free(window=0)
 
 
 @pytest.mark.slow
