@@ -5,7 +5,8 @@
 
 For each engine it prints: the import and load seconds, the seconds from process start to the
 first generated token (a fresh subprocess, warm cache: converted weights already on disk, short
-prompt), and generated tokens per second at n=1 and at n (aggregate over the call, the 589-token
+prompt), the milliseconds to score n one-line plan continuations after the cached prompt (as search
+ranks children), and generated tokens per second at n=1 and at n (aggregate over the call, the 589-token
 PlanBench prompt's prefill included, and decode only), unconstrained and with the Blocksworld
 line grammar (the prompt's KV cache kept from the prefill call, as both engines do; a first
 call with n=2 before them, timed apart, loads what batching needs once). Each engine
@@ -89,6 +90,13 @@ def worker(engine: str, spawned: float, args: argparse.Namespace) -> dict[str, f
     for label, p, n, g in cases:
         total, decode = throughput(model, p, n, params, g)
         out[f"{label} tok/s"], out[f"{label} decode tok/s"] = total, decode
+    # batched scoring, as search ranks children: n one-line continuations after the (cached) prompt
+    lines = [f"[PLAN]\n{line}" for line in (grammar.lines * args.n)[: args.n]]
+    model.score(prompt, lines[:1])  # the prompt's cache (kept by both engines)
+    t = time.monotonic()
+    scored = model.score(prompt, lines)
+    out[f"score {args.n} rows (ms)"] = 1000 * (time.monotonic() - t)
+    out[f"score {args.n} rows, tokens"] = float(scored.tokens)
     return out
 
 

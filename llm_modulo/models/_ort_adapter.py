@@ -19,7 +19,6 @@ from llm_modulo.models import smollm2
 from llm_modulo.models._ort_export import PRECISIONS, RECIPES, ensure_onnx, is_exported
 from llm_modulo.models.adapters import adapter_digest, merged_folder, resolve_adapter
 from llm_modulo.models.ort_local import OrtModel
-from llm_modulo.protocols import Prompt, ScoreBatch
 
 SUFFIX = "@ort"
 
@@ -53,7 +52,7 @@ def ensure_adapter_onnx(adapter: Path, precision: str = "int4", cache_dir: Path 
 
 
 class OrtAdapterModel(OrtModel):
-    """:class:`OrtModel` on base + a LoRA adapter, merged; scoring by the merged transformers model."""
+    """:class:`OrtModel` on base + a LoRA adapter, merged."""
 
     def __init__(self, adapter: Path, precision: str = "int4", **options: Any) -> None:
         super().__init__(precision, **options)
@@ -62,13 +61,6 @@ class OrtAdapterModel(OrtModel):
 
     def _export(self) -> Path:
         return ensure_adapter_onnx(self.adapter, self.precision, self.cache_dir)
-
-    def score(self, prompt: Prompt, continuations: Any, seed: int | None = None) -> ScoreBatch:
-        if self._reference is None:
-            from llm_modulo.models.local import LocalModel
-
-            self._reference = LocalModel(merged_folder(self.adapter), seed=self.seed)
-        return super().score(prompt, continuations, seed)
 
 
 def load_ort_adapter(spec: str, seed: int | None = None, device: str = "cpu") -> OrtAdapterModel:

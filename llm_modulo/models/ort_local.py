@@ -10,7 +10,7 @@ as one sequence on a copy of the graph whose attention op takes a position per t
 additive mask (:mod:`._ort_shared`), so every step reads the prompt's cache once, not n times.
 Token choice (temperature, top-p, stop strings, EOS) and :class:`LineConstraint` decoding (the
 :class:`LineGrammar` trie as a per-step mask) are the project's own, in numpy, a step's rows at
-once (:mod:`._ort_sampling`). Scoring is delegated to the transformers reference, loaded on first use.
+once (:mod:`._ort_sampling`). Scoring runs every continuation in one run of the shared-prompt graph (:mod:`._ort_score`).
 
 Needs ``pip install 'llm-modulo[ort]'`` (onnxruntime, plus onnxruntime-genai, onnx and onnx-ir to
 export once). Model spec: ``smollm2-ort`` (int4) or ``smollm2-ort:<int4|int8|fp32>``.
@@ -35,6 +35,7 @@ from llm_modulo.models._ort_export import INSTALL_HINT, PRECISIONS, ensure_onnx,
 from llm_modulo.models._ort_lookup import greedy_lookup
 from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
+from llm_modulo.models._ort_score import score_rows
 from llm_modulo.models._ort_shared import ensure_shared
 from llm_modulo.models.constrained import GrammarState, LineGrammar
 from llm_modulo.protocols import Batch, Completion, LineConstraint, Prompt, SampleRequest, SamplingParams, ScoreBatch
@@ -92,7 +93,6 @@ class OrtModel:
         self._eos_ids: tuple[int, ...] = ()
         self._grammars: dict[LineConstraint, LineGrammar] = {}
         self._rng: Any = None
-        self._reference: Any = None  # the transformers model, for scoring
         self._interrupt = threading.Event()
         # recent prompts' KV caches (batch 1) and last logits, most recent last
         self._kept: collections.OrderedDict[tuple[int, ...], tuple[list[Any], Any]] = collections.OrderedDict()
@@ -325,12 +325,16 @@ class OrtModel:
         if n == 1 or not self.shared_prompt:
             copies = [np.repeat(a, n, axis=0) for a in kv] if n > 1 else kv
             return InPlaceRows(self._session, copies, self._vocab)
+        return SharedRows(self._shared_session(), kv, prompt_len, n, steps, self._vocab)
+
+    def _shared_session(self) -> Any:
+        """The shared-prompt graph's session (written and loaded at its first use)."""
         if self._shared is None:
             import onnxruntime as ort
 
             path = ensure_shared(self._export())
             self._shared = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
-        return SharedRows(self._shared, kv, prompt_len, n, steps, self._vocab)
+        return self._shared
 
     @staticmethod
     def _allowed(grammar: LineGrammar | None, state: GrammarState | None) -> Any:
@@ -364,13 +368,20 @@ class OrtModel:
     # -- scoring -----------------------------------------------------------------------------
 
     def score(self, prompt: Prompt, continuations: Sequence[str], seed: int | None = None) -> ScoreBatch:
-        """Scored by the transformers reference (loaded on first use): not yet on onnxruntime."""
-        if self._reference is None:
-            from llm_modulo.models.local import LocalModel
-
-            self._reference = LocalModel(None, seed=self.seed)
-        result: ScoreBatch = self._reference.score(prompt, continuations, seed)
-        return result
+        """Log-probability of each continuation right after the prompt, all in one run of the
+        shared-prompt graph after one (kept) prefill of the prompt (:mod:`._ort_score`). ``seed`` is
+        unused (scoring is deterministic)."""
+        started = time.perf_counter()
+        if not continuations:
+            return ScoreBatch([], 0, 0, 0.0)
+        self.load()
+        ids = self.encode(self.render(prompt))
+        if len(ids) >= self._context:
+            raise InputError(f"the prompt has {len(ids)} tokens; {self.name} reads at most {self._context}")
+        rows = [self.encode(c) or [self._eos_ids[0]] for c in continuations]
+        kv, last, fresh = self._prefill(ids, len(ids))
+        totals = score_rows(self._shared_session(), kv, len(ids), last, rows)
+        return ScoreBatch(totals, sum(len(r) for r in rows), fresh, time.perf_counter() - started)
 
 
 __all__ = ["PRECISIONS", "OrtModel", "ensure_onnx", "onnx_dir"]

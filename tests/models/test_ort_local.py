@@ -155,3 +155,24 @@ def test_fp32_greedy_with_drafts_is_greedy_in_fewer_runs() -> None:
         model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, greedy, GRAMMAR).meta["token_ids"]
         == grammar.meta["token_ids"]
     )
+
+
+@pytest.mark.slow
+def test_fp32_scores_match_the_transformers_reference_in_one_run() -> None:
+    pytest.importorskip("torch")
+    from llm_modulo.models.local import LocalModel
+
+    ort = _loaded("fp32")
+    continuations = [
+        "Red, green and blue.",
+        "Purple",
+        "Red, green and blue. Those are three colours people name often.",
+    ]
+    got = ort.score(PROMPT, continuations)
+    expected = LocalModel(seed=0).score(PROMPT, continuations)
+    assert got.tokens == expected.tokens and got.prompt_tokens == expected.prompt_tokens
+    assert got.logprobs == pytest.approx(expected.logprobs, abs=2e-3)
+    assert got.logprobs[2] < got.logprobs[0]  # an extension only adds tokens, each with log p < 0
+    again = ort.score(PROMPT, continuations[:1])
+    assert again.prompt_tokens == 0 and again.logprobs[0] == pytest.approx(got.logprobs[0], abs=1e-4)
+    assert ort.score(PROMPT, []).logprobs == []
