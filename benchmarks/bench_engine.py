@@ -1,6 +1,6 @@
 """Decode engines for the embedded SmolLM2, side by side in one run: transformers (the reference) and onnxruntime.
 
-    python benchmarks/bench_engine.py                          # reference vs ort int4 and fp32, 3 repeats
+    python benchmarks/bench_engine.py                          # reference vs ort int8 and int4, 3 repeats
     python benchmarks/bench_engine.py --engines ref,ort:int4 --repeats 3 --threads 2
 
 For each engine it prints: the import and load seconds, the seconds from process start to the
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--engines",
-        default="ref,ort:int4,ort:fp32",
+        default="ref,ort:int8,ort:int4",
         help="comma-separated: ref, ort:int4, ort:int8, ort:fp32; suffix :spin or :nospin (pool threads spin or sleep), :copies "
         "(one prompt KV copy per row at n>1, the exported graph)",
     )

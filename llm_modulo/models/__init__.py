@@ -15,7 +15,7 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
 
     - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
     - ``"smollm2-ort"`` or ``"smollm2-ort:<int4|int8|fp32>"``: the same model on onnxruntime (a prototype,
-      needs the ``ort`` extra; exported to ONNX once);
+      needs the ``ort`` extra; exported to ONNX once; int8 unless named);
     - ``"<adapter>@ort"`` or ``"<adapter>@ort:<int4|int8|fp32>"``: a trained LoRA adapter (below) on
       onnxruntime, merged and exported once (e.g. ``smollm2-135m-planner@ort:fp32``);
     - ``"random"``: the uniform-random proposer (the control);
@@ -32,11 +32,11 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         return LocalModel(None, device=device, seed=seed)
     assert spec is not None
     if spec == "smollm2-ort" or spec.startswith("smollm2-ort:"):
-        from llm_modulo.models.ort_local import OrtModel
+        from llm_modulo.models.ort_local import DEFAULT_PRECISION, OrtModel
 
         if device != "cpu":
             raise InputError(f"{spec!r} runs on the CPU only")
-        return OrtModel(spec.partition(":")[2] or "int4", seed=seed)
+        return OrtModel(spec.partition(":")[2] or DEFAULT_PRECISION, seed=seed)
     if "@ort" in spec:
         from llm_modulo.models._ort_adapter import load_ort_adapter, split_spec
 

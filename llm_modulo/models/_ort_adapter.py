@@ -1,6 +1,6 @@
 """A trained LoRA adapter on the onnxruntime engine: merged into the base once, exported once.
 
-Model spec ``<adapter>@ort`` (int4) or ``<adapter>@ort:<int4|int8|fp32>``, e.g.
+Model spec ``<adapter>@ort`` (int8) or ``<adapter>@ort:<int4|int8|fp32>``, e.g.
 ``smollm2-135m-planner@ort:fp32``. The adapter is folded into the base weights by
 :func:`~llm_modulo.models.adapters.merged_folder` (peft's ``merge_and_unload``, a transformers
 folder under ``<cache root>/adapters/.merged``, the same one the transformers reference loads);
@@ -16,7 +16,7 @@ from typing import Any
 
 from llm_modulo.errors import InputError
 from llm_modulo.models import smollm2
-from llm_modulo.models._ort_export import PRECISIONS, RECIPES, ensure_onnx, is_exported
+from llm_modulo.models._ort_export import DEFAULT_PRECISION, PRECISIONS, RECIPES, ensure_onnx, is_exported
 from llm_modulo.models.adapters import adapter_digest, merged_folder, resolve_adapter
 from llm_modulo.models.ort_local import OrtModel
 
@@ -28,7 +28,7 @@ def split_spec(spec: str) -> tuple[str, str] | None:
     head, sep, tail = spec.rpartition(SUFFIX)
     if not sep or not head or (tail and not tail.startswith(":")):
         return None
-    return head, tail[1:] or "int4"
+    return head, tail[1:] or DEFAULT_PRECISION
 
 
 def adapter_spec(spec: str | None) -> str | None:
@@ -37,13 +37,13 @@ def adapter_spec(spec: str | None) -> str | None:
     return split[0] if split else spec
 
 
-def adapter_onnx_dir(adapter: Path, precision: str = "int4", cache_dir: Path | None = None) -> Path:
+def adapter_onnx_dir(adapter: Path, precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
     """``<cache root>/models/<adapter>-<16 hex of its weights' sha256>-onnx-<recipe>``."""
     digest = (adapter_digest(adapter) or "")[:16]
     return smollm2.converted_dir(cache_dir).with_name(f"{adapter.name}-{digest}-onnx-{RECIPES[precision]}")
 
 
-def ensure_adapter_onnx(adapter: Path, precision: str = "int4", cache_dir: Path | None = None) -> Path:
+def ensure_adapter_onnx(adapter: Path, precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
     """The adapter's ONNX export: merged (once) and exported (once) on first use."""
     target = adapter_onnx_dir(adapter, precision, cache_dir)
     if is_exported(target):
@@ -54,7 +54,7 @@ def ensure_adapter_onnx(adapter: Path, precision: str = "int4", cache_dir: Path 
 class OrtAdapterModel(OrtModel):
     """:class:`OrtModel` on base + a LoRA adapter, merged."""
 
-    def __init__(self, adapter: Path, precision: str = "int4", **options: Any) -> None:
+    def __init__(self, adapter: Path, precision: str = DEFAULT_PRECISION, **options: Any) -> None:
         super().__init__(precision, **options)
         self.adapter = adapter
         self.name = f"{adapter.name}-onnx-{precision}"

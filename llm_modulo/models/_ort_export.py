@@ -32,6 +32,8 @@ from llm_modulo.models import smollm2
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("int4", "int8", "fp32")
+# int8: the precision whose solved counts stay inside the reference's (int4 loses a trained adapter's plans)
+DEFAULT_PRECISION = "int8"
 # the folder suffix of each precision's current recipe (a new tag: exported anew)
 RECIPES = {"int4": "int4", "int8": "int8-sq", "fp32": "fp32"}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
@@ -39,7 +41,7 @@ INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
 _NOT_WEIGHTS = ("model.onnx", "model.onnx.data", "model-shared.onnx")
 
 
-def onnx_dir(precision: str = "int4", cache_dir: Path | None = None) -> Path:
+def onnx_dir(precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
     """``<cache root>/models/smollm2-135m-instruct-onnx-<recipe>``."""
     return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{RECIPES[precision]}")
 
@@ -49,7 +51,10 @@ def is_exported(folder: Path) -> bool:
 
 
 def ensure_onnx(
-    precision: str = "int4", cache_dir: Path | None = None, source: Path | None = None, target: Path | None = None
+    precision: str = DEFAULT_PRECISION,
+    cache_dir: Path | None = None,
+    source: Path | None = None,
+    target: Path | None = None,
 ) -> Path:
     """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
     built the first time (int4/fp32 ~20 s, int8 ~1 min) and renamed into place."""
@@ -149,4 +154,13 @@ class _Drop(logging.Filter):
         )
 
 
-__all__ = ["INSTALL_HINT", "PRECISIONS", "RECIPES", "REQUIRED", "ensure_onnx", "is_exported", "onnx_dir"]
+__all__ = [
+    "DEFAULT_PRECISION",
+    "INSTALL_HINT",
+    "PRECISIONS",
+    "RECIPES",
+    "REQUIRED",
+    "ensure_onnx",
+    "is_exported",
+    "onnx_dir",
+]

@@ -13,7 +13,7 @@ Token choice (temperature, top-p, stop strings, EOS) and :class:`LineConstraint`
 once (:mod:`._ort_sampling`). Scoring runs every continuation in one run of the shared-prompt graph (:mod:`._ort_score`).
 
 Needs ``pip install 'llm-modulo[ort]'`` (onnxruntime, plus onnxruntime-genai, onnx and onnx-ir to
-export once). Model spec: ``smollm2-ort`` (int4) or ``smollm2-ort:<int4|int8|fp32>``.
+export once). Model spec: ``smollm2-ort`` (int8) or ``smollm2-ort:<int4|int8|fp32>``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
-from llm_modulo.models._ort_export import INSTALL_HINT, PRECISIONS, ensure_onnx, onnx_dir
+from llm_modulo.models._ort_export import DEFAULT_PRECISION, INSTALL_HINT, PRECISIONS, ensure_onnx, onnx_dir
 from llm_modulo.models._ort_lookup import greedy_lookup
 from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
@@ -51,8 +51,9 @@ class OrtModel:
     embedded SmolLM2 exported to ONNX and decoded with onnxruntime on CPU.
 
     Args:
-        precision: "int4" (default; fastest at n=1), "int8" (fastest at n > 1, and the one whose
-            solved counts match the reference's) or "fp32" (the transformers reference's numbers).
+        precision: "int8" (default: fastest at n > 1, and its solved counts stay inside the
+            reference's), "int4" (fastest at n=1, but it loses a trained adapter's plans) or "fp32"
+            (the transformers reference's numbers).
         threads: onnxruntime intra-op threads (0: ``OMP_NUM_THREADS``, as ``bench --threads`` sets; else one a core).
         spin: let the pool threads spin while a step runs (a third less per step on a quiet
             machine; they stop when it returns), or let them sleep between the ops (twice as fast
@@ -67,7 +68,7 @@ class OrtModel:
 
     def __init__(
         self,
-        precision: str = "int4",
+        precision: str = DEFAULT_PRECISION,
         threads: int = 0,
         seed: int | None = None,
         cache_dir: Path | None = None,
@@ -384,4 +385,4 @@ class OrtModel:
         return ScoreBatch(totals, sum(len(r) for r in rows), fresh, time.perf_counter() - started)
 
 
-__all__ = ["PRECISIONS", "OrtModel", "ensure_onnx", "onnx_dir"]
+__all__ = ["DEFAULT_PRECISION", "PRECISIONS", "OrtModel", "ensure_onnx", "onnx_dir"]

@@ -17,13 +17,13 @@ PLANNER = "smollm2-135m-planner"
 
 
 def test_spec_parsing_and_folder_without_loading(tmp_path: Path) -> None:
-    assert split_spec(f"{PLANNER}@ort") == (PLANNER, "int4")
+    assert split_spec(f"{PLANNER}@ort") == (PLANNER, "int8")
     assert split_spec(f"{PLANNER}@ort:fp32") == (PLANNER, "fp32")
     assert split_spec("smollm2-ort") is None and split_spec("@ort") is None and split_spec("a@orta") is None
     assert adapter_spec(f"{PLANNER}@ort:int4") == PLANNER and adapter_spec("smollm2-ort") == "smollm2-ort"
     model = load_model(f"{PLANNER}@ort:fp32", seed=4)
     assert isinstance(model, OrtAdapterModel) and model.precision == "fp32" and model.seed == 4
-    assert model.name == f"{PLANNER}-onnx-fp32" and load_model(f"{PLANNER}@ort").precision == "int4"
+    assert model.name == f"{PLANNER}-onnx-fp32" and load_model(f"{PLANNER}@ort").precision == "int8"
     for bad in (f"{PLANNER}@ort:int3", "no-such-adapter@ort"):
         with pytest.raises(InputError):
             load_model(bad)

@@ -18,7 +18,7 @@ GRAMMAR = LineConstraint(("red", "green", "blue", "yellow"), "[END]", 3)
 
 def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
     model = load_model("smollm2-ort", seed=3)
-    assert isinstance(model, OrtModel) and model.precision == "int4" and model.seed == 3
+    assert isinstance(model, OrtModel) and model.precision == "int8" and model.seed == 3
     assert load_model("smollm2-ort:fp32").precision == "fp32"
     with pytest.raises(InputError):
         load_model("smollm2-ort:int3")
