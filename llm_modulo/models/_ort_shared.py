@@ -42,6 +42,7 @@ def ensure_shared(folder: Path) -> Path:
     os.close(fd)
     try:
         onnx.save(model, tmp)  # the weights stay in model.onnx.data, referenced by name
+        os.chmod(tmp, 0o644)  # as readable as the export's files (mkstemp made it 0600)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
