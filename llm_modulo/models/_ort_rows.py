@@ -1,9 +1,9 @@
 """The per-step runs of the onnxruntime engine's decode loop (:mod:`.ort_local`), bound once.
 
-:class:`InPlaceRows` runs the exported graph (GroupQueryAttention) on one KV buffer per layer
-that the attention op updates in place, each row with its own copy of the prompt: used at n=1
-and for prefills. :class:`SharedRows` runs the rewritten graph (:mod:`._ort_shared`) where all
-rows read one copy of the prompt's keys and values: used at n>1. Both bind their buffers and
+:class:`InPlaceRows` runs the graph (GroupQueryAttention) on one KV buffer per layer that the
+attention op updates in place, each row with its own copy of the prompt: used at n=1 and for
+prefills. :class:`SharedRows` runs the rewritten graph (:mod:`._ort_shared`, which the engine
+loads for both) with all rows reading one copy of the prompt's keys and values: used at n>1. Both bind their buffers and
 the logits output once (no per-step allocation of 60 OrtValues), so a step is the model's run
 plus a few small input copies.
 """
@@ -49,7 +49,8 @@ class InPlaceRows:
     size] per layer and kind: the prompt's positions filled, room for the rest).
 
     Args:
-        session: an InferenceSession of ``model.onnx``.
+        session: an InferenceSession of ``model.onnx`` or of ``model-shared.onnx`` (then each run
+            also gets the tokens' positions and a zero bias: the plain causal mask).
         kv: the buffers.
         vocab: the logits' width.
     """
@@ -60,6 +61,7 @@ class InPlaceRows:
 
         self._ort, self._session, self._vocab, self._kv = ort, session, vocab, kv
         self._layers = len(kv) // 2
+        self._positions = "position_ids" in {i.name for i in session.get_inputs()}
         self._binding = session.io_binding()
         self._bind_kv()
         self._logits = np.empty((kv[0].shape[0], 1, vocab), dtype=np.float32)
@@ -92,6 +94,9 @@ class InPlaceRows:
         b = self._binding
         b.bind_cpu_input("input_ids", input_ids)
         b.bind_cpu_input("attention_mask", np.ones((rows, seen), dtype=np.int64))
+        if self._positions:
+            b.bind_cpu_input("position_ids", np.broadcast_to(np.arange(seen - width, seen), (rows, width)).copy())
+            b.bind_cpu_input("attention_bias", np.zeros((rows, 1, width, seen), dtype=np.float32))
         if width != self._logits.shape[1]:
             self._logits = np.empty((rows, width, self._vocab), dtype=np.float32)
             b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))

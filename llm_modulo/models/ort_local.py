@@ -5,9 +5,10 @@ The model is exported once per precision, from the converted transformers folder
 fused GroupQueryAttention; int4 or int8 weights); later loads memory-map it (~0.3 s, no torch or
 transformers import). The decode loop is plain ``onnxruntime`` with one KV
 buffer per layer that the attention op updates in place, bound once per call
-(:mod:`._ort_rows`): the prompt is prefilled once at batch size 1; at n > 1 the n rows then run
-as one sequence on a copy of the graph whose attention op takes a position per token and an
-additive mask (:mod:`._ort_shared`), so every step reads the prompt's cache once, not n times.
+(:mod:`._ort_rows`). The one session runs a copy of the exported graph whose attention op takes a
+position per token and an additive mask (:mod:`._ort_shared`; zeros where the plain causal mask
+suffices): the prompt is prefilled once at batch size 1; at n > 1 the n rows then run as one
+sequence, so every step reads the prompt's cache once, not n times.
 Token choice (temperature, top-p, stop strings, EOS) and :class:`LineConstraint` decoding (the
 :class:`LineGrammar` trie as a per-step mask) are the project's own, in numpy, a step's rows at
 once (:mod:`._ort_sampling`). Scoring runs every continuation in one run of the shared-prompt graph (:mod:`._ort_score`).
@@ -83,7 +84,6 @@ class OrtModel:
         self.name = f"{smollm2.NAME}-onnx-{precision}"
         self.load_seconds: float | None = None
         self._session: Any = None
-        self._shared: Any = None  # the shared-prompt graph's session, loaded at the first n > 1
         self._options: Any = None
         self._vocab = 0
         self._tokenizer: Any = None
@@ -123,7 +123,8 @@ class OrtModel:
         options.add_session_config_entry("session.force_spinning_stop", "1")
         options.log_severity_level = 3  # the shared graph's unused mask constants: not worth a warning
         self._options = options
-        self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        # one session, on the graph that also runs n rows from one prompt: weights prepacked once
+        self._session = ort.InferenceSession(str(ensure_shared(folder)), options, providers=["CPUExecutionProvider"])
         config = json.loads((folder / "genai_config.json").read_text())["model"]
         decoder = config["decoder"]
         self._layers = int(decoder["num_hidden_layers"])
@@ -320,22 +321,13 @@ class OrtModel:
 
     def _rows(self, kv: list[Any], prompt_len: int, n: int, steps: int) -> InPlaceRows | SharedRows:
         """The decode loop's runner: in place on ``kv`` at n=1, else all rows on one copy of the
-        prompt (the shared-prompt graph, written and loaded at the first n > 1)."""
+        prompt."""
         import numpy as np
 
         if n == 1 or not self.shared_prompt:
             copies = [np.repeat(a, n, axis=0) for a in kv] if n > 1 else kv
             return InPlaceRows(self._session, copies, self._vocab)
-        return SharedRows(self._shared_session(), kv, prompt_len, n, steps, self._vocab)
-
-    def _shared_session(self) -> Any:
-        """The shared-prompt graph's session (written and loaded at its first use)."""
-        if self._shared is None:
-            import onnxruntime as ort
-
-            path = ensure_shared(self._export())
-            self._shared = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
-        return self._shared
+        return SharedRows(self._session, kv, prompt_len, n, steps, self._vocab)
 
     @staticmethod
     def _allowed(grammar: LineGrammar | None, state: GrammarState | None) -> Any:
@@ -381,7 +373,7 @@ class OrtModel:
             raise InputError(f"the prompt has {len(ids)} tokens; {self.name} reads at most {self._context}")
         rows = [self.encode(c) or [self._eos_ids[0]] for c in continuations]
         kv, last, fresh = self._prefill(ids, len(ids))
-        totals = score_rows(self._shared_session(), kv, len(ids), last, rows)
+        totals = score_rows(self._session, kv, len(ids), last, rows)
         return ScoreBatch(totals, sum(len(r) for r in rows), fresh, time.perf_counter() - started)
 
 
