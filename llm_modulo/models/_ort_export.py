@@ -38,7 +38,7 @@ DEFAULT_PRECISION = "int8"
 RECIPES = {"int4": "int4", "int8": "int8-sq", "fp32": "fp32"}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
-_NOT_WEIGHTS = ("model.onnx", "model.onnx.data", "model-shared.onnx")
+_NOT_WEIGHTS = ("model.onnx", "model.onnx.data", "model-shared.onnx", "model-rows.onnx")
 
 
 def onnx_dir(precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
@@ -133,7 +133,7 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
             extra_options={"MatMulConstBOnly": True},
-            use_external_data_format=True,  # model.onnx.data: memory-mapped at load, shared by model-shared.onnx
+            use_external_data_format=True,  # model.onnx.data: memory-mapped at load, shared by model-rows.onnx
         )
     finally:
         logging.getLogger().removeFilter(quiet)

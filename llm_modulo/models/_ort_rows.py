@@ -49,8 +49,9 @@ class InPlaceRows:
     size] per layer and kind: the prompt's positions filled, room for the rest).
 
     Args:
-        session: an InferenceSession of ``model.onnx`` or of ``model-shared.onnx`` (then each run
-            also gets the tokens' positions and a zero bias: the plain causal mask).
+        session: an InferenceSession of ``model.onnx`` or of ``model-rows.onnx`` (then each run
+            also gets the tokens' positions, a zero bias (the plain causal mask) and the
+            positions whose logits it needs).
         kv: the buffers.
         vocab: the logits' width.
     """
@@ -61,7 +62,8 @@ class InPlaceRows:
 
         self._ort, self._session, self._vocab, self._kv = ort, session, vocab, kv
         self._layers = len(kv) // 2
-        self._positions = "position_ids" in {i.name for i in session.get_inputs()}
+        inputs = {i.name for i in session.get_inputs()}
+        self._positions, self._picks = "position_ids" in inputs, "logits_positions" in inputs
         self._binding = session.io_binding()
         self._bind_kv()
         self._logits = np.empty((kv[0].shape[0], 1, vocab), dtype=np.float32)
@@ -85,9 +87,10 @@ class InPlaceRows:
         self._logits = np.empty((len(rows), 1, self._vocab), dtype=np.float32)
         self._binding.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))
 
-    def run(self, input_ids: Any, seen: int) -> Any:
+    def run(self, input_ids: Any, seen: int, last_only: bool = False) -> Any:
         """Logits [rows, width, vocab] for ``input_ids`` [rows, width] after ``seen - width``
-        cached tokens: the new keys and values land in the buffers."""
+        cached tokens ([rows, 1, vocab], the last token's, with ``last_only`` on a graph that can
+        leave the others out): the new keys and values land in the buffers."""
         import numpy as np
 
         rows, width = input_ids.shape
@@ -97,8 +100,12 @@ class InPlaceRows:
         if self._positions:
             b.bind_cpu_input("position_ids", np.broadcast_to(np.arange(seen - width, seen), (rows, width)).copy())
             b.bind_cpu_input("attention_bias", np.zeros((rows, 1, width, seen), dtype=np.float32))
-        if width != self._logits.shape[1]:
-            self._logits = np.empty((rows, width, self._vocab), dtype=np.float32)
+        wanted = width
+        if self._picks:
+            wanted = 1 if last_only else width
+            b.bind_cpu_input("logits_positions", np.arange(width - wanted, width, dtype=np.int64))
+        if wanted != self._logits.shape[1]:
+            self._logits = np.empty((rows, wanted, self._vocab), dtype=np.float32)
             b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))
         self._session.run_with_iobinding(b)
         return self._logits
@@ -114,7 +121,7 @@ class SharedRows:
     per live row; an additive bias lets each row attend to the prompt and its own tokens only.
 
     Args:
-        session: an InferenceSession of ``model-shared.onnx``.
+        session: an InferenceSession of ``model-rows.onnx``.
         kv: the prompt's cache, one [1, kv heads, >= P, head size] buffer per layer and kind.
         prompt_len: P, the prompt's length.
         rows: n.
@@ -160,6 +167,7 @@ class SharedRows:
         b.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
         b.bind_cpu_input("position_ids", np.full((1, rows), position, dtype=np.int64))
         b.bind_cpu_input("attention_bias", self._bias[self._live, :total][None, None])
+        b.bind_cpu_input("logits_positions", np.arange(rows, dtype=np.int64))
         if self._logits.shape != (1, rows, self._vocab):
             self._logits = np.empty((1, rows, self._vocab), dtype=np.float32)
             b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))

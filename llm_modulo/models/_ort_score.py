@@ -23,7 +23,7 @@ def score_rows(
     """The summed log-probability of each row of token ids after the prompt.
 
     Args:
-        session: an InferenceSession of ``model-shared.onnx``.
+        session: an InferenceSession of ``model-rows.onnx``.
         prompt_kv: the prompt's cache, one [1, kv heads, >= prompt_len, head size] array per layer and kind.
         prompt_len: the prompt's tokens.
         last: the logits after the prompt's last token ([vocab] or [1, vocab]).
@@ -76,6 +76,7 @@ def _score_group(
     binding.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
     binding.bind_cpu_input("position_ids", positions[None])
     binding.bind_cpu_input("attention_bias", bias[None, None])
+    binding.bind_cpu_input("logits_positions", np.arange(width, dtype=np.int64))
     out = np.empty((1, width, first.shape[-1]), dtype=np.float32)
     binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(out))
     session.run_with_iobinding(binding)

@@ -305,7 +305,8 @@ class OrtModel:
                 buffer[:, :, :reuse] = prefix[:, :, :reuse]
             if reuse == len(ids):
                 return kv, last, 0
-        run = InPlaceRows(self._session, kv, self._vocab).run(np.array([ids[reuse:]], dtype=np.int64), len(ids))
+        runner = InPlaceRows(self._session, kv, self._vocab)
+        run = runner.run(np.array([ids[reuse:]], dtype=np.int64), len(ids), last_only=True)
         logits = run[:, -1].copy()
         self._kept[tuple(ids)] = ([a[:, :, : len(ids)].copy() for a in kv], logits)
         while len(self._kept) > _KEPT_PROMPTS:
