@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds += float(batch.meta["decode_seconds"])  # type: ignore[arg-type]
             outputs.append(list(batch.meta["token_ids"][0]))  # type: ignore[index]
         rate = tokens / max(seconds, 1e-9)
-        anchor, base = (outputs, rate) if size == 0 else (anchor, base)
+        if size == 0:  # the sizes are sorted: the anchor comes first
+            anchor, base = outputs, rate
         same = sum(a == b for a, b in zip(anchor, outputs, strict=True))
         print(
             f"draft {size}: {tokens} tokens in {runs} runs ({tokens / max(runs, 1):.2f} a run), decode {rate:.1f} tok/s "

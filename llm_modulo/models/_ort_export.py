@@ -38,7 +38,7 @@ DEFAULT_PRECISION = "int8"
 RECIPES = {"int4": "int4", "int8": "int8-sq", "fp32": "fp32"}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
-_NOT_WEIGHTS = ("model.onnx", "model.onnx.data", "model-shared.onnx", "model-rows.onnx")
+_NOT_WEIGHTS = ("model.onnx", "model.onnx.data")
 
 
 def onnx_dir(precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:

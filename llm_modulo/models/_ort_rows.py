@@ -44,14 +44,38 @@ def _idle_and_total() -> tuple[int, int] | None:
     return (ticks[3] + ticks[4], sum(ticks)) if len(ticks) >= 5 else None
 
 
+def bind_in_place(binding: Any, buffers: list[Any]) -> None:
+    """Bind each layer's key and value buffer as both its past input and its present output: the
+    attention op writes the new positions into them, nothing is copied."""
+    import onnxruntime as ort
+
+    for j, buffer in enumerate(buffers):
+        layer, kind = divmod(j, 2)
+        value = ort.OrtValue.ortvalue_from_numpy(buffer)
+        name = f"{layer}.{('key', 'value')[kind]}"
+        binding.bind_ortvalue_input(f"past_key_values.{name}", value)
+        binding.bind_ortvalue_output(f"present.{name}", value)
+
+
+def prompt_copies(kv: list[Any], prompt_len: int, length: int) -> list[Any]:
+    """One [1, kv heads, ``length``, head size] buffer per layer and kind, holding the prompt's
+    first ``prompt_len`` positions from ``kv`` (its first row)."""
+    import numpy as np
+
+    heads, size = kv[0].shape[1], kv[0].shape[3]
+    buffers = [np.zeros((1, heads, length, size), dtype=np.float32) for _ in kv]
+    for buffer, prompt in zip(buffers, kv, strict=True):
+        buffer[:, :, :prompt_len] = prompt[:1, :, :prompt_len]
+    return buffers
+
+
 class InPlaceRows:
     """Rows decoding on the exported graph, in place in ``kv`` ([rows, kv heads, length, head
     size] per layer and kind: the prompt's positions filled, room for the rest).
 
     Args:
-        session: an InferenceSession of ``model.onnx`` or of ``model-rows.onnx`` (then each run
-            also gets the tokens' positions, a zero bias (the plain causal mask) and the
-            positions whose logits it needs).
+        session: an InferenceSession of ``model-rows.onnx`` (each run also gets the tokens'
+            positions, a zero bias: the plain causal mask, and the positions whose logits it needs).
         kv: the buffers.
         vocab: the logits' width.
     """
@@ -61,21 +85,13 @@ class InPlaceRows:
         import onnxruntime as ort
 
         self._ort, self._session, self._vocab, self._kv = ort, session, vocab, kv
-        self._layers = len(kv) // 2
-        inputs = {i.name for i in session.get_inputs()}
-        self._positions, self._picks = "position_ids" in inputs, "logits_positions" in inputs
         self._binding = session.io_binding()
         self._bind_kv()
         self._logits = np.empty((kv[0].shape[0], 1, vocab), dtype=np.float32)
         self._binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(self._logits))
 
     def _bind_kv(self) -> None:
-        b = self._binding
-        for i in range(self._layers):
-            for j, kind in enumerate(("key", "value")):
-                value = self._ort.OrtValue.ortvalue_from_numpy(self._kv[2 * i + j])
-                b.bind_ortvalue_input(f"past_key_values.{i}.{kind}", value)
-                b.bind_ortvalue_output(f"present.{i}.{kind}", value)
+        bind_in_place(self._binding, self._kv)
 
     def keep(self, rows: list[int]) -> None:
         """Keep only these rows (buffer row indices), in this order (a copy of their buffers)."""
@@ -89,21 +105,18 @@ class InPlaceRows:
 
     def run(self, input_ids: Any, seen: int, last_only: bool = False) -> Any:
         """Logits [rows, width, vocab] for ``input_ids`` [rows, width] after ``seen - width``
-        cached tokens ([rows, 1, vocab], the last token's, with ``last_only`` on a graph that can
-        leave the others out): the new keys and values land in the buffers."""
+        cached tokens ([rows, 1, vocab], the last token's, with ``last_only``): the new keys and
+        values land in the buffers."""
         import numpy as np
 
         rows, width = input_ids.shape
         b = self._binding
         b.bind_cpu_input("input_ids", input_ids)
         b.bind_cpu_input("attention_mask", np.ones((rows, seen), dtype=np.int64))
-        if self._positions:
-            b.bind_cpu_input("position_ids", np.broadcast_to(np.arange(seen - width, seen), (rows, width)).copy())
-            b.bind_cpu_input("attention_bias", np.zeros((rows, 1, width, seen), dtype=np.float32))
-        wanted = width
-        if self._picks:
-            wanted = 1 if last_only else width
-            b.bind_cpu_input("logits_positions", np.arange(width - wanted, width, dtype=np.int64))
+        b.bind_cpu_input("position_ids", np.broadcast_to(np.arange(seen - width, seen), (rows, width)).copy())
+        b.bind_cpu_input("attention_bias", np.zeros((rows, 1, width, seen), dtype=np.float32))
+        wanted = 1 if last_only else width
+        b.bind_cpu_input("logits_positions", np.arange(width - wanted, width, dtype=np.int64))
         if wanted != self._logits.shape[1]:
             self._logits = np.empty((rows, wanted, self._vocab), dtype=np.float32)
             b.bind_ortvalue_output("logits", self._ort.OrtValue.ortvalue_from_numpy(self._logits))
@@ -135,15 +148,9 @@ class SharedRows:
 
         self._ort, self._session, self._vocab = ort, session, vocab
         length = prompt_len + rows * max(steps, 1)
-        heads, size = kv[0].shape[1], kv[0].shape[3]
-        self._kv = [np.zeros((1, heads, length, size), dtype=np.float32) for _ in kv]
-        self._binding = b = session.io_binding()
-        for j, (buffer, prompt) in enumerate(zip(self._kv, kv, strict=True)):
-            buffer[:, :, :prompt_len] = prompt[:1, :, :prompt_len]
-            name, kind = divmod(j, 2)
-            value = ort.OrtValue.ortvalue_from_numpy(buffer)
-            b.bind_ortvalue_input(f"past_key_values.{name}.{('key', 'value')[kind]}", value)
-            b.bind_ortvalue_output(f"present.{name}.{('key', 'value')[kind]}", value)
+        self._kv = prompt_copies(kv, prompt_len, length)
+        self._binding = session.io_binding()
+        bind_in_place(self._binding, self._kv)
         self._filled = prompt_len
         self._bias = np.full((rows, length), np.finfo(np.float32).min, dtype=np.float32)
         self._bias[:, :prompt_len] = 0.0  # every row sees the prompt
@@ -176,4 +183,4 @@ class SharedRows:
         return self._logits[0]
 
 
-__all__ = ["InPlaceRows", "SharedRows", "cores_free"]
+__all__ = ["InPlaceRows", "SharedRows", "bind_in_place", "cores_free", "prompt_copies"]

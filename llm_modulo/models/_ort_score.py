@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from llm_modulo.models._ort_rows import bind_in_place, prompt_copies
+
 TOKENS_A_RUN = 512
 
 
@@ -50,7 +52,6 @@ def _score_group(
 
     width = sum(len(r) for r in rows)
     total = prompt_len + width
-    heads, size = prompt_kv[0].shape[1], prompt_kv[0].shape[3]
     bias = np.full((width, total), np.finfo(np.float32).min, dtype=np.float32)
     bias[:, :prompt_len] = 0.0
     positions = np.empty(width, dtype=np.int64)
@@ -64,13 +65,7 @@ def _score_group(
     import onnxruntime as ort
 
     binding = session.io_binding()
-    for j, prompt in enumerate(prompt_kv):
-        buffer = np.zeros((1, heads, total, size), dtype=np.float32)
-        buffer[:, :, :prompt_len] = prompt[:1, :, :prompt_len]
-        value = ort.OrtValue.ortvalue_from_numpy(buffer)
-        name = f"{j // 2}.{('key', 'value')[j % 2]}"
-        binding.bind_ortvalue_input(f"past_key_values.{name}", value)
-        binding.bind_ortvalue_output(f"present.{name}", value)
+    bind_in_place(binding, prompt_copies(list(prompt_kv), prompt_len, total))
     ids = np.array([[t for row in rows for t in row]], dtype=np.int64)
     binding.bind_cpu_input("input_ids", ids)
     binding.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 SHARED_FILE = "model-rows.onnx"
 _NORMS = (
@@ -61,10 +62,10 @@ def ensure_shared(folder: Path) -> Path:
     return target
 
 
-def _gather_before_output_layer(model: object, helper: object) -> None:
+def _gather_before_output_layer(model: Any, helper: Any) -> None:
     """Insert ``Gather(hidden, logits_positions, axis=1)`` between the final norm and the output
     layer: walking back from ``logits`` to the first normalization, whose output the layer reads."""
-    graph = model.graph  # type: ignore[attr-defined]
+    graph = model.graph
     producer = {out: node for node in graph.node for out in node.output}
     node = producer["logits"]
     while node.input and producer.get(node.input[0]) is not None and producer[node.input[0]].op_type not in _NORMS:
@@ -77,7 +78,7 @@ def _gather_before_output_layer(model: object, helper: object) -> None:
         for i, name in enumerate(consumer.input):
             if name == hidden:
                 consumer.input[i] = gathered
-    gather = helper.make_node(  # type: ignore[attr-defined]
+    gather = helper.make_node(
         "Gather", [hidden, "logits_positions"], [gathered], axis=1, name="/logits_positions/Gather"
     )
     graph.node.insert(list(graph.node).index(producer[hidden]) + 1, gather)

@@ -84,7 +84,6 @@ class OrtModel:
         self.name = f"{smollm2.NAME}-onnx-{precision}"
         self.load_seconds: float | None = None
         self._session: Any = None
-        self._options: Any = None
         self._vocab = 0
         self._tokenizer: Any = None
         self._template: Any = None
@@ -122,7 +121,6 @@ class OrtModel:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         options.add_session_config_entry("session.force_spinning_stop", "1")
         options.log_severity_level = 3  # the shared graph's unused mask constants: not worth a warning
-        self._options = options
         # one session, on the graph that also runs n rows from one prompt: weights prepacked once
         self._session = ort.InferenceSession(str(ensure_shared(folder)), options, providers=["CPUExecutionProvider"])
         config = json.loads((folder / "genai_config.json").read_text())["model"]
@@ -244,9 +242,15 @@ class OrtModel:
 
         runs = 0
         if rows and n == 1 and params.temperature <= 0 and self.draft_tokens > 0:
-            allowed_now = lambda: self._allowed(grammar, states[0])  # noqa: E731
             runs = greedy_lookup(
-                runner, logits[0], ids, max_tokens, self.draft_tokens, allowed_now, lambda t: take(0, t), check
+                runner,
+                logits[0],
+                ids,
+                max_tokens,
+                self.draft_tokens,
+                lambda: self._allowed(grammar, states[0]),
+                lambda t: take(0, t),
+                check,
             )
             rows = []
         step = 0
