@@ -33,6 +33,7 @@ from llm_modulo.experiments.worker import (
     build_strategy,
     cached_models,
     configure_threads,
+    ctrl_c_deferred,
     drop_batched_models,
     execute_trial,
     fresh_per_trial,
@@ -248,9 +249,9 @@ class LocalExecutor(_FuturesExecutor):
         )
 
     def submit(self, spec: TrialSpec) -> cf.Future[dict[str, Any]]:
-        return self._track(
-            self._pool.submit(execute_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
-        )
+        with ctrl_c_deferred():  # the pool starts its workers here: they start with Ctrl-C held
+            job = self._pool.submit(execute_trial, spec.model_dump(mode="json"), self.threads, self.cache_path)
+        return self._track(job)
 
     def outcome(self, handle: Any) -> dict[str, Any]:
         try:
@@ -270,9 +271,8 @@ class LocalExecutor(_FuturesExecutor):
             for proc in processes:
                 proc.join(timeout=5)
             # A worker killed halfway through sending its result leaves a partial message that the
-            # pool's thread waits to complete forever (and the interpreter's exit waits for that
-            # thread). With every worker gone, closing this end of the results pipe, the last
-            # writer, turns that wait into an end-of-file: the thread sees a broken pool and ends.
+            # pool's thread (which the interpreter's exit waits for) waits on forever. With every worker
+            # gone, closing the results pipe's last writer turns that wait into an end-of-file.
             result_queue = getattr(self._pool, "_result_queue", None)
             writer = getattr(result_queue, "_writer", None)
             if writer is not None and not any(proc.is_alive() for proc in processes):

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +40,7 @@ from llm_modulo.experiments.stats import succeeded
 from llm_modulo.experiments.store import TrialStore
 from llm_modulo.experiments.tables import plan_table, summary_table
 from llm_modulo.experiments.trials import Sweep, TrialSpec
+from llm_modulo.experiments.worker import ctrl_c_deferred
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +200,7 @@ def run_sweep(
                             if "fatal" in outcome:
                                 raise FatalTrialError(outcome["fatal"])
                             row = outcome["row"]
-                            with _ctrl_c_deferred():  # a committed trial is always counted in the run record
+                            with ctrl_c_deferred():  # a committed trial is always counted in the run record
                                 if store.insert(row, replace_error=retry_errors):
                                     ran += 1
                             finished += 1
@@ -271,17 +269,6 @@ def run_sweep(
         return outcome
     finally:
         store.close()
-
-
-@contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """Hold SIGINT until the block ends (a Ctrl-C arriving inside it is raised right after)."""
-    blocked = {signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
 def _ok_text(solved: int, finished: int) -> str:

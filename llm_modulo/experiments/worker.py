@@ -19,6 +19,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -313,8 +315,24 @@ def _set_threads() -> None:
             torch.set_num_threads(_THREADS)
 
 
+@contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """Hold SIGINT until the block ends (a Ctrl-C arriving inside it is raised right after).
+
+    A process started inside the block inherits the held signal, so a terminal's Ctrl-C cannot
+    interrupt its start-up (imports, unpickling) before ``worker_init`` ignores it.
+    """
+    blocked = {signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
 def worker_init(threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since the start (ctrl_c_deferred)
     configure_threads(threads)
 
 
@@ -339,5 +357,6 @@ __all__ = [
     "run_trial",
     "set_batching",
     "threads_per_worker",
+    "ctrl_c_deferred",
     "worker_init",
 ]

@@ -277,3 +277,21 @@ def test_a_request_past_its_deadline_is_an_error_row_not_a_lost_trial(planbench,
     errors = [e for (e,) in conn.execute("SELECT error FROM trials WHERE status = 'error'")]
     assert len(errors) == 2 and all(e.startswith("DeadlineExceeded: ") and "1 s deadline" in e for e in errors)
     assert len(received) == 2  # one request per trial: nothing retried past the deadline
+
+
+def test_a_worker_still_starting_up_survives_ctrl_c(planbench, tmp_path):
+    """Ctrl-C reaches the whole process group, workers included: one still importing must not die
+    of it (a traceback on the terminal, a broken pool) but run its trial; the driver decides."""
+    from llm_modulo.experiments.executors import LocalExecutor
+
+    config = tmp_path / "resume.toml"
+    config.write_text(CONFIG)
+    spec = load_sweep(config).trials[0]
+    executor = LocalExecutor(workers=1, threads=1)
+    try:
+        job = executor.submit(spec)
+        (worker,) = executor._pool._processes.values()
+        os.kill(worker.pid, signal.SIGINT)  # long before its imports end
+        assert executor.outcome(job)["key"] == spec.key
+    finally:
+        executor.shutdown()
