@@ -3,11 +3,12 @@
 - ``int4``: ``onnxruntime_genai``'s model builder, MatMulNBits with 4-bit weights (blocks of 32).
 - ``fp32``: the builder's fp32 graph (the transformers reference's numbers).
 - ``int8``: int8 weights where the CPU's int8 units run fastest. The builder's fp32 graph, with
-  activation scales folded into the weights first (:mod:`._ort_smooth`), then every matrix
-  product but down_proj quantized by onnxruntime's dynamic quantization (int8 weights per output
-  channel, the input quantized per tensor at run time: ``DynamicQuantizeMatMul``, MLAS's VNNI
-  GEMM, 2-3x the throughput of MatMulNBits at 16 rows) and down_proj by MatMulNBits with 8-bit
-  weights, whose input is quantized per block of 32 (the SiLU-gated product has outliers that one
+  activation scales folded into the weights first (:mod:`._ort_smooth`) and the products that read
+  the same input made one (gate and up: one product and a split, fewer and larger runs), then every
+  matrix product but down_proj quantized by onnxruntime's dynamic quantization (int8 weights per
+  output channel, the input quantized per tensor at run time: ``DynamicQuantizeMatMul``, MLAS's
+  VNNI GEMM, 2-3x the throughput of MatMulNBits at 16 rows) and down_proj by MatMulNBits with 8-bit
+  weights, whose input is quantized per block of 256 (the SiLU-gated product has outliers that one
   scale per tensor loses). Measured against fp32 in ``docs/results/decode-engines.md``.
 
 Every export runs in a fresh temporary folder renamed into place under a file lock, so a killed or
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from llm_modulo.errors import InputError, ModelLoadError
 from llm_modulo.models import smollm2
@@ -35,10 +37,13 @@ PRECISIONS = ("int4", "int8", "fp32")
 # int8: the precision whose solved counts stay inside the reference's (int4 loses a trained adapter's plans)
 DEFAULT_PRECISION = "int8"
 # the folder suffix of each precision's current recipe (a new tag: exported anew)
-RECIPES = {"int4": "int4", "int8": "int8-sq", "fp32": "fp32"}
+RECIPES = {"int4": "int4", "int8": "int8-sqf", "fp32": "fp32"}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
 _NOT_WEIGHTS = ("model.onnx", "model.onnx.data")
+# down_proj's input blocks: 256 ran 4-6% faster a step than 32 and kept the planner's plans as close
+# to fp32's (docs/results/decode-engines.md, "One product for gate and up")
+DOWN_BLOCK = 256
 
 
 def onnx_dir(precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
@@ -112,10 +117,17 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     fp32 = work / "fp32"
     _build(smoothed, fp32, "fp32", work)
     model = onnx.load(str(fp32 / "model.onnx"))
+    fuse_shared_input_products(model)
     others = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" not in n.name]
-    config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=4, bits=8)
+    config = DefaultWeightOnlyQuantConfig(block_size=DOWN_BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
     nbits = MatMulNBitsQuantizer(
-        model, bits=8, block_size=32, is_symmetric=True, accuracy_level=4, nodes_to_exclude=others, algo_config=config
+        model,
+        bits=8,
+        block_size=DOWN_BLOCK,
+        is_symmetric=True,
+        accuracy_level=4,
+        nodes_to_exclude=others,
+        algo_config=config,
     )
     nbits.process()
     staged = work / "staged.onnx"
@@ -143,6 +155,51 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
             shutil.copy(f, out / f.name)
 
 
+def fuse_shared_input_products(model: Any) -> int:
+    """Make the MatMuls that read the same input with constant 2-D weights one MatMul over the
+    weights side by side, and a Split into the original outputs (in place). Per output channel
+    the function is unchanged, and so is per-channel int8 quantization of it; the input is
+    quantized once either way. Returns how many groups were fused."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    readers: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    # weights only this product reads (a tied weight stays where it is)
+    weights = {i.name: i for i in graph.initializer if len(i.dims) == 2 and readers.get(i.name) == 1}
+    groups: dict[str, list[Any]] = {}
+    for node in graph.node:
+        if node.op_type == "MatMul" and node.input[1] in weights:
+            groups.setdefault(node.input[0], []).append(node)
+    fused = 0
+    for source, nodes in groups.items():
+        if len(nodes) < 2:
+            continue
+        arrays = [numpy_helper.to_array(weights[n.input[1]]) for n in nodes]
+        if len({a.shape[0] for a in arrays}) != 1:
+            continue
+        name = f"{nodes[0].name}/fused{len(nodes)}"
+        graph.initializer.append(numpy_helper.from_array(np.concatenate(arrays, axis=1), f"{name}.weight"))
+        graph.initializer.append(
+            numpy_helper.from_array(np.array([a.shape[1] for a in arrays], np.int64), f"{name}.sizes")
+        )
+        product = helper.make_node("MatMul", [source, f"{name}.weight"], [f"{name}/output_0"], name=name)
+        split = helper.make_node(
+            "Split", [f"{name}/output_0", f"{name}.sizes"], [n.output[0] for n in nodes], axis=-1, name=f"{name}/Split"
+        )
+        at = min(list(graph.node).index(n) for n in nodes)
+        for n in nodes:
+            graph.node.remove(n)
+            graph.initializer.remove(weights[n.input[1]])
+        graph.node.insert(at, split)
+        graph.node.insert(at, product)
+        fused += 1
+    return fused
+
+
 class _Drop(logging.Filter):
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -161,6 +218,7 @@ __all__ = [
     "RECIPES",
     "REQUIRED",
     "ensure_onnx",
+    "fuse_shared_input_products",
     "is_exported",
     "onnx_dir",
 ]

@@ -24,7 +24,7 @@ def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
         load_model("smollm2-ort:int3")
     with pytest.raises(InputError):
         load_model("smollm2-ort", device="cuda")
-    assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8-sq"
+    assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8-sqf"
 
 
 def _loaded(precision: str) -> OrtModel:
@@ -127,7 +127,9 @@ def test_int8_is_per_channel_int8_with_down_proj_by_blocks_and_runs_at_n_above_o
     graph = onnx.load(str(onnx_dir("int8") / "model.onnx"), load_external_data=False).graph
     nbits = [n.name for n in graph.node if n.op_type == "MatMulNBits"]
     assert len(nbits) == model._layers and all("down_proj" in name for name in nbits)
-    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 4 * model._layers + 1  # qkv, o, gate, up; lm_head
+    # qkv, o, gate and up as one product (then a split); lm_head
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 3 * model._layers + 1
+    assert sum(n.op_type == "Split" and "gate_proj" in n.name for n in graph.node) == model._layers
     assert not any(n.op_type == "MatMul" for n in graph.node)
     batch = model.sample(
         Prompt(PROMPT.messages, prefill="Colours:"), 3, SamplingParams(temperature=0.8, max_tokens=40, seed=1), GRAMMAR
