@@ -38,6 +38,8 @@ PRECISIONS = ("int4", "int8", "fp32")
 DEFAULT_PRECISION = "int8"
 # the folder suffix of each precision's current recipe (a new tag: exported anew)
 RECIPES = {"int4": "int4", "int8": "int8-sqf", "fp32": "fp32"}
+# earlier recipes' tags, whose folders a new export replaces (each holds the model's weights again)
+SUPERSEDED = {"int8": ("int8", "int8-sq")}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
 _NOT_WEIGHTS = ("model.onnx", "model.onnx.data")
@@ -87,7 +89,21 @@ def ensure_onnx(
             log.info("exported %s to ONNX in %.1f s", source.name, time.perf_counter() - started)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    drop_superseded(target, precision)
     return target
+
+
+def drop_superseded(target: Path, precision: str) -> list[Path]:
+    """Remove the exports an earlier recipe of ``precision`` left beside ``target`` (same model)."""
+    stem, sep, _ = target.name.rpartition("-onnx-")
+    dropped = []
+    for tag in SUPERSEDED.get(precision, ()):
+        old = target.with_name(f"{stem}{sep}{tag}")
+        if sep and old != target and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("removed %s (an earlier %s recipe's export)", old, precision)
+            dropped.append(old)
+    return dropped
 
 
 def _build(source: Path, out: Path, precision: str, work: Path) -> None:
@@ -217,6 +233,7 @@ __all__ = [
     "PRECISIONS",
     "RECIPES",
     "REQUIRED",
+    "drop_superseded",
     "ensure_onnx",
     "fuse_shared_input_products",
     "is_exported",

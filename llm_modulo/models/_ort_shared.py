@@ -59,6 +59,7 @@ def ensure_shared(folder: Path) -> Path:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    (folder / "model-shared.onnx").unlink(missing_ok=True)  # this file's earlier name
     return target
 
 

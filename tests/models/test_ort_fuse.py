@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,16 @@ def test_products_of_one_input_become_one_and_compute_the_same() -> None:
     for old, new in zip(before, _run(model, x), strict=True):
         np.testing.assert_allclose(new, old, rtol=1e-5, atol=1e-5)
     assert fuse_shared_input_products(model) == 0  # nothing left to fuse
+
+
+def test_a_new_recipe_removes_the_earlier_recipes_exports_of_the_same_model(tmp_path: Path) -> None:
+    from llm_modulo.models._ort_export import drop_superseded
+
+    names = ["m-onnx-int8", "m-onnx-int8-sq", "m-onnx-int8-sqf", "m-onnx-int4", "other-onnx-int8-sq"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.onnx").write_text("x")
+    dropped = drop_superseded(tmp_path / "m-onnx-int8-sqf", "int8")
+    assert sorted(p.name for p in dropped) == ["m-onnx-int8", "m-onnx-int8-sq"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-onnx-int4", "m-onnx-int8-sqf", "other-onnx-int8-sq"]
+    assert drop_superseded(tmp_path / "m-onnx-int4", "int4") == []
