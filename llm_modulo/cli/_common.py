@@ -113,7 +113,14 @@ def parse_budget(spec: str | None, **overrides: Any) -> Budget:
         raise InputError(f"bad budget {first['loc'][0]}={first.get('input')!r}: {first['msg']}") from None
 
 
+# one-time work a user waits on (the embedded model's conversion, an ONNX export): said without --verbose too
+ONCE_LOGGERS = ("llm_modulo.models.smollm2", "llm_modulo.models._ort_export")
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not verbose:
+        for name in ONCE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)

@@ -76,7 +76,7 @@ def ensure_onnx(
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            log.info("exporting %s to ONNX (%s) once into %s", source.name, precision, target)
+            log.info("exporting %s to ONNX (%s) once, under a minute, into %s", source.name, precision, target)
             started = time.perf_counter()
             out = tmp / "model"
             if precision == "int8":

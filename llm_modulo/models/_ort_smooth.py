@@ -45,7 +45,9 @@ def smooth_folder(source: Path, target: Path, alpha: float = ALPHA) -> Path:
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no load/save bars: the export logs its own line
     model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(source)

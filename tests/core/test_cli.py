@@ -504,3 +504,19 @@ def test_a_sweep_s_warnings_never_come_with_an_error(tmp_path):
     assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "warning:" not in bad.stderr, bad.stderr
     dry = runner.invoke(app, ["bench", str(config), "--store", str(tmp_path / "s.sqlite"), "--dry-run"])
     assert dry.exit_code == 0 and dry.stderr.startswith("warning: 1 trial(s) repeat") and dry.stderr.count("\n") == 1
+
+
+def test_one_time_work_is_said_without_verbose() -> None:
+    """A first run converts or exports the model for tens of seconds: the CLI says so even when quiet."""
+    import logging
+
+    from llm_modulo.cli._common import ONCE_LOGGERS, setup_logging
+
+    saved = {name: logging.getLogger(name).level for name in ONCE_LOGGERS}
+    try:
+        setup_logging(False)
+        assert ONCE_LOGGERS and all(logging.getLogger(name).level == logging.INFO for name in ONCE_LOGGERS)
+        assert logging.getLogger("llm_modulo.models.ort_local").level == logging.NOTSET  # the rest stays quiet
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
