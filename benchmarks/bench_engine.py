@@ -8,8 +8,9 @@ first generated token (a fresh subprocess, warm cache: converted weights already
 prompt), the milliseconds to score n one-line plan continuations after the cached prompt (as search
 ranks children), and generated tokens per second at n=1 and at n (aggregate over the call, the 589-token
 PlanBench prompt's prefill included, and decode only), unconstrained and with the Blocksworld
-line grammar, and greedy under the grammar at n=1 (where onnxruntime checks drafts looked up in the context) (the prompt's KV cache kept from the prefill call, as both engines do; a first
-call with n=2 before them, timed apart, loads what batching needs once). Each engine
+line grammar, and greedy under the grammar at n=1 (where onnxruntime checks drafts looked up in
+the context). The prompt's KV cache is kept from the prefill call, as both engines do; a first
+call with n=2 before them, timed apart, loads what batching needs once. Each engine
 runs in its own fresh process, in turn within each repeat (a busy machine slows them alike, and
 one engine's idle threads never compete with another's); the medians are shown, and the ratio to
 the reference.

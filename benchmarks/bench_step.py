@@ -29,6 +29,7 @@ class Folder:
         import numpy as np
         import onnxruntime as ort
 
+        from llm_modulo.models._ort_rows import bind_in_place
         from llm_modulo.models._ort_shared import ensure_shared
 
         options = ort.SessionOptions()
@@ -39,12 +40,9 @@ class Folder:
         heads, size = decoder["num_key_value_heads"], decoder["head_size"]
         length = PROMPT + rows * steps + 8
         self.binding = self.session.io_binding()
-        layers = sum(i.name.startswith("past_key_values.") for i in self.session.get_inputs()) // 2
-        for layer in range(layers):
-            for kind in ("key", "value"):
-                value = ort.OrtValue.ortvalue_from_numpy(np.zeros((1, heads, length, size), np.float32))
-                self.binding.bind_ortvalue_input(f"past_key_values.{layer}.{kind}", value)
-                self.binding.bind_ortvalue_output(f"present.{layer}.{kind}", value)
+        caches = sum(i.name.startswith("past_key_values.") for i in self.session.get_inputs())
+        self.kv = [np.zeros((1, heads, length, size), np.float32) for _ in range(caches)]
+        bind_in_place(self.binding, self.kv)  # as the engine binds them
         self.times: list[float] = []
 
     def run(self, ids: Any, start: int, timed: bool) -> None:

@@ -348,6 +348,7 @@ __all__ = [
     "build_strategy",
     "cached_models",
     "configure_threads",
+    "ctrl_c_deferred",
     "drop_batched_models",
     "execute_trial",
     "fresh_per_trial",
@@ -357,6 +358,5 @@ __all__ = [
     "run_trial",
     "set_batching",
     "threads_per_worker",
-    "ctrl_c_deferred",
     "worker_init",
 ]
