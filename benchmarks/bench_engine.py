@@ -39,9 +39,14 @@ _RUNTIME = {"ref": ("torch", "transformers.models.llama"), "ort": ("numpy", "onn
 SHORT = Prompt(({"role": "user", "content": "Name three colours."},))
 
 
-# engine variants: ort:<precision>[:spin|:nospin][:copies] (OrtModel's spin, shared_prompt=False);
-# without :spin or :nospin the model decides by the load average
-_VARIANTS = {"spin": ("spin", True), "nospin": ("spin", False), "copies": ("shared_prompt", False)}
+# engine variants: ort:<precision>[:spin|:nospin][:copies][:nodraft] (OrtModel's spin, shared_prompt=False,
+# draft_tokens=0); without :spin or :nospin the model decides by the load average
+_VARIANTS = {
+    "spin": ("spin", True),
+    "nospin": ("spin", False),
+    "copies": ("shared_prompt", False),
+    "nodraft": ("draft_tokens", 0),
+}
 
 
 def spec_of(engine: str) -> str:
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "--engines",
         default="ref,ort:int8,ort:int4",
         help="comma-separated: ref, ort:int4, ort:int8, ort:fp32; suffix :spin or :nospin (pool threads spin or sleep), :copies "
-        "(one prompt KV copy per row at n>1, the exported graph)",
+        "(one prompt KV copy per row at n>1, the exported graph), :nodraft (one token a run at n=1: no looked-up drafts)",
     )
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads for every engine (0: each one's default)")
     ap.add_argument("--prompts", type=Path, default=DEFAULT_PROMPTS)

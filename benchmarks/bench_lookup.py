@@ -1,14 +1,16 @@
-"""Greedy decoding at n=1 with drafts looked up in the context, against one token a run (the anchor).
+"""Decoding at n=1 with drafts looked up in the context, against one token a run (the anchor).
 
     python benchmarks/bench_lookup.py runs/planner_ort_precision.sqlite --model smollm2-135m-planner@ort:int8
     python benchmarks/bench_lookup.py STORE --model smollm2-ort:fp32 --drafts 0,2,4 -n 20
+    python benchmarks/bench_lookup.py STORE --model smollm2-ort --temperature 0.8 --top-p 0.95 --stop ""
 
 The prompts are the first ``-n`` distinct prompts logged in a bench store (an arm's own prompts,
-as :mod:`precision_agreement` reads them); each is decoded greedily to ``--stop`` or
-``--max-tokens``, once per draft size (0 = the anchor, one token a run). Printed per draft size:
-generated tokens, model runs, tokens a run, decode tok/s (prefill excluded), the ratio to the
-anchor, and how many outputs equal the anchor's (all of them at fp32; int8/int4 quantize each
-run's activations over its tokens, so a near-tie can tip).
+as :mod:`precision_agreement` reads them); each is decoded to ``--stop`` or ``--max-tokens``,
+greedily or sampled (``--temperature``, seed = the prompt's index), once per draft size in turn
+(0 = the anchor, one token a run; the sizes interleaved prompt by prompt, so machine drift is
+shared). Printed per draft size: generated tokens, model runs, tokens a run, decode tok/s (prefill
+excluded), the ratio to the anchor, and how many outputs equal the anchor's (all of them at fp32;
+int8/int4 quantize each run's activations over its tokens, so a near-tie can tip).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=20, help="prompts")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--stop", default="[PLAN END]")
+    ap.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    ap.add_argument("--top-p", type=float, default=1.0)
     args = ap.parse_args(argv)
     if not args.store.is_file():
         print(f"error: no bench store at {args.store}", file=sys.stderr)
@@ -46,30 +50,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.model} is not an onnxruntime model", file=sys.stderr)
         return 2
     sizes = sorted({0, *(int(d) for d in args.drafts.split(",") if d.strip())})
-    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens, stop=(args.stop,) if args.stop else ())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f}")
-    print(f"{model.name}, {len(chosen)} prompts from {args.store}, greedy, max_tokens {args.max_tokens}")
-    anchor: list[list[int]] = []
-    base = 0.0
-    for size in sizes:
-        model.draft_tokens = size
-        tokens = runs = 0
-        seconds = 0.0
-        outputs = []
-        for prompt in chosen:
+    how = f"T={args.temperature}, top_p={args.top_p}" if args.temperature > 0 else "greedy"
+    print(f"{model.name}, {len(chosen)} prompts from {args.store}, {how}, max_tokens {args.max_tokens}")
+    tokens = dict.fromkeys(sizes, 0)
+    runs = dict.fromkeys(sizes, 0)
+    seconds = dict.fromkeys(sizes, 0.0)
+    outputs: dict[int, list[list[int]]] = {size: [] for size in sizes}
+    for index, prompt in enumerate(chosen):
+        params = SamplingParams(
+            temperature=args.temperature,
+            top_p=args.top_p,
+            max_tokens=args.max_tokens,
+            stop=(args.stop,) if args.stop else (),
+            seed=index,
+        )
+        for size in sizes if index % 2 == 0 else sizes[::-1]:
+            model.draft_tokens = size
             batch = model.sample(prompt, 1, params)
-            tokens += batch.completions[0].tokens
-            runs += int(batch.meta["decode_runs"])  # type: ignore[call-overload]
-            seconds += float(batch.meta["decode_seconds"])  # type: ignore[arg-type]
-            outputs.append(list(batch.meta["token_ids"][0]))  # type: ignore[index]
-        rate = tokens / max(seconds, 1e-9)
-        if size == 0:  # the sizes are sorted: the anchor comes first
-            anchor, base = outputs, rate
-        same = sum(a == b for a, b in zip(anchor, outputs, strict=True))
+            tokens[size] += batch.completions[0].tokens
+            runs[size] += int(batch.meta["decode_runs"])  # type: ignore[call-overload]
+            seconds[size] += float(batch.meta["decode_seconds"])  # type: ignore[arg-type]
+            outputs[size].append(list(batch.meta["token_ids"][0]))  # type: ignore[index]
+    base = tokens[0] / max(seconds[0], 1e-9)
+    for size in sizes:
+        rate = tokens[size] / max(seconds[size], 1e-9)
+        same = sum(a == b for a, b in zip(outputs[0], outputs[size], strict=True))
         print(
-            f"draft {size}: {tokens} tokens in {runs} runs ({tokens / max(runs, 1):.2f} a run), decode {rate:.1f} tok/s "
-            f"({rate / base:.2f}x the anchor), outputs equal to the anchor's {same}/{len(chosen)}"
+            f"draft {size}: {tokens[size]} tokens in {runs[size]} runs ({tokens[size] / max(runs[size], 1):.2f} a run), "
+            f"decode {rate:.1f} tok/s ({rate / base:.2f}x the anchor), outputs equal to the anchor's {same}/{len(chosen)}"
         )
     return 0
 

@@ -1,15 +1,19 @@
-"""Greedy decoding with drafts looked up in the context (prompt lookup decoding), for :mod:`.ort_local`.
+"""Decoding one row with drafts looked up in the context (prompt lookup decoding), for :mod:`.ort_local`.
 
 A plan, a proof or a formula mostly repeats names and phrases of its prompt. After each token the
 context's last few tokens are looked up in an index of the prompt and the output so far; the
 tokens that followed their latest earlier occurrence are the draft, and one model run checks the
-chosen token and the whole draft (a run of 3-5 tokens costs 1.3-1.9x a run of one on this CPU,
-memory-bound). Each drafted token is kept while it is what greedy decoding would pick there,
-under the row's grammar; the first that is not is replaced by the pick. With fp32 weights the
-tokens are exactly greedy decoding's (tests); only the number of runs changes. The int8 and int4
-exports quantize each run's activations with a scale taken over the run's tokens, so a run's
-width can tip a near-tie (as n=1 against n>1 already can): measured on the planner's solved counts
-in ``docs/results/decode-engines.md``.
+chosen token and the whole draft (with the pool's threads spinning, a run of 2-5 tokens costs
+1.06-1.2x a run of one on this CPU: the weights are read once for all of them). At each drafted
+position the token is chosen from the run's logits there exactly as the plain loop would choose
+it (greedy, or sampled with one uniform draw), and the draft is kept while the choice equals
+it; the first choice that differs replaces it. For sampling this is speculative sampling with a
+one-point draft: a draft token survives with its own probability, and a replaced one is drawn
+from the rest, so the tokens follow the model's distribution, and with the same draws they are
+the plain loop's tokens. With fp32 weights the tokens are exactly the plain loop's (tests); only
+the number of runs changes. The int8 and int4 exports quantize each run's activations with a
+scale taken over the run's tokens, so a run's width can tip a near-tie (as n=1 against n>1
+already can): measured on the planner's solved counts in ``docs/results/decode-engines.md``.
 """
 
 from __future__ import annotations
@@ -48,25 +52,22 @@ class Lookup:
         return []
 
 
-def greedy_lookup(
+def lookup_decode(
     runner: Any,
     logits: Any,
     context: Sequence[int],
     room: int,
     draft_size: int,
-    allowed: Callable[[], Any],
+    pick: Callable[[Any], int],
     take: Callable[[int], bool],
     check: Callable[[], None],
 ) -> int:
-    """Greedy-decode one row in place in ``runner`` (:class:`._ort_rows.InPlaceRows`, holding
-    ``context``'s cache); ``logits`` [vocab] are the next position's. ``allowed()`` gives the row's
-    allowed ids now (None: any); ``take(tok)`` appends a token and says whether the row is done;
-    ``room`` is the cache's free positions; ``check()`` raises to stop. Returns the model runs made."""
+    """Decode one row in place in ``runner`` (:class:`._ort_rows.InPlaceRows`, holding
+    ``context``'s cache); ``logits`` [vocab] are the next position's. ``pick(row)`` chooses the
+    token for a position's logits (called once for each token taken, in order); ``take(tok)``
+    appends a token and says whether the row is done; ``room`` is the cache's free positions;
+    ``check()`` raises to stop. Returns the model runs made."""
     import numpy as np
-
-    def pick(row: Any) -> int:
-        index = allowed()
-        return int(np.argmax(row)) if index is None else int(index[int(np.argmax(row[index]))])
 
     lookup = Lookup(context)
     seen, runs = len(context), 0
@@ -92,4 +93,4 @@ def greedy_lookup(
             pending = pick(out[len(draft)])
 
 
-__all__ = ["Lookup", "greedy_lookup"]
+__all__ = ["Lookup", "lookup_decode"]

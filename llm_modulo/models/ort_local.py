@@ -33,7 +33,7 @@ from llm_modulo.budget import budget_deadline
 from llm_modulo.errors import BudgetSecondsExceeded, DecodeInterrupted, InputError, ModelLoadError
 from llm_modulo.models import smollm2
 from llm_modulo.models._ort_export import DEFAULT_PRECISION, INSTALL_HINT, PRECISIONS, ensure_onnx, onnx_dir
-from llm_modulo.models._ort_lookup import greedy_lookup
+from llm_modulo.models._ort_lookup import lookup_decode
 from llm_modulo.models._ort_rows import InPlaceRows, SharedRows, cores_free
 from llm_modulo.models._ort_sampling import choose_many
 from llm_modulo.models._ort_score import score_rows
@@ -63,8 +63,8 @@ class OrtModel:
         shared_prompt: at n > 1 all rows attend to one copy of the prompt's cache (a rewritten
             graph); False: each row gets its own copy (the exported graph, for comparison).
         seed: seeds the calls whose ``SamplingParams.seed`` is None.
-        draft_tokens: greedy decodes at n=1 check up to this many tokens looked up in the context
-            in each run (:mod:`._ort_lookup`; same tokens, fewer runs); 0: one token a run.
+        draft_tokens: decodes at n=1 (greedy or sampled) check up to this many tokens looked up in
+            the context in each run (:mod:`._ort_lookup`; the same tokens, fewer runs); 0: one token a run.
     """
 
     def __init__(
@@ -241,16 +241,15 @@ class OrtModel:
                 raise BudgetSecondsExceeded("the run's seconds ran out while decoding")
 
         runs = 0
-        if rows and n == 1 and params.temperature <= 0 and self.draft_tokens > 0:
-            runs = greedy_lookup(
-                runner,
-                logits[0],
-                ids,
-                max_tokens,
-                self.draft_tokens,
-                lambda: self._allowed(grammar, states[0]),
-                lambda t: take(0, t),
-                check,
+        if rows and n == 1 and self.draft_tokens > 0:
+
+            def pick(row: Any) -> int:
+                return choose_many(
+                    row[None], [self._allowed(grammar, states[0])], params.temperature, params.top_p, rng
+                )[0]
+
+            runs = lookup_decode(
+                runner, logits[0], ids, max_tokens, self.draft_tokens, pick, lambda t: take(0, t), check
             )
             rows = []
         step = 0

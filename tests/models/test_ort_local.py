@@ -140,21 +140,25 @@ def test_int8_is_per_channel_int8_with_down_proj_by_blocks_and_runs_at_n_above_o
 
 
 @pytest.mark.slow
-def test_fp32_greedy_with_drafts_is_greedy_in_fewer_runs() -> None:
+@pytest.mark.parametrize(
+    "params",
+    [SamplingParams(temperature=0, max_tokens=24), SamplingParams(temperature=0.8, top_p=0.95, max_tokens=24, seed=3)],
+    ids=["greedy", "sampled"],
+)
+def test_fp32_decoding_with_drafts_gives_the_same_tokens_in_fewer_runs(params: SamplingParams) -> None:
     model = _loaded("fp32")
     text = "Copy this line exactly: the red block is on top of the blue block and the blue block is on the table."
     prompt = Prompt(({"role": "user", "content": text},))
-    greedy = SamplingParams(temperature=0, max_tokens=24)
     model.draft_tokens = 0
-    plain = model.sample(prompt, 1, greedy)
+    plain = model.sample(prompt, 1, params)
     model.draft_tokens = 4
-    drafted = model.sample(prompt, 1, greedy)
+    drafted = model.sample(prompt, 1, params)
     assert drafted.meta["token_ids"] == plain.meta["token_ids"]
     assert drafted.meta["decode_runs"] < plain.meta["decode_runs"]
-    grammar = model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, greedy, GRAMMAR)
+    grammar = model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, params, GRAMMAR)
     model.draft_tokens = 0
     assert (
-        model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, greedy, GRAMMAR).meta["token_ids"]
+        model.sample(Prompt(PROMPT.messages, prefill="Colours:"), 1, params, GRAMMAR).meta["token_ids"]
         == grammar.meta["token_ids"]
     )
 

@@ -1,6 +1,6 @@
-"""Greedy decoding with drafts looked up in the context: the same tokens as one token a run, in
-fewer runs, on a toy model whose next token depends on the context (so a wrong cache position or a
-kept rejected draft changes the output), with and without a grammar."""
+"""Decoding with drafts looked up in the context: the same tokens as one token a run, in fewer runs,
+greedy and sampled, on a toy model whose next token depends on the context (so a wrong cache
+position or a kept rejected draft changes the output), with and without a grammar."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from llm_modulo.models._ort_lookup import Lookup, greedy_lookup
+from llm_modulo.models._ort_lookup import Lookup, lookup_decode
+from llm_modulo.models._ort_sampling import choose_many
 
 np = pytest.importorskip("numpy")
 VOCAB = 12
@@ -38,41 +39,55 @@ class ToyRunner:
         out = np.zeros((1, width, VOCAB), dtype=np.float32)
         for j, tok in enumerate(ids[0].tolist()):
             self.cache.append(tok)
-            out[0, j, _next(self.cache)] = 1.0
+            out[0, j] = _logits(self.cache)
         return out
 
 
-def _decode(context: list[int], draft: int, steps: int, banned: int | None = None) -> tuple[list[int], int]:
+def _logits(history: list[int]) -> Any:
+    """The toy model's logits: its greedy token far ahead, the others spread by the context."""
+    row = np.array([((history[-1] + 3 * t) % VOCAB) / VOCAB for t in range(VOCAB)], dtype=np.float32)
+    row[_next(history)] = 2.5
+    return row
+
+
+def _decode(
+    context: list[int], draft: int, steps: int, banned: int | None = None, temperature: float = 0.0
+) -> tuple[list[int], int]:
     runner, got = ToyRunner(context), []
-    first = np.zeros(VOCAB, dtype=np.float32)
-    first[_next(context)] = 1.0
-    allowed = (lambda: None) if banned is None else (lambda: np.array([t for t in range(VOCAB) if t != banned]))
+    index = None if banned is None else np.array([t for t in range(VOCAB) if t != banned])
+    rng = np.random.default_rng(7)
+
+    def pick(row: Any) -> int:  # as the engine's loop picks: one draw a token
+        return choose_many(row[None], [index], temperature, 1.0, rng)[0]
 
     def take(tok: int) -> bool:
         got.append(tok)
         return len(got) >= steps
 
+    first = _logits(context)
     if draft == 0:  # one token a run, as the plain loop does
         row = first
         while True:
-            index = allowed()
-            tok = int(np.argmax(row)) if index is None else int(index[np.argmax(row[index])])
+            tok = pick(row)
             if take(tok):
                 return got, runner.runs
             row = runner.run(np.array([[tok]]), len(context) + len(got))[0, 0]
-    runs = greedy_lookup(runner, first, context, steps, draft, allowed, take, lambda: None)
+    runs = lookup_decode(runner, first, context, steps, draft, pick, take, lambda: None)
     return got, runs
 
 
 @pytest.mark.parametrize("banned", [None, 3])
-def test_drafts_give_the_greedy_tokens_in_fewer_runs(banned: int | None) -> None:
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_drafts_give_the_plain_loops_tokens_in_fewer_runs(banned: int | None, temperature: float) -> None:
     context = [1, 2, 3, 4, 5, 1, 2, 3, 6, 7, 1, 2]
-    plain, plain_runs = _decode(context, 0, 40, banned)
+    plain, plain_runs = _decode(context, 0, 40, banned, temperature)
     for draft in (1, 3, 5):
-        got, runs = _decode(context, draft, 40, banned)
+        got, runs = _decode(context, draft, 40, banned, temperature)
         assert got == plain
         assert runs < plain_runs
     assert banned is None or banned not in plain
+    greedy = _decode(context, 0, 40, banned)[0]
+    assert (plain == greedy) == (temperature == 0)  # sampling really sampled (the toy's others have mass)
 
 
 def test_lookup_drafts_what_followed_the_latest_earlier_occurrence() -> None:
