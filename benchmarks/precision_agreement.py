@@ -38,6 +38,9 @@ def prompts(store: Path, count: int) -> list[Prompt]:
 
 
 def model_spec(model: str, precision: str) -> str:
+    """The spec of ``model`` at ``precision``; a precision that is an export folder is loaded as it is."""
+    if Path(precision).expanduser().is_dir():
+        return precision
     return f"smollm2-ort:{precision}" if model in ("default", "smollm2") else f"{model}@ort:{precision}"
 
 
@@ -45,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("store", type=Path, help="a bench store whose trials logged their prompts")
     ap.add_argument("--model", default="smollm2-135m-planner", help="an adapter name, or 'default'")
-    ap.add_argument("--precisions", default="int8,int4")
+    ap.add_argument(
+        "--precisions", default="int8,int4", help="comma-separated precisions or export folders (export_mixed.py's)"
+    )
     ap.add_argument("-n", type=int, default=60, help="prompts")
     ap.add_argument("--end", default="[PLAN END]", help="the answer's end marker (the continuation stops there)")
     ap.add_argument("--max-tokens", type=int, default=128)

@@ -23,7 +23,8 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
       ``?deadline=S&timeout=S`` after it sets the seconds per request and per network phase;
     - ``"scripted:<path.json>"``: replays completions from a JSON file, a list of strings or
       ``{"completions": [...], "cycle": true}`` (the test double; see :func:`read_script`);
-    - a path to a local model folder (transformers format);
+    - a path to a local model folder (transformers format), or to an onnxruntime export (``model.onnx``
+      and ``genai_config.json`` in it: the ``smollm2-ort`` engine loads it as it is);
     - a LoRA adapter from ``llm-modulo train``: its folder, or its ``--name`` (merged into the base once).
     """
     if spec in (None, "", "default", DEFAULT_MODEL, "smollm2"):
@@ -55,6 +56,13 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         from llm_modulo.models.openai_http import OpenAIModel
 
         return OpenAIModel.from_spec(spec)
+    folder = Path(spec).expanduser()
+    if (folder / "model.onnx").is_file() and (folder / "genai_config.json").is_file():
+        from llm_modulo.models.ort_local import OrtModel
+
+        if device != "cpu":
+            raise InputError(f"{spec!r} (an onnxruntime export) runs on the CPU only")
+        return OrtModel(seed=seed, folder=folder)
     from llm_modulo.models.adapters import merged_folder, resolve_adapter
 
     adapter = resolve_adapter(spec)

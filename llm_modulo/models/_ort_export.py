@@ -121,10 +121,6 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     try:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        from onnxruntime.quantization.matmul_nbits_quantizer import (
-            DefaultWeightOnlyQuantConfig,
-            MatMulNBitsQuantizer,
-        )
 
         from llm_modulo.models._ort_smooth import smooth_folder
     except ImportError as exc:
@@ -134,20 +130,9 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     _build(smoothed, fp32, "fp32", work)
     model = onnx.load(str(fp32 / "model.onnx"))
     fuse_shared_input_products(model)
-    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" not in n.name]
-    config = DefaultWeightOnlyQuantConfig(block_size=DOWN_BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
-    nbits = MatMulNBitsQuantizer(
-        model,
-        bits=8,
-        block_size=DOWN_BLOCK,
-        is_symmetric=True,
-        accuracy_level=4,
-        nodes_to_exclude=others,
-        algo_config=config,
-    )
-    nbits.process()
+    down = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" in n.name]
     staged = work / "staged.onnx"
-    onnx.save(nbits.model.model, str(staged))
+    onnx.save(weight_only(model, down, bits=8, block=DOWN_BLOCK), str(staged))
     out.mkdir(parents=True)
     quiet = _Drop(
         "pre-processing before quantization"
@@ -169,6 +154,27 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     for f in fp32.iterdir():
         if f.name not in _NOT_WEIGHTS:
             shutil.copy(f, out / f.name)
+
+
+def weight_only(model: Any, names: list[str], bits: int, block: int, symmetric: bool = True) -> Any:
+    """``model`` with the MatMuls named ``names`` as MatMulNBits (``bits``-bit weights in blocks of
+    ``block``, with zero points unless ``symmetric``; inputs quantized to int8 per block at run time,
+    accuracy level 4); every other product untouched."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name not in names]
+    config = DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=symmetric, accuracy_level=4, bits=bits)
+    quantizer = MatMulNBitsQuantizer(
+        model,
+        bits=bits,
+        block_size=block,
+        is_symmetric=symmetric,
+        accuracy_level=4,
+        nodes_to_exclude=others,
+        algo_config=config,
+    )
+    quantizer.process()
+    return quantizer.model.model
 
 
 def fuse_shared_input_products(model: Any) -> int:
@@ -238,4 +244,5 @@ __all__ = [
     "fuse_shared_input_products",
     "is_exported",
     "onnx_dir",
+    "weight_only",
 ]

@@ -63,6 +63,8 @@ class OrtModel:
         shared_prompt: at n > 1 all rows attend to one copy of the prompt's cache (a rewritten
             graph); False: each row gets its own copy (the exported graph, for comparison).
         seed: seeds the calls whose ``SamplingParams.seed`` is None.
+        folder: an export folder to load instead (``model.onnx``, ``genai_config.json``, tokenizer and
+            chat template, as :mod:`._ort_export` writes them; e.g. ``benchmarks/export_mixed.py``'s).
         draft_tokens: decodes at n=1 (greedy or sampled) check up to this many tokens looked up in
             the context in each run (:mod:`._ort_lookup`; the same tokens, fewer runs); 0: one token a run.
     """
@@ -76,12 +78,14 @@ class OrtModel:
         spin: bool | None = None,
         shared_prompt: bool = True,
         draft_tokens: int = 4,
+        folder: Path | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.precision, self.threads, self.seed, self.cache_dir = precision, threads, seed, cache_dir
         self.spin, self.shared_prompt, self.draft_tokens = spin, shared_prompt, draft_tokens
-        self.name = f"{smollm2.NAME}-onnx-{precision}"
+        self.folder = folder
+        self.name = folder.name if folder is not None else f"{smollm2.NAME}-onnx-{precision}"
         self.load_seconds: float | None = None
         self._session: Any = None
         self._vocab = 0
@@ -142,7 +146,7 @@ class OrtModel:
 
     def _export(self) -> Path:
         """The ONNX folder to load (exported on first use); a subclass exports another model."""
-        return ensure_onnx(self.precision, self.cache_dir)
+        return self.folder if self.folder is not None else ensure_onnx(self.precision, self.cache_dir)
 
     def render(self, prompt: Prompt, prefill: str | None = None) -> str:
         """The exact text fed to the model: the chat template, then the prefill."""

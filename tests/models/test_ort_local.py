@@ -25,6 +25,15 @@ def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         load_model("smollm2-ort", device="cuda")
     assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8-sqf"
+    export = tmp_path / "my-export"
+    export.mkdir()
+    (export / "model.onnx").write_bytes(b"")
+    assert not isinstance(load_model(str(export)), OrtModel)  # not an export without its config
+    (export / "genai_config.json").write_text("{}")
+    model = load_model(str(export), seed=2)
+    assert isinstance(model, OrtModel) and model.folder == export and model.name == "my-export" and model.seed == 2
+    with pytest.raises(InputError):
+        load_model(str(export), device="cuda")
 
 
 def _loaded(precision: str) -> OrtModel:
@@ -49,6 +58,14 @@ def test_fp32_greedy_matches_the_transformers_reference() -> None:
     got = ort.sample(PROMPT, 2, greedy)
     assert got.meta["token_ids"] == [expected[0], expected[0]]
     assert got.completions[0].text == ref.sample(PROMPT, 1, greedy).completions[0].text
+
+
+@pytest.mark.slow
+def test_an_export_folder_loads_by_its_path() -> None:
+    ort = _loaded("fp32")
+    by_path = load_model(str(onnx_dir("fp32"))).load()
+    greedy = SamplingParams(temperature=0, max_tokens=12)
+    assert by_path.sample(PROMPT, 1, greedy).meta["token_ids"] == ort.sample(PROMPT, 1, greedy).meta["token_ids"]
 
 
 @pytest.mark.slow
