@@ -11,10 +11,11 @@ suffices): the prompt is prefilled once at batch size 1; at n > 1 the n rows the
 sequence, so every step reads the prompt's cache once, not n times.
 Token choice (temperature, top-p, stop strings, EOS) and :class:`LineConstraint` decoding (the
 :class:`LineGrammar` trie as a per-step mask) are the project's own, in numpy, a step's rows at
-once (:mod:`._ort_sampling`). Scoring runs every continuation in one run of the shared-prompt graph (:mod:`._ort_score`).
+once (:mod:`._ort_sampling`); at n=1, greedy or sampled, each run also checks tokens looked up in the
+context (:mod:`._ort_lookup`). Scoring runs every continuation in one run of the shared-prompt graph (:mod:`._ort_score`).
 
 Needs ``pip install 'llm-modulo[ort]'`` (onnxruntime, plus onnxruntime-genai, onnx and onnx-ir to
-export once). Model spec: ``smollm2-ort`` (int8) or ``smollm2-ort:<int4|int8|fp32>``.
+export once). Model spec: ``smollm2-ort`` (int8) or ``smollm2-ort:<int4|int8|fp32>``, or an export folder's path.
 """
 
 from __future__ import annotations
