@@ -79,3 +79,32 @@ def test_a_new_recipe_removes_the_earlier_recipes_exports_of_the_same_model(tmp_
     assert sorted(p.name for p in dropped) == ["m-onnx-int8", "m-onnx-int8-sq"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m-onnx-int4", "m-onnx-int8-sqf", "other-onnx-int8-sq"]
     assert drop_superseded(tmp_path / "m-onnx-int4", "int4") == []
+
+
+@pytest.mark.parametrize(("bits", "symmetric", "tolerance"), [(8, True, 0.05), (4, False, 0.5), (4, True, 0.5)])
+def test_weight_only_quantizes_the_named_products_only(bits: int, symmetric: bool, tolerance: float) -> None:
+    from llm_modulo.models._ort_export import weight_only
+
+    rng = np.random.default_rng(2)
+    inits = [numpy_helper.from_array(rng.standard_normal((64, 32)).astype(np.float32), f"{n}.w") for n in "ab"]
+    nodes = [helper.make_node("MatMul", ["x", f"{n}.w"], [n], name=f"/{n}/MatMul") for n in "ab"]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", 32]) for n in "ab"],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    before = _run(model, x)
+    quantized = weight_only(model, ["/b/MatMul"], bits=bits, block=32, symmetric=symmetric)
+    kinds = {n.name: n.op_type for n in quantized.graph.node}
+    assert kinds["/a/MatMul"] == "MatMul" and list(kinds.values()).count("MatMulNBits") == 1
+    nbits = next(n for n in quantized.graph.node if n.op_type == "MatMulNBits")
+    assert {a.name: a.i for a in nbits.attribute}["bits"] == bits
+    assert (len(nbits.input) > 3 and nbits.input[3] != "") != symmetric  # zero points only when asymmetric
+    after = _run(quantized, x)
+    np.testing.assert_array_equal(after[0], before[0])  # the other product untouched
+    assert 0 < np.abs(after[1] - before[1]).max() < tolerance * np.abs(before[1]).max()
