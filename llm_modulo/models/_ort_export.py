@@ -9,9 +9,7 @@
   output channel, the input quantized per tensor at run time: ``DynamicQuantizeMatMul``, MLAS's
   VNNI GEMM, 2-3x the throughput of MatMulNBits at 16 rows) and down_proj by MatMulNBits with 8-bit
   weights, whose input is quantized per block of 256 (the SiLU-gated product has outliers that one
-  scale per tensor loses). The output layer has a second copy with 4-bit weights (zero points,
-  blocks of 32) that the engine's graph runs for runs of few positions, where 4-bit kernels are
-  faster (:mod:`._ort_shared`). Measured against fp32 in ``docs/results/decode-engines.md``.
+  scale per tensor loses). Measured against fp32 in ``docs/results/decode-engines.md``.
 
 Every export runs in a fresh temporary folder renamed into place under a file lock, so a killed or
 concurrent build never leaves a half-written model. The folder names carry a recipe tag
@@ -39,9 +37,9 @@ PRECISIONS = ("int4", "int8", "fp32")
 # int8: the precision whose solved counts stay inside the reference's (int4 loses a trained adapter's plans)
 DEFAULT_PRECISION = "int8"
 # the folder suffix of each precision's current recipe (a new tag: exported anew)
-RECIPES = {"int4": "int4", "int8": "int8-sqfh", "fp32": "fp32"}
+RECIPES = {"int4": "int4", "int8": "int8-sqf", "fp32": "fp32"}
 # earlier recipes' tags, whose folders a new export replaces (each holds the model's weights again)
-SUPERSEDED = {"int8": ("int8", "int8-sq", "int8-sqf")}
+SUPERSEDED = {"int8": ("int8", "int8-sq")}
 REQUIRED = ("model.onnx", "genai_config.json", "tokenizer.json", "chat_template.jinja")
 INSTALL_HINT = "install it with: pip install 'llm-modulo[ort]'"
 _NOT_WEIGHTS = ("model.onnx", "model.onnx.data")
@@ -132,11 +130,9 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     _build(smoothed, fp32, "fp32", work)
     model = onnx.load(str(fp32 / "model.onnx"))
     fuse_shared_input_products(model)
-    few = add_few_positions_output_layer(model)
     down = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" in n.name]
-    model = weight_only(model, down, bits=8, block=DOWN_BLOCK)
     staged = work / "staged.onnx"
-    onnx.save(weight_only(model, [few], bits=4, block=32, symmetric=False), str(staged))
+    onnx.save(weight_only(model, down, bits=8, block=DOWN_BLOCK), str(staged))
     out.mkdir(parents=True)
     quiet = _Drop(
         "pre-processing before quantization"
@@ -158,29 +154,6 @@ def _export_int8(source: Path, out: Path, work: Path) -> None:
     for f in fp32.iterdir():
         if f.name not in _NOT_WEIGHTS:
             shutil.copy(f, out / f.name)
-
-
-def add_few_positions_output_layer(model: Any) -> str:
-    """Add a copy of the output layer (the MatMul writing ``logits``: same input, its own copy of the
-    weight) writing :data:`._ort_shared.FEW_OUTPUT`, a graph output; returns the new node's name (for
-    4-bit weights: the engine's graph runs it for runs of few positions only)."""
-    from onnx import TensorProto, helper
-
-    from llm_modulo.models._ort_shared import FEW_OUTPUT
-
-    graph = model.graph
-    head = next(n for n in graph.node if "logits" in n.output)
-    if head.op_type != "MatMul":
-        raise ValueError(f"the output layer is a {head.op_type}, not a MatMul: not a graph this export knows")
-    weight = next(i for i in graph.initializer if i.name == head.input[1])
-    copy = type(weight)()
-    copy.CopyFrom(weight)
-    copy.name = f"{weight.name}.few"
-    graph.initializer.append(copy)
-    name = f"{head.name}/few"
-    graph.node.append(helper.make_node("MatMul", [head.input[0], copy.name], [FEW_OUTPUT], name=name))
-    graph.output.append(helper.make_tensor_value_info(FEW_OUTPUT, TensorProto.FLOAT, None))
-    return name
 
 
 def weight_only(model: Any, names: list[str], bits: int, block: int, symmetric: bool = True) -> Any:
@@ -266,7 +239,6 @@ __all__ = [
     "PRECISIONS",
     "RECIPES",
     "REQUIRED",
-    "add_few_positions_output_layer",
     "drop_superseded",
     "ensure_onnx",
     "fuse_shared_input_products",

@@ -11,12 +11,6 @@ inputs wired in, written once next to ``model.onnx`` as ``model-rows.onnx`` (sam
 - ``logits_positions``: the positions whose logits the run computes (the final hidden states are
   gathered before the output layer), so a prefill computes one row of logits, not one per prompt
   token (the output layer is 28M of the model's 135M weights).
-
-An export with a second output layer (``FEW_OUTPUT``, the int8 recipe's 4-bit copy) gets both
-under an ``If`` on the number of logits positions: up to ``FEW_POSITIONS`` (a one-row step, a run
-with drafts, a prefill's last position) the 4-bit layer, which reads half the bytes and runs 4-bit
-kernels that are faster at one row; more (n rows, scoring) the int8 one, faster at 16 rows.
-onnxruntime runs only the branch taken.
 """
 
 from __future__ import annotations
@@ -27,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 SHARED_FILE = "model-rows.onnx"
-FEW_OUTPUT = "logits_few"  # an export's output layer for runs of few positions (see the docstring)
-FEW_POSITIONS = 5  # one token and the engine's default drafts of up to 4
 _NORMS = (
     "SkipSimplifiedLayerNormalization",
     "SimplifiedLayerNormalization",
@@ -53,7 +45,6 @@ def ensure_shared(folder: Path) -> Path:
             del node.input[:]
             node.input.extend(inputs)
     _gather_before_output_layer(model, helper)
-    _switch_output_layers(model, helper)
     shape: list[str | int] = ["batch_size", "sequence_length"]
     model.graph.input.append(helper.make_tensor_value_info("position_ids", TensorProto.INT64, shape))
     bias_shape: list[str | int] = ["batch_size", 1, "sequence_length", "total_sequence_length"]
@@ -94,64 +85,4 @@ def _gather_before_output_layer(model: Any, helper: Any) -> None:
     graph.node.insert(list(graph.node).index(producer[hidden]) + 1, gather)
 
 
-def _switch_output_layers(model: Any, helper: Any) -> bool:
-    """Put the nodes computing ``logits`` and those computing ``FEW_OUTPUT`` (each walked back from
-    its output to the gathered hidden states) under one ``If`` that writes ``logits``; False when the
-    graph has no ``FEW_OUTPUT``."""
-    from onnx import TensorProto
-
-    graph = model.graph
-    if not any(o.name == FEW_OUTPUT for o in graph.output):
-        return False
-    producer = {out: node for node in graph.node for out in node.output}
-    order = {id(node): i for i, node in enumerate(graph.node)}
-    start = order[id(producer[next(n for n in producer if n.endswith("_at_logits_positions"))])]
-
-    def cone(output: str) -> list[Any]:
-        found, todo = {}, [output]
-        while todo:
-            node = producer.get(todo.pop())
-            if node is not None and order[id(node)] > start and id(node) not in found:
-                found[id(node)] = node
-                todo.extend(node.input)
-        return sorted(found.values(), key=lambda n: order[id(n)])
-
-    many, few = cone("logits"), cone(FEW_OUTPUT)
-    if {id(n) for n in many} & {id(n) for n in few}:
-        raise ValueError("the two output layers share nodes: not an export this engine knows")
-    for node in many + few:
-        graph.node.remove(node)
-    for node in many:  # the branch writes its own name; the If writes "logits"
-        node.output[:] = ["logits_many" if o == "logits" else o for o in node.output]
-    branch = {
-        name: helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
-        for name, nodes, out in (("few", few, FEW_OUTPUT), ("many", many, "logits_many"))
-    }
-    graph.node.extend(
-        [
-            helper.make_node("Size", ["logits_positions"], ["logits_count"], name="/output_layer/Size"),
-            helper.make_node(
-                "Constant",
-                [],
-                ["few_positions"],
-                value=helper.make_tensor("few_positions", TensorProto.INT64, [], [FEW_POSITIONS]),
-                name="/output_layer/Few",
-            ),
-            helper.make_node("LessOrEqual", ["logits_count", "few_positions"], ["few"], name="/output_layer/IsFew"),
-            helper.make_node(
-                "If",
-                ["few"],
-                ["logits"],
-                then_branch=branch["few"],
-                else_branch=branch["many"],
-                name="/output_layer/If",
-            ),
-        ]
-    )
-    outputs = [o for o in graph.output if o.name != FEW_OUTPUT]
-    del graph.output[:]
-    graph.output.extend(outputs)
-    return True
-
-
-__all__ = ["FEW_OUTPUT", "FEW_POSITIONS", "SHARED_FILE", "ensure_shared"]
+__all__ = ["SHARED_FILE", "ensure_shared"]

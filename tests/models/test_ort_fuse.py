@@ -71,20 +71,13 @@ def test_products_of_one_input_become_one_and_compute_the_same() -> None:
 def test_a_new_recipe_removes_the_earlier_recipes_exports_of_the_same_model(tmp_path: Path) -> None:
     from llm_modulo.models._ort_export import drop_superseded
 
-    names = [
-        "m-onnx-int8",
-        "m-onnx-int8-sq",
-        "m-onnx-int8-sqf",
-        "m-onnx-int8-sqfh",
-        "m-onnx-int4",
-        "other-onnx-int8-sq",
-    ]
+    names = ["m-onnx-int8", "m-onnx-int8-sq", "m-onnx-int8-sqf", "m-onnx-int4", "other-onnx-int8-sq"]
     for name in names:
         (tmp_path / name).mkdir()
         (tmp_path / name / "model.onnx").write_text("x")
-    dropped = drop_superseded(tmp_path / "m-onnx-int8-sqfh", "int8")
-    assert sorted(p.name for p in dropped) == ["m-onnx-int8", "m-onnx-int8-sq", "m-onnx-int8-sqf"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-onnx-int4", "m-onnx-int8-sqfh", "other-onnx-int8-sq"]
+    dropped = drop_superseded(tmp_path / "m-onnx-int8-sqf", "int8")
+    assert sorted(p.name for p in dropped) == ["m-onnx-int8", "m-onnx-int8-sq"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-onnx-int4", "m-onnx-int8-sqf", "other-onnx-int8-sq"]
     assert drop_superseded(tmp_path / "m-onnx-int4", "int4") == []
 
 
@@ -115,59 +108,3 @@ def test_weight_only_quantizes_the_named_products_only(bits: int, symmetric: boo
     after = _run(quantized, x)
     np.testing.assert_array_equal(after[0], before[0])  # the other product untouched
     assert 0 < np.abs(after[1] - before[1]).max() < tolerance * np.abs(before[1]).max()
-
-
-def test_a_run_of_few_positions_takes_the_second_output_layer(tmp_path: Path) -> None:
-    from llm_modulo.models._ort_export import add_few_positions_output_layer
-    from llm_modulo.models._ort_shared import FEW_OUTPUT, FEW_POSITIONS, ensure_shared
-
-    rng = np.random.default_rng(3)
-    weight = rng.standard_normal((8, 6)).astype(np.float32)
-    inits = [
-        numpy_helper.from_array(np.ones(8, np.float32), "scale"),
-        numpy_helper.from_array(np.zeros(8, np.float32), "bias"),
-        numpy_helper.from_array(weight, "head.w"),
-    ]
-    nodes = [
-        helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["hidden"], axis=-1, name="norm"),
-        helper.make_node("MatMul", ["hidden", "head.w"], ["logits"], name="/lm_head/MatMul"),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "s", 8])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "s", 6])],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    add_few_positions_output_layer(model)
-    copy = next(i for i in model.graph.initializer if i.name == "head.w.few")
-    copy.CopyFrom(numpy_helper.from_array(2 * weight, "head.w.few"))  # tell the two layers apart
-    assert [o.name for o in model.graph.output] == ["logits", FEW_OUTPUT]
-    onnx.save(model, str(tmp_path / "model.onnx"))
-    session = ort.InferenceSession(str(ensure_shared(tmp_path)), providers=["CPUExecutionProvider"])
-    assert [o.name for o in session.get_outputs()] == ["logits"]
-    x = rng.standard_normal((1, FEW_POSITIONS + 2, 8)).astype(np.float32)
-    reference = _run(_graph_of(model, without=FEW_OUTPUT, unused="head.w.few"), x)[0]
-    steps = x.shape[1]
-    feeds = {"x": x, "position_ids": np.zeros((1, steps), np.int64)}
-    feeds["attention_bias"] = np.zeros((1, 1, steps, steps), np.float32)  # unread here: no attention op
-    for count, factor in ((1, 2), (FEW_POSITIONS, 2), (FEW_POSITIONS + 1, 1)):
-        feeds["logits_positions"] = np.arange(count, dtype=np.int64)
-        got = session.run(["logits"], feeds)[0]
-        np.testing.assert_allclose(got, factor * reference[:, :count], rtol=1e-5, atol=1e-5)
-
-
-def _graph_of(model: object, without: str, unused: str) -> object:
-    """A copy of ``model`` without the output ``without``, the node writing it and its weight ``unused``."""
-    trimmed = type(model)()  # type: ignore[operator]
-    trimmed.CopyFrom(model)
-    graph = trimmed.graph
-    graph.initializer.remove(next(i for i in graph.initializer if i.name == unused))
-    for node in [n for n in graph.node if without in n.output]:
-        graph.node.remove(node)
-    outputs = [o for o in graph.output if o.name != without]
-    del graph.output[:]
-    graph.output.extend(outputs)
-    return trimmed

@@ -9,7 +9,6 @@ import pytest
 
 from llm_modulo.errors import InputError, ModelLoadError
 from llm_modulo.models import load_model
-from llm_modulo.models._ort_shared import FEW_OUTPUT, SHARED_FILE
 from llm_modulo.models.ort_local import OrtModel, onnx_dir
 from llm_modulo.protocols import LineConstraint, Prompt, SamplingParams
 
@@ -25,7 +24,7 @@ def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
         load_model("smollm2-ort:int3")
     with pytest.raises(InputError):
         load_model("smollm2-ort", device="cuda")
-    assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8-sqfh"
+    assert onnx_dir("int8", tmp_path) == tmp_path / "models" / "smollm2-135m-instruct-onnx-int8-sqf"
     export = tmp_path / "my-export"
     export.mkdir()
     (export / "model.onnx").write_bytes(b"")
@@ -143,14 +142,10 @@ def test_int8_is_per_channel_int8_with_down_proj_by_blocks_and_runs_at_n_above_o
     onnx = pytest.importorskip("onnx")
     model = _loaded("int8")
     graph = onnx.load(str(onnx_dir("int8") / "model.onnx"), load_external_data=False).graph
-    nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
-    few = [n for n in nbits if FEW_OUTPUT in n.output]  # the 4-bit output layer for few positions
-    assert len(few) == 1 and {a.name: a.i for a in few[0].attribute}["bits"] == 4
-    assert len(nbits) == model._layers + 1 and all("down_proj" in n.name for n in nbits if n not in few)
+    nbits = [n.name for n in graph.node if n.op_type == "MatMulNBits"]
+    assert len(nbits) == model._layers and all("down_proj" in name for name in nbits)
     # qkv, o, gate and up as one product (then a split); lm_head
     assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 3 * model._layers + 1
-    rows = onnx.load(str(onnx_dir("int8") / SHARED_FILE), load_external_data=False).graph
-    assert rows.node[-1].op_type == "If" and [o.name for o in rows.output].count(FEW_OUTPUT) == 0
     assert sum(n.op_type == "Split" and "gate_proj" in n.name for n in graph.node) == model._layers
     assert not any(n.op_type == "MatMul" for n in graph.node)
     batch = model.sample(
