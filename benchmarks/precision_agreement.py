@@ -10,6 +10,13 @@ greedy tokens: its greedy continuation of each prompt (up to the answer's end ma
 most likely token is compared with fp32's. Printed per precision: the continuations whose every
 next token agrees (the greedy answer would be identical), the share of agreeing tokens, and the
 ratio of disagreements to int8's. The solved counts themselves come from the bench config.
+
+Teacher-forced agreement runs each continuation in one pass, and a greedy arm's solved count sees
+only the most likely token; neither sees a shift in a sampled distribution (an output layer on 4
+bits once made the base model's sampled text end early 2-3x as often). ``--samples K`` adds that
+check: K sampled continuations (T=0.8, top-p 0.95, seeds 0..K-1, the prompts in turn, one token a
+run, no end marker) from fp32 and from each precision, printed as the number ending before
+``--max-tokens`` and the mean length.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=60, help="prompts")
     ap.add_argument("--end", default="[PLAN END]", help="the answer's end marker (the continuation stops there)")
     ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--samples", type=int, default=0, help="sampled continuations a precision (0: none)")
     args = ap.parse_args(argv)
     if not args.store.is_file():
         print(f"error: no bench store at {args.store}", file=sys.stderr)
@@ -74,16 +82,38 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(cases)} prompts from {args.store}; anchor: {anchor.name} greedy, mean {sum(len(o) for _, o in cases) / len(cases):.1f} tokens"
     )
-    results = {}
+    results, lengths = {}, {}
+    if args.samples:
+        lengths["fp32"] = sampled_lengths(anchor, chosen, args.samples, args.max_tokens)
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
-        results[precision] = agreement(load_model(model_spec(args.model, precision)).load(), cases)
+        model = load_model(model_spec(args.model, precision)).load()
+        results[precision] = agreement(model, cases)
+        if args.samples:
+            lengths[precision] = sampled_lengths(model, chosen, args.samples, args.max_tokens)
     base = results.get("int8")
     for precision, (same, agree, total) in results.items():
         ratio = f"  disagreements {((total - agree) / max(total - base[1], 1)):.2f}x int8's" if base else ""
         print(
             f"{precision:6} identical continuations {same}/{len(cases)}  next-token agreement {agree / total:.4f}{ratio}"
         )
+    for precision, (early, tokens) in lengths.items():
+        print(
+            f"{precision:6} sampled: {early}/{args.samples} end before {args.max_tokens} tokens, "
+            f"mean {tokens / args.samples:.1f} tokens"
+        )
     return 0
+
+
+def sampled_lengths(model: Any, chosen: list[Prompt], samples: int, max_tokens: int) -> tuple[int, int]:
+    """(continuations ending before ``max_tokens``, their tokens in all) of ``samples`` sampled ones."""
+    early = tokens = 0
+    drafts, model.draft_tokens = model.draft_tokens, 0  # one token a run: the plain loop's distribution
+    for seed in range(samples):
+        params = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=max_tokens, seed=seed)
+        length = model.sample(chosen[seed % len(chosen)], 1, params).completions[0].tokens
+        early, tokens = early + (length < max_tokens), tokens + length
+    model.draft_tokens = drafts
+    return early, tokens
 
 
 def agreement(model: Any, cases: list[tuple[list[int], list[int]]]) -> tuple[int, int, int]:
