@@ -69,13 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     from llm_modulo.models import smollm2
-    from llm_modulo.models._ort_export import _build, fuse_shared_input_products
+    from llm_modulo.models._ort_export import fused_fp32, quantize_rest
     from llm_modulo.models._ort_shared import ensure_shared
-    from llm_modulo.models._ort_smooth import smooth_folder
     from llm_modulo.models.adapters import merged_folder, resolve_adapter
 
     if args.adapter:
@@ -87,33 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         source = smollm2.ensure_converted()
     with tempfile.TemporaryDirectory(prefix="export-mixed-") as tmp:
-        work = Path(tmp)
-        folder = source if args.no_smooth else smooth_folder(source, work / "smoothed")
-        fp32 = work / "fp32"
-        _build(folder, fp32, "fp32", work)
-        model = onnx.load(str(fp32 / "model.onnx"))
-        fuse_shared_input_products(model)
+        model, fp32 = fused_fp32(source, Path(tmp), smooth=not args.no_smooth)
         products = [n.name for n in model.graph.node if n.op_type == "MatMul"]
         for kind, block in sorted({how for how in chosen.values() if how[0] != "dq8"}):
             names = [p for p in products if any(part in p for part, how in chosen.items() if how == (kind, block))]
             model = quantize_nodes(model, names, kind, block)
             print(f"{kind}:{block}: {len(names)} products")
-        staged = work / "staged.onnx"
-        onnx.save(model, str(staged), save_as_external_data=True, location="staged.onnx.data")
         shutil.rmtree(args.out, ignore_errors=True)
-        args.out.mkdir(parents=True)
-        quantize_dynamic(
-            staged,
-            args.out / "model.onnx",
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            extra_options={"MatMulConstBOnly": True},
-            use_external_data_format=True,
-        )
-        for f in fp32.iterdir():
-            if f.name not in ("model.onnx", "model.onnx.data"):
-                shutil.copy(f, args.out / f.name)
+        quantize_rest(model, fp32, args.out, Path(tmp))
     ensure_shared(args.out)
     size = sum(f.stat().st_size for f in args.out.iterdir()) / 2**20
     print(f"{args.out}: {size:.0f} MiB")

@@ -118,21 +118,38 @@ def _build(source: Path, out: Path, precision: str, work: Path) -> None:
 
 def _export_int8(source: Path, out: Path, work: Path) -> None:
     """Scales folded, fp32 graph built, then quantized (the module's docstring)."""
+    model, fp32 = fused_fp32(source, work)
+    down = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" in n.name]
+    quantize_rest(weight_only(model, down, bits=8, block=DOWN_BLOCK), fp32, out, work)
+
+
+def fused_fp32(source: Path, work: Path, smooth: bool = True) -> tuple[Any, Path]:
+    """(the builder's fp32 graph of the transformers folder ``source``, loaded, with the products that
+    read the same input fused; the builder's folder, under ``work``); activation scales folded into
+    the weights first unless not ``smooth``."""
     try:
         import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
 
         from llm_modulo.models._ort_smooth import smooth_folder
     except ImportError as exc:
         raise ModelLoadError(f"the int8 export needs {exc.name}; {INSTALL_HINT}") from exc
-    smoothed = smooth_folder(source, work / "smoothed")
     fp32 = work / "fp32"
-    _build(smoothed, fp32, "fp32", work)
+    _build(smooth_folder(source, work / "smoothed") if smooth else source, fp32, "fp32", work)
     model = onnx.load(str(fp32 / "model.onnx"))
     fuse_shared_input_products(model)
-    down = [n.name for n in model.graph.node if n.op_type == "MatMul" and "down_proj" in n.name]
+    return model, fp32
+
+
+def quantize_rest(model: Any, fp32: Path, out: Path, work: Path) -> None:
+    """Write ``out``: ``model`` with its remaining MatMuls quantized per output channel to int8
+    (``DynamicQuantizeMatMul``), weights in ``model.onnx.data``, and the builder's other files from ``fp32``."""
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ModelLoadError(f"the int8 export needs {exc.name}; {INSTALL_HINT}") from exc
     staged = work / "staged.onnx"
-    onnx.save(weight_only(model, down, bits=8, block=DOWN_BLOCK), str(staged))
+    onnx.save(model, str(staged))
     out.mkdir(parents=True)
     quiet = _Drop(
         "pre-processing before quantization"
@@ -242,7 +259,9 @@ __all__ = [
     "drop_superseded",
     "ensure_onnx",
     "fuse_shared_input_products",
+    "fused_fp32",
     "is_exported",
     "onnx_dir",
+    "quantize_rest",
     "weight_only",
 ]
