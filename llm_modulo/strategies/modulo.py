@@ -124,11 +124,25 @@ class Modulo(BaseStrategy):
                 prefill = self._next_prefix(task, round_best, improved, prefill, rejected, learned)
                 # a candidate may reach the goal and then wander on: its cut-back prefix alone
                 # can already be an answer, which the critics judge like any other
-                candidate, verdicts = self.evaluate(task, prefill, critics)
-                if certified_verdicts(verdicts):
-                    sample = Sample(completion="", tokens=0, candidate=candidate, verdicts=verdicts)
-                    return self.result(task, sample, trace, tracker, ResultStatus.EXHAUSTED)
+                while True:
+                    candidate, verdicts = self.evaluate(task, prefill, critics)
+                    if certified_verdicts(verdicts):
+                        sample = Sample(completion="", tokens=0, candidate=candidate, verdicts=verdicts)
+                        return self.result(task, sample, trace, tracker, ResultStatus.EXHAUSTED)
+                    # a prefix after which the grammar allows no step can only end there, uncertified:
+                    # back off now instead of spending a round of samples that can only say so
+                    if not prefill or self._steps_after(task, prefill, rejected):
+                        break
+                    prefill = _backtrack(prefill, rejected)
         return self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
+
+    def _steps_after(self, task: Task, prefill: str, rejected: dict[str, set[str]]) -> bool:
+        """Whether the grammar allows a step after ``prefill`` that was not rejected there (True without one)."""
+        constraint = self.constraint_for(task, prefill)
+        if constraint is None or not constraint.dynamic:
+            return True
+        lines, _ = constraint.choices(())
+        return any(line not in rejected.get(prefill, ()) for line in lines)
 
     def _next_prefix(
         self,
@@ -155,12 +169,17 @@ class Modulo(BaseStrategy):
             return nxt
         if self.retry_excluded and learned:
             return prefill
-        lines = prefill.splitlines(keepends=True)
-        if not lines:
-            return ""
-        shorter = "".join(lines[:-1])
-        rejected.setdefault(shorter, set()).add(lines[-1].rstrip("\n"))
-        return shorter
+        return _backtrack(prefill, rejected)
+
+
+def _backtrack(prefill: str, rejected: dict[str, set[str]]) -> str:
+    """``prefill`` without its last line, which is then rejected right after the shorter prefix."""
+    lines = prefill.splitlines(keepends=True)
+    if not lines:
+        return ""
+    shorter = "".join(lines[:-1])
+    rejected.setdefault(shorter, set()).add(lines[-1].rstrip("\n"))
+    return shorter
 
 
 def _after(nogoods: dict[str, set[str]], prefill: str) -> frozenset[tuple[tuple[str, ...], str]]:

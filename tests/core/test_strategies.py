@@ -208,6 +208,29 @@ def test_stuck_prefix_backtracks_and_excludes_the_dead_end(bw, sussman):
     assert "put down the orange block" in allowed  # the simulator allows it; the exclusion removes it
 
 
+def test_a_prefix_with_no_step_left_is_backed_off_without_spending_a_round(bw, sussman):
+    """A plan that ends in a state from which every executable step leads back to a visited state:
+    continuing from it could only stop there again, so the next round starts where a step is left."""
+    dead = (
+        "unstack the orange block from on top of the red block\nput down the orange block\n"
+        "pick up the red block\nstack the red block on top of the blue block\n"
+        "pick up the orange block\nstack the orange block on top of the red block\n[PLAN END]"
+    )
+    prefills = []
+
+    class Recorder(ScriptedModel):
+        def sample(self, prompt, n, params, constraint=None):
+            prefills.append(prompt.prefill)
+            return super().sample(prompt, n, params, constraint)
+
+    model = Recorder([dead, "[PLAN END]"])
+    result = Modulo(model, bw, budget=Budget(rounds=2), n=1, constrained="executable", reuse_prefix=True).run(sussman)
+    # 6 steps, 5, 4: dead ends (each next step revisits a state); 3 steps: stacking red on orange is new
+    head = "\n".join(dead.splitlines()[:3])
+    assert prefills == ["[PLAN]\n", f"[PLAN]\n{head}\n"]
+    assert result.usage.rounds == 2 and not result.verified
+
+
 @pytest.mark.parametrize("retry", [True, False])
 def test_retry_excluded_decodes_the_same_prefix_again_without_the_rejected_stop(bw, sussman, sussman_plan_text, retry):
     """A model that stops short right after its best prefix: with ``retry_excluded`` the next round
