@@ -51,7 +51,7 @@ _VARIANTS = {
 
 def spec_of(engine: str) -> str:
     if engine == "ref":
-        return "smollm2"
+        return "smollm2-ref"
     return "smollm2-" + ":".join(p for p in engine.split(":") if p not in _VARIANTS)
 
 

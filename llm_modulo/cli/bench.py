@@ -119,7 +119,7 @@ def bench(
     setup_logging(verbose)
     command = shlex.join(["llm-modulo", *sys.argv[1:]])  # the same command resumes: stored trials are skipped
     try:
-        sweep = load_sweep(config)
+        sweep = load_sweep(config, device)
         store_path = store or default_store_path(sweep)
         if dry_run:
             out.print(plan_table(sweep, store_path))

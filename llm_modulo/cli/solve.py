@@ -232,7 +232,10 @@ def solve(
         ),
     ] = _SEARCH["model_share"],
     model: Annotated[
-        str | None, typer.Option(help="local model folder, openai:<base-url>/<model>, random, or the embedded default")
+        str | None,
+        typer.Option(
+            help="the embedded SmolLM2-135M by default (onnxruntime int8 on a CPU; smollm2-ref: on transformers), a trained adapter (<name>[@ort]), a local model folder, openai:<base-url>/<model>, or random"
+        ),
     ] = None,
     temperature: Annotated[float, typer.Option(min=0, help="sampling temperature")] = _DEFAULTS["temperature"],
     max_tokens: Annotated[

@@ -60,8 +60,9 @@ from llm_modulo.experiments.trials import Sweep, TrialSpec, budget_text, canonic
 from llm_modulo.files import input_file
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read, validate and expand a sweep config; any problem is one ``file:field: message`` line."""
+def load_sweep(path: str | Path, device: str = "cpu") -> Sweep:
+    """Read, validate and expand a sweep config for local models on ``device`` (which engine runs the
+    default model is part of its trials' keys); any problem is one ``file:field: message`` line."""
     path = Path(path)
     source = str(path)
     input_file(path, "config")  # a folder, a pipe, /dev/null, an empty or huge file: one line, before reading
@@ -75,7 +76,7 @@ def load_sweep(path: str | Path) -> Sweep:
         config = SweepConfig.model_validate(data)
     except ValidationError as exc:
         raise _from_validation(source, exc) from None
-    return expand(config, path, text=text, fmt=fmt)
+    return expand(config, path, text=text, fmt=fmt, device=device)
 
 
 def _parse(text: str, fmt: str, source: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_TRIALS = 1_000_000  # before duplicates are dropped
 
 
-def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -> Sweep:
+def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml", device: str = "cpu") -> Sweep:
     """Check names and files against the registries and the disk, then expand the grid."""
     source = str(path)
     base = path.resolve().parent
@@ -55,7 +55,7 @@ def expand(config: SweepConfig, path: Path, text: str = "", fmt: str = "toml") -
     def check_models(specs: Iterable[str], where: str) -> None:
         for j, spec in enumerate(specs):
             if spec not in models:
-                models[spec] = check_model(spec, base, source, f"{where}[{j}]")
+                models[spec] = check_model(spec, base, source, f"{where}[{j}]", device)
 
     check_models(config.models, "models")
     for i, st in enumerate(config.strategies):

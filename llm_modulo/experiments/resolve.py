@@ -115,9 +115,10 @@ def resolve_instances(iset: InstanceSetSpec, base: Path, source: str, where: str
         raise ConfigError(source, f"{where}.set", exc.format_message()) from None
 
 
-def check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, str | None]:
-    """(spec for load_model with relative paths made absolute, digest of a scripted file)."""
-    from llm_modulo.models import load_model
+def check_model(spec: str, base: Path, source: str, where: str, device: str = "cpu") -> tuple[str, str | None]:
+    """(spec for load_model with relative paths made absolute, digest: of a scripted file, of an adapter's
+    weights, or the default model's engine)."""
+    from llm_modulo.models import DEFAULT_ALIASES, default_identity, load_model
 
     resolved, digest = spec, None
     if spec.startswith("scripted:"):
@@ -137,7 +138,9 @@ def check_model(spec: str, base: Path, source: str, where: str) -> tuple[str, st
         load_model(resolved)  # constructing is cheap: no weights load, no network
     except LLMModuloError as exc:
         raise ConfigError(source, where, exc.format_message()) from None
-    if digest is None and not spec.startswith(("openai:", "scripted:")) and spec not in ("default", "random"):
+    if spec in DEFAULT_ALIASES:  # the engine the default runs on is a setting: its results are its own
+        digest = default_identity(device)
+    elif digest is None and not spec.startswith(("openai:", "scripted:")) and spec != "random":
         digest = _adapter_digest(resolved)
     return resolved, digest
 

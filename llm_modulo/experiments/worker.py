@@ -93,7 +93,9 @@ def model_for(spec: TrialSpec, cache_path: str | None = None) -> Any:
             if cache_path is not None:
                 from llm_modulo.experiments.cache import CachingModel
 
-                model = CachingModel(model, spec.model, cache_path)
+                # the digest too: a retrained adapter or another engine for the default never reads stale completions
+                cached_as = spec.model if spec.model_digest is None else f"{spec.model}#{spec.model_digest}"
+                model = CachingModel(model, cached_as, cache_path)
             _MODELS[key] = model
     return model
 

@@ -1,21 +1,49 @@
-"""Language-model backends: local (transformers), OpenAI-compatible HTTP, scripted, uniform random."""
+"""Language-model backends: local (onnxruntime, transformers), OpenAI-compatible HTTP, scripted, uniform random."""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
 from llm_modulo.errors import InputError
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+# the embedded model on transformers, whatever engine the default runs on: the reference
+REFERENCE_MODEL = "smollm2-ref"
+DEFAULT_ALIASES = (None, "", "default", DEFAULT_MODEL, "smollm2")
+# what the onnxruntime engine imports to run (the export once also needs torch and transformers)
+_ORT_RUNTIME = ("onnxruntime", "tokenizers", "jinja2", "numpy")
+
+
+def default_engine(device: str = "cpu") -> str:
+    """The engine the default model runs on: ``"onnxruntime"`` on the CPU where the ``ort`` extra is
+    installed (int8; 0.9 s to the first token, 5-10x transformers' decoding on 2 cores:
+    docs/results/decode-engines.md), else ``"transformers"`` (the reference, and the engine on a GPU)."""
+    if device == "cpu" and all(importlib.util.find_spec(name) is not None for name in _ORT_RUNTIME):
+        return "onnxruntime"
+    return "transformers"
+
+
+def default_identity(device: str = "cpu") -> str | None:
+    """What tells the default model's results apart in a store: its engine and recipe, None on transformers
+    (so stores written before onnxruntime became the default engine keep their keys)."""
+    if default_engine(device) != "onnxruntime":
+        return None
+    from llm_modulo.models._ort_export import DEFAULT_PRECISION, RECIPES
+
+    return f"onnxruntime:{RECIPES[DEFAULT_PRECISION]}"
 
 
 def load_model(spec: str | None = None, seed: int | None = None, device: str = "cpu") -> Any:
     """A language model from a spec string.
 
-    - ``None``, ``"default"`` or ``"smollm2-135m-instruct"``: the embedded SmolLM2-135M-Instruct, offline;
-    - ``"smollm2-ort"`` or ``"smollm2-ort:<int4|int8|fp32>"``: the same model on onnxruntime (a prototype,
-      needs the ``ort`` extra; exported to ONNX once; int8 unless named);
+    - ``None``, ``"default"``, ``"smollm2"`` or ``"smollm2-135m-instruct"``: the embedded
+      SmolLM2-135M-Instruct, offline, on :func:`default_engine` (onnxruntime int8 on the CPU, exported once);
+    - ``"smollm2-ref"``: the same model on transformers (the reference: bf16 weights read as fp32);
+    - ``"smollm2-ort"`` or ``"smollm2-ort:<int4|int8|fp32>"``: the same model on onnxruntime (needs the
+      ``ort`` extra; exported to ONNX once; int8 unless named);
     - ``"<adapter>@ort"`` or ``"<adapter>@ort:<int4|int8|fp32>"``: a trained LoRA adapter (below) on
       onnxruntime, merged and exported once (e.g. ``smollm2-135m-planner@ort:fp32``);
     - ``"random"``: the uniform-random proposer (the control);
@@ -27,8 +55,15 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
       and ``genai_config.json`` in it: the ``smollm2-ort`` engine loads it as it is);
     - a LoRA adapter from ``llm-modulo train``: its folder, or its ``--name`` (merged into the base once).
     """
-    if spec in (None, "", "default", DEFAULT_MODEL, "smollm2"):
+    if spec in DEFAULT_ALIASES and default_engine(device) == "onnxruntime":
+        from llm_modulo.models.ort_local import DEFAULT_PRECISION, OrtModel
+
+        return OrtModel(DEFAULT_PRECISION, seed=seed)
+    if spec in DEFAULT_ALIASES or spec == REFERENCE_MODEL:
         from llm_modulo.models.local import LocalModel
+
+        if spec != REFERENCE_MODEL and device == "cpu":
+            logging.getLogger(__name__).info("onnxruntime not installed: the default model runs on transformers")
 
         return LocalModel(None, device=device, seed=seed)
     assert spec is not None
@@ -107,4 +142,12 @@ def read_script(path: str | Path) -> tuple[list[str], bool]:
     return data, cycle
 
 
-__all__ = ["DEFAULT_MODEL", "load_model", "read_script"]
+__all__ = [
+    "DEFAULT_ALIASES",
+    "DEFAULT_MODEL",
+    "REFERENCE_MODEL",
+    "default_engine",
+    "default_identity",
+    "load_model",
+    "read_script",
+]

@@ -1,4 +1,4 @@
-"""The embedded SmolLM2 on ONNX Runtime: a lean CPU decode loop without torch (prototype, issue 22).
+"""The embedded SmolLM2 on ONNX Runtime: a lean CPU decode loop without torch (the default engine on the CPU).
 
 The model is exported once per precision, from the converted transformers folder
 (:mod:`.smollm2`), into ``<cache root>/models/smollm2-135m-instruct-onnx-<recipe>`` (:mod:`._ort_export`:

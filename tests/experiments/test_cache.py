@@ -210,3 +210,28 @@ def test_a_second_sweep_run_is_served_from_the_cache(planbench, tmp_path, monkey
         return sorted(conn.execute("SELECT key, status, samples, generated_tokens, answer_len FROM trials"))
 
     assert rows("a.sqlite") == rows("b.sqlite")
+
+
+def test_completions_are_cached_per_model_digest(tmp_path, monkeypatch):
+    """A scripted file, an adapter retrained into the same folder, or the default model on another engine
+    is another digest: its calls never read the completions cached for the old one."""
+    import hashlib
+
+    from llm_modulo.experiments import worker
+    from llm_modulo.experiments.config import load_sweep
+    from llm_modulo.experiments.runner import run_sweep
+
+    monkeypatch.setattr(worker, "fresh_per_trial", lambda spec: False)
+    monkeypatch.setattr(worker, "_MODELS", {})
+    script = tmp_path / "plans.json"
+    script.write_text(json.dumps({"completions": ["[PLAN END]"], "cycle": True}))
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        'name = "digest"\nmodels = ["scripted:plans.json"]\nseeds = [0]\n'
+        "[[budgets]]\nsamples = 1\nrounds = 1\n"
+        '[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = 1\n'
+        '[[strategies]]\nname = "direct"\n'
+    )
+    run_sweep(load_sweep(config), tmp_path / "a.sqlite", workers=1, cache_path=tmp_path / "c.sqlite", progress=False)
+    (model,) = worker._MODELS.values()
+    assert model.spec == "scripted:plans.json#" + hashlib.sha256(script.read_bytes()).hexdigest()

@@ -1,5 +1,5 @@
-"""The onnxruntime engine for the embedded SmolLM2 (prototype): same greedy tokens as the
-transformers reference at fp32, grammar respected at int4, and the cheap parts without a model."""
+"""The onnxruntime engine for the embedded SmolLM2 (the default engine on the CPU): same greedy tokens
+as the transformers reference at fp32, grammar respected at int4, and the cheap parts without a model."""
 
 from __future__ import annotations
 
@@ -34,6 +34,31 @@ def test_spec_and_folder_without_loading(tmp_path: Path) -> None:
     assert isinstance(model, OrtModel) and model.folder == export and model.name == "my-export" and model.seed == 2
     with pytest.raises(InputError):
         load_model(str(export), device="cuda")
+
+
+def test_the_default_model_runs_on_onnxruntime_on_the_cpu_and_on_transformers_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    import llm_modulo.models as models
+    from llm_modulo.experiments.resolve import check_model
+    from llm_modulo.models.local import LocalModel
+
+    pytest.importorskip("onnxruntime")
+    for spec in (None, "default", "smollm2", "smollm2-135m-instruct"):
+        model = load_model(spec, seed=5)
+        assert isinstance(model, OrtModel) and model.precision == "int8" and model.seed == 5
+    assert check_model("default", tmp_path, "t.toml", "models[0]") == ("default", "onnxruntime:int8-sqf")
+    assert isinstance(load_model("smollm2-ref"), LocalModel)  # the reference, by name
+    assert isinstance(load_model(None, device="cuda"), LocalModel)
+    assert models.default_engine("cuda") == "transformers"
+    assert check_model("default", tmp_path, "t.toml", "models[0]", device="cuda") == ("default", None)
+    # without the ort extra: transformers, and a store keeps the keys it had before onnxruntime
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    assert models.default_engine() == "transformers" and isinstance(load_model(), LocalModel)
+    assert check_model("default", tmp_path, "t.toml", "models[0]") == ("default", None)
 
 
 def _loaded(precision: str) -> OrtModel:
