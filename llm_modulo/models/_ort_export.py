@@ -146,6 +146,8 @@ def quantize_rest(model: Any, fp32: Path, out: Path, work: Path) -> None:
     try:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        from llm_modulo.models._ort_quantize import vectorized_per_channel
     except ImportError as exc:
         raise ModelLoadError(f"the int8 export needs {exc.name}; {INSTALL_HINT}") from exc
     staged = work / "staged.onnx"
@@ -156,15 +158,16 @@ def quantize_rest(model: Any, fp32: Path, out: Path, work: Path) -> None:
     )  # its chatter and its advice for image models, on the root logger
     logging.getLogger().addFilter(quiet)
     try:
-        quantize_dynamic(
-            staged,
-            out / "model.onnx",
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            extra_options={"MatMulConstBOnly": True},
-            use_external_data_format=True,  # model.onnx.data: memory-mapped at load, shared by model-rows.onnx
-        )
+        with vectorized_per_channel():
+            quantize_dynamic(
+                staged,
+                out / "model.onnx",
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                extra_options={"MatMulConstBOnly": True},
+                use_external_data_format=True,  # model.onnx.data: memory-mapped at load, shared by model-rows.onnx
+            )
     finally:
         logging.getLogger().removeFilter(quiet)
     (out / "model.onnx.data").chmod(0o644)  # as readable as the builder's files

@@ -153,8 +153,9 @@ def _convert(source: Path, out: Path) -> None:
         ) from exc
 
     folder, name = str(source.parent), source.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    with _gguf_parsed_once():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     # save_pretrained refuses a GGUF-loaded model: rebuild a plain one from its config.
     config = loaded.config
     if hasattr(config, "quantization_config"):
@@ -172,6 +173,24 @@ def _convert(source: Path, out: Path) -> None:
     missing = [f for f in _REQUIRED if not (out / f).is_file()]
     if missing:
         raise ModelLoadError(f"the converted model folder lacks {', '.join(missing)}")
+
+
+@contextlib.contextmanager
+def _gguf_parsed_once() -> Iterator[None]:
+    """transformers parses the GGUF's metadata (its 49k vocabulary strings, ~4 s) three times and
+    rebuilds gguf's tensor-name table once per module (~400 times, ~5 s): while converting, each
+    is built once (both are read-only after construction; transformers imports them at call time)."""
+    import functools
+
+    import gguf
+
+    reader, names = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader = functools.lru_cache(maxsize=2)(reader)  # type: ignore[misc,assignment]
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=8)(names)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, names  # type: ignore[misc]
 
 
 def _make_readable(folder: Path) -> None:

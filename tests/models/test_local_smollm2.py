@@ -100,3 +100,14 @@ def test_stale_temp_folders_are_removed(fake_convert: list[Path], tmp_path: Path
     (stale / "model.safetensors").write_text("half")
     smollm2.ensure_converted(tmp_path)
     assert not stale.exists()
+
+
+def test_the_conversion_builds_gguf_tables_once_and_puts_them_back() -> None:
+    gguf = pytest.importorskip("gguf")
+    reader, names = gguf.GGUFReader, gguf.get_tensor_name_map
+    arch = next(iter(gguf.MODEL_ARCH_NAMES))
+    with smollm2._gguf_parsed_once():
+        assert gguf.get_tensor_name_map(arch, 30) is gguf.get_tensor_name_map(arch, 30)
+        assert gguf.GGUFReader is not reader
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader, names)
+    assert gguf.get_tensor_name_map(arch, 30) is not gguf.get_tensor_name_map(arch, 30)
