@@ -312,6 +312,9 @@ def run_batch(domain: str, problem: str, plans: Path, *, lenient: bool = False, 
     )
     counts = {"valid": 0, "invalid": 0, "errors": 0}
     out = sys.stdout
+    # plans from a file, lines to a pipe or file: 8 KB writes, not one a line (stdin in: a line each, as it comes)
+    if str(plans) != "-" and not out.isatty() and hasattr(out, "reconfigure"):
+        out.reconfigure(line_buffering=False, write_through=False)
     for item in items:
         row: dict[str, Any] = {"id": item.id, **item.where}
         try:
@@ -341,10 +344,8 @@ def run_batch(domain: str, problem: str, plans: Path, *, lenient: bool = False, 
             counts["valid" if outcome.valid else "invalid"] += 1
         out.write(json.dumps(row) + "\n")
     total = sum(counts.values())
-    write(
-        f"{total} plans: {counts['valid']} valid, {counts['invalid']} invalid, {counts['errors']} bad",
-        stream=sys.stderr,
-    )
+    summary = f"{total} plans: {counts['valid']} valid, {counts['invalid']} invalid, {counts['errors']} bad"
+    write(summary, stream=sys.stderr)
     return 0 if total == counts["valid"] else EXIT_NOT_VERIFIED
 
 

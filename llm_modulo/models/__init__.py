@@ -19,7 +19,7 @@ _ORT_RUNTIME = ("onnxruntime", "tokenizers", "jinja2", "numpy")
 
 def default_engine(device: str = "cpu") -> str:
     """The engine the default model runs on: ``"onnxruntime"`` on the CPU where the ``ort`` extra is
-    installed (int8; 0.9 s to the first token, 5-10x transformers' decoding on 2 cores:
+    installed (int8; 0.9 s to the first token, 3-8x transformers' decoding on 2 cores:
     docs/results/decode-engines.md), else ``"transformers"`` (the reference, and the engine on a GPU)."""
     if device == "cpu" and all(importlib.util.find_spec(name) is not None for name in _ORT_RUNTIME):
         return "onnxruntime"
