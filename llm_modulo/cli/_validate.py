@@ -17,7 +17,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from stat import S_ISREG
@@ -198,6 +197,8 @@ def run(
     if plan is not None and plans is not None:
         raise InputError("give a plan file (PLAN) or --plans FILE.jsonl|DIR, not both")
     if plans is not None:
+        from llm_modulo.cli._validate_batch import run_batch
+
         return run_batch(str(domain), str(problem), plans, lenient=lenient, domain_name=domain_name)
     if plan is None:
         raise InputError("no plan: give a plan file (PLAN, '-' for stdin) or --plans FILE.jsonl|DIR")
@@ -237,116 +238,6 @@ def _skipped_line(skipped: list[tuple[int, str]]) -> str:
     shown = ", ".join(f"line {n}: {shorten(line, 40)}" for n, line in skipped[:_SKIPPED_SHOWN])
     more = f", ... ({len(skipped) - _SKIPPED_SHOWN} more)" if len(skipped) > _SKIPPED_SHOWN else ""
     return f"skipped {len(skipped)} line{'s' if len(skipped) != 1 else ''}: {shown}{more}"
-
-
-# -- many plans --------------------------------------------------------------------------------------
-class _Item:
-    """One plan of a batch: its id, where it came from, its text and files (or why it has none)."""
-
-    def __init__(self, id: Any, where: dict[str, Any], *, domain: Any = "", problem: Any = "", error: str = "") -> None:
-        self.id, self.where, self.domain, self.problem, self.error = id, where, domain, problem, error
-        self.text = ""
-
-
-def _jsonl_items(lines: Iterator[str], domain: str, problem: str) -> Iterator[_Item]:
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = {"line": n}
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            yield _Item(n, where, error=f"line {n} is not JSON: {exc}")
-            continue
-        if not isinstance(obj, dict):
-            yield _Item(n, where, error=f"line {n} is not a JSON object")
-            continue
-        item = _Item(obj.get("id", n), where, domain=obj.get("domain", domain), problem=obj.get("problem", problem))
-        text = obj.get("plan")
-        if not isinstance(text, str):
-            item.error = f'line {n} has no "plan" string'
-        elif not isinstance(item.domain, str) or not isinstance(item.problem, str):
-            item.error = f'line {n}: "domain" and "problem" must be file paths'
-        else:
-            item.text = text
-        yield item
-
-
-def _folder_items(folder: Path, domain: str, problem: str) -> Iterator[_Item]:
-    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
-        item = _Item(path.name, {"file": str(path)}, domain=domain, problem=problem)
-        try:
-            item.text = read_plan_file(path)
-        except InputError as exc:
-            item.error = exc.format_message()
-        yield item
-
-
-def _batch_source(plans: Path) -> Iterator[str] | Path:
-    """The lines of a JSONL file (``-``: stdin), or a folder of plan files."""
-    if str(plans) == "-":
-        return iter(sys.stdin)
-    if plans.is_dir():
-        return plans
-    try:
-        stream = plans.open(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise InputError(f"--plans: file not found: {plans}") from None
-    except OSError as exc:
-        raise InputError(f"--plans: cannot read {plans}: {exc.strerror or exc}") from None
-    return iter(stream)
-
-
-def run_batch(domain: str, problem: str, plans: Path, *, lenient: bool = False, domain_name: str | None = None) -> int:
-    """Every plan of a JSONL file (``{"id", "plan"}``, optionally ``"domain"``/``"problem"`` paths) or
-    a folder, one JSON line out each; exit 1 if any plan is invalid or bad, 2 for bad input to the
-    command. Each (domain, problem) pair is parsed once."""
-    source = _batch_source(plans)
-    texts: dict[str, str] = {}
-    shared: dict[str, Any] = {}
-    cache: dict[tuple[str, str], Loaded | str] = {
-        (domain, problem): Loaded.load(domain, problem, domain_name, texts, shared)
-    }
-    items = (
-        _folder_items(source, domain, problem) if isinstance(source, Path) else _jsonl_items(source, domain, problem)
-    )
-    counts = {"valid": 0, "invalid": 0, "errors": 0}
-    out = sys.stdout
-    # plans from a file, lines to a pipe or file: 8 KB writes, not one a line (stdin in: a line each, as it comes)
-    if str(plans) != "-" and not out.isatty() and hasattr(out, "reconfigure"):
-        out.reconfigure(line_buffering=False, write_through=False)
-    for item in items:
-        row: dict[str, Any] = {"id": item.id, **item.where}
-        try:
-            if item.error:
-                raise InputError(item.error)
-            loaded = cache.get((item.domain, item.problem))
-            if loaded is None:
-                if len(cache) >= _CACHED_PROBLEMS:
-                    del cache[next(iter(cache))]
-                try:
-                    loaded = cache[(item.domain, item.problem)] = Loaded.load(
-                        item.domain, item.problem, domain_name, texts, shared
-                    )
-                except LLMModuloError as exc:
-                    loaded = cache[(item.domain, item.problem)] = exc.format_message()
-            if isinstance(loaded, str):
-                raise InputError(loaded)
-            outcome = judge(loaded, item.text, lenient=lenient)
-        except LLMModuloError as exc:
-            row.update(valid=None, error=short_message(exc.format_message()))
-            counts["errors"] += 1
-        else:
-            row.update(valid=outcome.valid, steps=outcome.steps)
-            row["failure"] = short_message(outcome.messages[0]) if outcome.messages else None
-            if lenient:
-                row["skipped"] = [{"line": n, "text": line} for n, line in outcome.skipped]
-            counts["valid" if outcome.valid else "invalid"] += 1
-        out.write(json.dumps(row) + "\n")
-    total = sum(counts.values())
-    summary = f"{total} plans: {counts['valid']} valid, {counts['invalid']} invalid, {counts['errors']} bad"
-    write(summary, stream=sys.stderr)
-    return 0 if total == counts["valid"] else EXIT_NOT_VERIFIED
 
 
 # -- the fast start ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ libraries. Speed itself is measured in benchmarks/bench_validate_cli.py, not her
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,48 @@ def test_stdin_jsonl(tmp_path) -> None:
     line = json.dumps({"id": "gold", "plan": SUSSMAN_GOLD}) + "\n"
     result = runner.invoke(app, ["validate", DOMAIN, str(SUSSMAN), "--plans", "-"], input=line)
     assert result.exit_code == 0 and json.loads(result.stdout)["valid"] is True
+
+
+def test_a_large_batch_is_checked_in_two_processes_with_the_same_lines_in_order(tmp_path, monkeypatch) -> None:
+    from llm_modulo.cli import _validate_batch
+
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    monkeypatch.setattr(_validate_batch, "SPLIT_AT", 4)
+    lines: list[object] = []
+    for n in range(3):
+        gold = (DATA / "example-1.plan").read_text()
+        lines += [{"id": f"g{n}", "plan": SUSSMAN_GOLD}, {"id": f"i{n}", "plan": "(unstack c a)"}, "not json"]
+        lines.append({"id": f"e{n}", "problem": str(DATA / "example-1.pddl"), "plan": gold})
+    monkeypatch.setattr(_validate_batch, "_cores", lambda: 2)
+    split, split_rows = batch(tmp_path, lines)
+    assert forks == [1]
+    monkeypatch.setattr(_validate_batch, "_cores", lambda: 1)
+    single, single_rows = batch(tmp_path, lines)
+    assert forks == [1] and len(split_rows) == 12
+    assert split_rows == single_rows and split.stderr == single.stderr and split.exit_code == single.exit_code == 1
+    assert "12 plans: 6 valid, 3 invalid, 3 bad" in split.stderr
+
+
+def test_the_second_half_runs_in_a_child_and_a_failed_child_loses_nothing() -> None:
+    from llm_modulo.cli._validate_batch import in_two
+
+    parent = os.getpid()
+
+    def rows(items):
+        for x in items:
+            yield f"{x}:{os.getpid() == parent}", "valid"
+
+    assert list(in_two(list(range(6)), rows)) == [(f"{x}:{x < 3}", "valid") for x in range(6)]
+
+    def dies_in_the_child(items):
+        for x in items:
+            if os.getpid() != parent:
+                raise RuntimeError("the child fails")
+            yield str(x), "valid"
+
+    assert list(in_two(list(range(7)), dies_in_the_child)) == [(str(x), "valid") for x in range(7)]
 
 
 # -- the fast start -------------------------------------------------------------------------------
