@@ -137,10 +137,15 @@ def _cores() -> int:
 def in_two(items: list[Any], rows: Callable[[list[Any]], Iterator[tuple[str, str]]]) -> Iterator[tuple[str, str]]:
     """``rows(items)``, the second half computed by a forked child into a temporary file meanwhile; in order."""
     half = len(items) // 2
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+    try:  # no temporary file or no second process (a full disk, a process limit): all here
+        spool = tempfile.TemporaryFile("w+", encoding="utf-8")
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
+    except OSError:
+        yield from rows(items)
+        return
+    with spool:
         if pid == 0:  # the child: its half into the file, then out without Python's exit handlers
             code = 1
             try:

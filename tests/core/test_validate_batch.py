@@ -158,6 +158,18 @@ def test_the_second_half_runs_in_a_child_and_a_failed_child_loses_nothing() -> N
     assert list(in_two(list(range(7)), dies_in_the_child)) == [(str(x), "valid") for x in range(7)]
 
 
+def test_no_second_process_means_one_process_not_an_error(monkeypatch) -> None:
+    from llm_modulo.cli._validate_batch import in_two
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    parent = os.getpid()
+    rows = list(in_two(list(range(5)), lambda items: ((f"{x}:{os.getpid() == parent}", "valid") for x in items)))
+    assert rows == [(f"{x}:True", "valid") for x in range(5)]
+
+
 # -- the fast start -------------------------------------------------------------------------------
 def test_the_fast_parser_knows_exactly_the_commands_options() -> None:
     from typer.main import get_command
