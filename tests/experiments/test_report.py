@@ -377,3 +377,32 @@ def test_odd_stores_do_not_crash(tmp_path):
     assert "![feedback levels]" in text
     for path in files.figures:
         assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_one_spec_under_two_digests_is_two_arms_not_one_counted_twice(tmp_path) -> None:
+    """A store resumed after the scripted file, an adapter or the default model's engine changed holds the
+    same instances twice under one spec: each digest is its own arm, with its own denominator."""
+    from llm_modulo.experiments.config import load_sweep
+    from llm_modulo.experiments.report.arms import summarise
+    from llm_modulo.experiments.report.store_rows import load_trials
+    from llm_modulo.experiments.runner import run_sweep
+
+    script = tmp_path / "plans.json"
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        'name = "digest"\nmodels = ["scripted:plans.json"]\nseeds = [0]\n'
+        "[[budgets]]\nsamples = 1\nrounds = 1\n"
+        '[[instance_sets]]\ndomain = "blocksworld"\nset = "blocksworld/generated_basic_3"\ncount = 2\n'
+        '[[strategies]]\nname = "direct"\n'
+    )
+    store = tmp_path / "store.sqlite"
+    script.write_text(json.dumps({"completions": ["(pick-up zz)"], "cycle": True}))
+    run_sweep(load_sweep(config), store, workers=1, progress=False)
+    (one,) = summarise(load_trials(store))
+    assert (one.model, one.trials) == ("scripted:plans.json", 2)
+    script.write_text(json.dumps({"completions": ["(unstack c a)"], "cycle": True}))
+    run_sweep(load_sweep(config), store, workers=1, progress=False)
+    arms = summarise(load_trials(store))
+    assert sorted(a.trials for a in arms) == [2, 2] and len({a.model for a in arms}) == 2
+    assert all(a.model.startswith("scripted:plans.json [") for a in arms)
+    assert len({a.name for a in arms}) == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,9 +147,10 @@ def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
     sweep's label need not name the feedback level or budget of a grid); the sweep name is not part of it. Trials with status ``error`` are counted apart and left out of every rate and mean.
     """
     buckets: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    model_of = _models_by_digest(trials)
     for t in trials:
         b = budget_label(budget_of(t))
-        buckets[(t["domain"], t["instance_set"], t["label"], t["model"], t["feedback"], b)].append(t)
+        buckets[(t["domain"], t["instance_set"], t["label"], model_of(t), t["feedback"], b)].append(t)
     arms = []
     for (domain, instance_set, label, model, _, _), rows in buckets.items():
         ran = [r for r in rows if r["status"] != "error"]
@@ -206,6 +207,31 @@ def summarise(trials: Sequence[dict[str, Any]]) -> list[ArmSummary]:
     )
     _name_arms(arms)
     return arms
+
+
+def model_digest(trial: dict[str, Any]) -> str:
+    """The trial's ``model_digest`` (a scripted file's, an adapter's, the default model's engine), or ''."""
+    try:
+        config = json.loads(trial.get("config_json") or "{}")
+    except (TypeError, json.JSONDecodeError):
+        return ""
+    return str(config.get("model_digest") or "") if isinstance(config, dict) else ""
+
+
+def _models_by_digest(trials: Sequence[dict[str, Any]]) -> Callable[[dict[str, Any]], str]:
+    """A trial's model as an arm names it: its spec, with its digest where one spec ran under several (a
+    store resumed after the file, the adapter or the default model's engine changed): those are other models."""
+    digests: dict[str, set[str]] = defaultdict(set)
+    for t in trials:
+        digests[t["model"]].add(model_digest(t))
+
+    def model_of(trial: dict[str, Any]) -> str:
+        if len(digests[trial["model"]]) < 2:
+            return str(trial["model"])
+        digest = model_digest(trial)
+        return f"{trial['model']} [{(digest if len(digest) <= 24 else digest[:12]) or 'no digest'}]"
+
+    return model_of
 
 
 def _one(values: Iterable[Any]) -> str:
