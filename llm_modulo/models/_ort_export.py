@@ -113,7 +113,9 @@ def _build(source: Path, out: Path, precision: str, work: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own argv
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ModelLoadError(f"the ONNX export failed ({INSTALL_HINT}): {tail[0]}")
+        raise ModelLoadError(
+            f"the ONNX export failed ({INSTALL_HINT}; --model smollm2-ref runs the model on transformers): {tail[0]}"
+        )
 
 
 def _export_int8(source: Path, out: Path, work: Path) -> None:

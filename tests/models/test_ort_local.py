@@ -224,3 +224,16 @@ def test_fp32_scores_match_the_transformers_reference_in_one_run() -> None:
     again = ort.score(PROMPT, continuations[:1])
     assert again.prompt_tokens == 0 and again.logprobs[0] == pytest.approx(got.logprobs[0], abs=1e-4)
     assert ort.score(PROMPT, []).logprobs == []
+
+
+def test_a_failed_export_is_one_line_naming_the_reference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import subprocess
+
+    from llm_modulo.models import _ort_export
+
+    failed = subprocess.CompletedProcess([], 1, stdout="", stderr="Traceback ...\nRuntimeError: builder broke\n")
+    monkeypatch.setattr(_ort_export.subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(ModelLoadError) as info:
+        _ort_export._build(tmp_path, tmp_path / "out", "int8", tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and message.endswith("RuntimeError: builder broke") and "--model smollm2-ref" in message
