@@ -13,15 +13,15 @@ DEFAULT_MODEL = "smollm2-135m-instruct"
 # the embedded model on transformers, whatever engine the default runs on: the reference
 REFERENCE_MODEL = "smollm2-ref"
 DEFAULT_ALIASES = (None, "", "default", DEFAULT_MODEL, "smollm2")
-# what the onnxruntime engine imports to run (the export once also needs torch and transformers)
-_ORT_RUNTIME = ("onnxruntime", "tokenizers", "jinja2", "numpy")
+# the `ort` extra: what the engine imports to run and to export once (with torch and transformers)
+_ORT_EXTRA = ("onnxruntime", "onnxruntime_genai", "onnx", "tokenizers", "jinja2", "numpy")
 
 
 def default_engine(device: str = "cpu") -> str:
     """The engine the default model runs on: ``"onnxruntime"`` on the CPU where the ``ort`` extra is
     installed (int8; 0.9 s to the first token, 3-8x transformers' decoding on 2 cores:
     docs/results/decode-engines.md), else ``"transformers"`` (the reference, and the engine on a GPU)."""
-    if device == "cpu" and all(importlib.util.find_spec(name) is not None for name in _ORT_RUNTIME):
+    if device == "cpu" and all(importlib.util.find_spec(name) is not None for name in _ORT_EXTRA):
         return "onnxruntime"
     return "transformers"
 

@@ -56,9 +56,12 @@ def test_the_default_model_runs_on_onnxruntime_on_the_cpu_and_on_transformers_el
     assert check_model("default", tmp_path, "t.toml", "models[0]", device="cuda") == ("default", None)
     # without the ort extra: transformers, and a store keeps the keys it had before onnxruntime
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
-    assert models.default_engine() == "transformers" and isinstance(load_model(), LocalModel)
-    assert check_model("default", tmp_path, "t.toml", "models[0]") == ("default", None)
+    for missing in ("onnxruntime", "onnxruntime_genai"):  # the runtime, or what exports the model once
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda name, *a, gone=missing: None if name == gone else real(name, *a)
+        )
+        assert models.default_engine() == "transformers" and isinstance(load_model(), LocalModel)
+        assert check_model("default", tmp_path, "t.toml", "models[0]") == ("default", None)
 
 
 def _loaded(precision: str) -> OrtModel:
