@@ -146,11 +146,18 @@ def check_model(spec: str, base: Path, source: str, where: str, device: str = "c
 
 
 def _adapter_digest(spec: str) -> str | None:
-    """sha256 of a trained adapter's weights: retraining into the same folder is a new setting."""
+    """sha256 of a trained adapter's weights: retraining into the same folder is a new setting; on
+    onnxruntime (``<adapter>@ort[:precision]``) with the export's recipe, as the default model's engine."""
+    from llm_modulo.models._ort_adapter import split_spec
+    from llm_modulo.models._ort_export import RECIPES
     from llm_modulo.models.adapters import adapter_digest, resolve_adapter
 
-    adapter = resolve_adapter(spec)
-    return adapter_digest(adapter) if adapter is not None else None
+    on_ort = split_spec(spec)
+    adapter = resolve_adapter(on_ort[0] if on_ort else spec)
+    digest = adapter_digest(adapter) if adapter is not None else None
+    if digest is None or on_ort is None:
+        return digest
+    return f"{digest}+onnxruntime:{RECIPES[on_ort[1]]}"
 
 
 __all__ = ["check_model", "named_instances", "resolve_instances"]

@@ -59,3 +59,25 @@ def test_merged_export_fp32_greedy_matches_the_transformers_adapter() -> None:
     got = ort.sample(prompt, 1, greedy)
     assert got.meta["token_ids"] == expected.meta["token_ids"]
     assert got.completions[0].text == expected.completions[0].text
+
+
+def test_an_adapter_on_onnxruntime_keys_its_trials_by_its_weights_and_the_export(tmp_path: Path) -> None:
+    """A retrained adapter (same name, other weights) or another export recipe is another setting."""
+    import shutil
+
+    from llm_modulo.experiments.resolve import check_model
+    from llm_modulo.models._ort_export import RECIPES
+
+    shipped = resolve_adapter(PLANNER)
+    assert shipped is not None
+    weights = adapter_digest(shipped)
+    _, digest = check_model(f"{PLANNER}@ort", tmp_path, "t.toml", "models[0]")
+    assert digest == f"{weights}+onnxruntime:{RECIPES['int8']}"
+    assert check_model(f"{PLANNER}@ort:fp32", tmp_path, "t.toml", "models[0]")[1] == f"{weights}+onnxruntime:fp32"
+    assert check_model(PLANNER, tmp_path, "t.toml", "models[0]")[1] == weights  # on transformers, as before
+    retrained = tmp_path / PLANNER
+    shutil.copytree(shipped, retrained)
+    with (retrained / "adapter_model.safetensors").open("ab") as fh:
+        fh.write(b"\0")
+    _, other = check_model(f"{retrained}@ort", tmp_path, "t.toml", "models[0]")
+    assert other is not None and other != digest and other.endswith(f"+onnxruntime:{RECIPES['int8']}")

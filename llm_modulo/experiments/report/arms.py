@@ -228,8 +228,10 @@ def _models_by_digest(trials: Sequence[dict[str, Any]]) -> Callable[[dict[str, A
     def model_of(trial: dict[str, Any]) -> str:
         if len(digests[trial["model"]]) < 2:
             return str(trial["model"])
-        digest = model_digest(trial)
-        return f"{trial['model']} [{(digest if len(digest) <= 24 else digest[:12]) or 'no digest'}]"
+        digest = model_digest(trial)  # a sha256 cut to 12, an engine after '+' kept
+        head, plus, engine = digest.partition("+")
+        short = head if len(head) <= 24 else head[:12]
+        return f"{trial['model']} [{short + plus + engine or 'no digest'}]"
 
     return model_of
 
