@@ -26,7 +26,7 @@ from typing import Any
 
 from llm_modulo.budget import BudgetTracker
 from llm_modulo.contract import has
-from llm_modulo.protocols import Feedback
+from llm_modulo.protocols import Feedback, LineConstraint
 from llm_modulo.strategies.base import BaseStrategy, score
 from llm_modulo.strategies.options import ModuloOptions, StrategyOptions
 from llm_modulo.types import Attempt, Result, ResultStatus, Sample, Task
@@ -89,10 +89,8 @@ class Modulo(BaseStrategy):
             tracker.usage.rounds += 1
             shown = (feedback if self.history else feedback[-1:]) if self.backprompt else []
             prompt = self.domain.prompt(task, shown, prefill)
-            constraint = self.constraint_for(task, prefill)
+            constraint = self._constraint_at(task, prefill, rejected)
             excluded_now = frozenset(rejected.get(prefill, ()))
-            if constraint is not None and excluded_now:
-                constraint = replace(constraint, exclude_first=excluded_now)
             if constraint is not None and self.remember_rejected and hook is not None:
                 constraint = replace(constraint, exclude_after=_after(nogoods, prefill))
             attempt = self.call(task, prompt, k, tracker.usage.rounds, tracker, critics, constraint)
@@ -136,13 +134,16 @@ class Modulo(BaseStrategy):
                     prefill = _backtrack(prefill, rejected)
         return self.result(task, best, trace, tracker, ResultStatus.EXHAUSTED)
 
+    def _constraint_at(self, task: Task, prefill: str, rejected: dict[str, set[str]]) -> LineConstraint | None:
+        """The grammar after ``prefill``, less the first choices the critics rejected there."""
+        constraint = self.constraint_for(task, prefill)
+        excluded = frozenset(rejected.get(prefill, ()))
+        return replace(constraint, exclude_first=excluded) if constraint is not None and excluded else constraint
+
     def _steps_after(self, task: Task, prefill: str, rejected: dict[str, set[str]]) -> bool:
         """Whether the grammar allows a step after ``prefill`` that was not rejected there (True without one)."""
-        constraint = self.constraint_for(task, prefill)
-        if constraint is None or not constraint.dynamic:
-            return True
-        lines, _ = constraint.choices(())
-        return any(line not in rejected.get(prefill, ()) for line in lines)
+        constraint = self._constraint_at(task, prefill, rejected)
+        return constraint is None or not constraint.dynamic or bool(constraint.choices(())[0])
 
     def _next_prefix(
         self,
