@@ -145,15 +145,19 @@ def _spool() -> Any:
 def in_two(items: list[Any], rows: Callable[[list[Any]], Iterator[tuple[str, str]]]) -> Iterator[tuple[str, str]]:
     """``rows(items)``, the second half computed by a forked child into a temporary file meanwhile; in order."""
     half = len(items) // 2
-    try:  # no temporary file or no second process (a full disk, a process limit): all here
+    try:  # no temporary file (a full disk): all here
         spool = _spool()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
     except OSError:
         yield from rows(items)
         return
     with spool:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError:  # no second process (a process limit): all here
+            yield from rows(items)
+            return
         if pid == 0:  # the child: its half into the file, then out without Python's exit handlers
             code = 1
             try:

@@ -149,7 +149,7 @@ def _adapter_digest(spec: str) -> str | None:
     """sha256 of a trained adapter's weights: retraining into the same folder is a new setting; on
     onnxruntime (``<adapter>@ort[:precision]``) with the export's recipe, as the default model's engine."""
     from llm_modulo.models._ort_adapter import split_spec
-    from llm_modulo.models._ort_export import RECIPES
+    from llm_modulo.models._ort_export import engine_identity
     from llm_modulo.models.adapters import adapter_digest, resolve_adapter
 
     on_ort = split_spec(spec)
@@ -157,7 +157,7 @@ def _adapter_digest(spec: str) -> str | None:
     digest = adapter_digest(adapter) if adapter is not None else None
     if digest is None or on_ort is None:
         return digest
-    return f"{digest}+onnxruntime:{RECIPES[on_ort[1]]}"
+    return f"{digest}+{engine_identity(on_ort[1])}"
 
 
 __all__ = ["check_model", "named_instances", "resolve_instances"]

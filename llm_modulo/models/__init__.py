@@ -31,9 +31,9 @@ def default_identity(device: str = "cpu") -> str | None:
     (so stores written before onnxruntime became the default engine keep their keys)."""
     if default_engine(device) != "onnxruntime":
         return None
-    from llm_modulo.models._ort_export import DEFAULT_PRECISION, RECIPES
+    from llm_modulo.models._ort_export import engine_identity
 
-    return f"onnxruntime:{RECIPES[DEFAULT_PRECISION]}"
+    return engine_identity()
 
 
 def load_model(spec: str | None = None, seed: int | None = None, device: str = "cpu") -> Any:
@@ -63,7 +63,7 @@ def load_model(spec: str | None = None, seed: int | None = None, device: str = "
         from llm_modulo.models.local import LocalModel
 
         if spec != REFERENCE_MODEL and device == "cpu":
-            logging.getLogger(__name__).info("onnxruntime not installed: the default model runs on transformers")
+            logging.getLogger(__name__).info("the ort extra is not installed: the default model runs on transformers")
 
         return LocalModel(None, device=device, seed=seed)
     assert spec is not None

@@ -48,6 +48,11 @@ _NOT_WEIGHTS = ("model.onnx", "model.onnx.data")
 DOWN_BLOCK = 256
 
 
+def engine_identity(precision: str = DEFAULT_PRECISION) -> str:
+    """What tells an onnxruntime export's results apart in a store: ``onnxruntime:<recipe>``."""
+    return f"onnxruntime:{RECIPES[precision]}"
+
+
 def onnx_dir(precision: str = DEFAULT_PRECISION, cache_dir: Path | None = None) -> Path:
     """``<cache root>/models/smollm2-135m-instruct-onnx-<recipe>``."""
     return smollm2.converted_dir(cache_dir).with_name(f"{smollm2.NAME}-onnx-{RECIPES[precision]}")
@@ -64,7 +69,7 @@ def ensure_onnx(
     target: Path | None = None,
 ) -> Path:
     """The ONNX export of the embedded model (or of the transformers folder ``source``, into ``target``),
-    built the first time (int4/fp32 ~20 s, int8 ~20 s) and renamed into place."""
+    built the first time (~20 s) and renamed into place."""
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
     target = target or onnx_dir(precision, cache_dir)
@@ -262,6 +267,7 @@ __all__ = [
     "RECIPES",
     "REQUIRED",
     "drop_superseded",
+    "engine_identity",
     "ensure_onnx",
     "fuse_shared_input_products",
     "fused_fp32",

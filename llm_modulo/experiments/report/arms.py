@@ -221,14 +221,15 @@ def model_digest(trial: dict[str, Any]) -> str:
 def _models_by_digest(trials: Sequence[dict[str, Any]]) -> Callable[[dict[str, Any]], str]:
     """A trial's model as an arm names it: its spec, with its digest where one spec ran under several (a
     store resumed after the file, the adapter or the default model's engine changed): those are other models."""
+    found = {id(t): model_digest(t) for t in trials}
     digests: dict[str, set[str]] = defaultdict(set)
     for t in trials:
-        digests[t["model"]].add(model_digest(t))
+        digests[t["model"]].add(found[id(t)])
 
     def model_of(trial: dict[str, Any]) -> str:
         if len(digests[trial["model"]]) < 2:
             return str(trial["model"])
-        digest = model_digest(trial)  # a sha256 cut to 12, an engine after '+' kept
+        digest = found[id(trial)]  # a sha256 cut to 12, an engine after '+' kept
         head, plus, engine = digest.partition("+")
         short = head if len(head) <= 24 else head[:12]
         return f"{trial['model']} [{short + plus + engine or 'no digest'}]"
